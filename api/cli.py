@@ -1,0 +1,407 @@
+"""The ``voces`` command line. Data goes to stdout (``--json`` for machines), logs and
+progress to stderr. A user mistake prints one clear line and exits non-zero."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from corpus import CONSENT_LEVELS, CorpusError, PassageFilter
+from models import ModelError, load_embedder
+from pipeline import Metadata, PipelineError, decode_audio, transcribe
+from pipeline.language import guess_language
+from pipeline.texts import check_date
+
+from . import services
+from .settings import Settings, get_settings
+
+logger = logging.getLogger("voces")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _friendly(fn: F) -> F:
+    """Turn the errors a user can cause or fix into one line on stderr and exit code 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (PipelineError, CorpusError, ModelError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _emit(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
+def _progress(enabled: bool) -> Callable[[str], None] | None:
+    if not enabled:
+        return None
+    return lambda line: click.echo(line, err=True)
+
+
+def _language_option(value: str | None) -> str | None:
+    if value in (None, "", "auto"):
+        return None
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    if value not in _LANGUAGE_CODES:
+        raise click.BadParameter(f"{value!r} is not a language Whisper knows (e.g. es, en)")
+    return value
+
+
+@click.group()
+@click.option("-v", "--verbose", count=True, help="More log output on stderr.")
+@click.version_option(package_name="voces")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int) -> None:
+    """Voces: a searchable, themed, consent-respecting archive of spoken testimonies."""
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(verbose, 2),
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        ctx.obj = get_settings()
+    except ValueError as exc:
+        raise click.ClickException(f"invalid VOCES_ setting: {exc}") from exc
+
+
+pass_settings = click.make_pass_decorator(Settings)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--region", default="", help="Region, e.g. Cajamarca.")
+@click.option("--community", default="", help="Community or district.")
+@click.option("--language", default="auto", help="es, en, ... or auto (detect).")
+@click.option("--date", default="", help="Date of the testimony, YYYY-MM-DD.")
+@click.option("--title", default="", help="Title (default: the file name).")
+@click.option(
+    "--consent",
+    type=click.Choice(CONSENT_LEVELS),
+    default="restricted",
+    show_default=True,
+    help="public: anyone; restricted: API token holders; private: this machine only.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--progress/--no-progress", default=None, help="Show progress on stderr.")
+@pass_settings
+@_friendly
+def ingest(
+    settings: Settings,
+    paths: tuple[Path, ...],
+    region: str,
+    community: str,
+    language: str,
+    date: str,
+    title: str,
+    consent: str,
+    as_json: bool,
+    progress: bool | None,
+) -> None:
+    """Add recordings (wav, mp3, m4a, ogg, flac, mp4, ...) or typed testimonies
+    (.txt, .jsonl, .csv) to the archive. Ingesting the same bytes again changes nothing."""
+    meta = Metadata(
+        title=title,
+        region=region,
+        community=community,
+        date=check_date(date, "--date: "),
+        language=_language_option(language) or "",
+        consent=consent,
+    )
+    archive = services.build_archive(settings)
+    show = sys.stderr.isatty() if progress is None else progress
+    results = archive.ingest_paths(list(paths), meta, _progress(show))
+    if as_json:
+        _emit(
+            {
+                "added": [r.id for r in results if r.status == "added"],
+                "present": [r.id for r in results if r.status == "present"],
+                "results": [asdict(r) for r in results],
+            }
+        )
+        return
+    for r in results:
+        if r.status == "added":
+            extra = f", {r.duration:.1f} s" if r.duration else ""
+            click.echo(f"added    {r.id}  {r.source} ({r.passages} passages, {r.language}{extra})")
+        else:
+            click.echo(f"present  {r.id}  {r.source} (already in the archive)")
+
+
+@cli.command(name="transcribe")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--language", default="auto", help="es, en, ... or auto (detect).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+@_friendly
+def transcribe_cmd(settings: Settings, file: Path, language: str, as_json: bool) -> None:
+    """Transcribe a recording without storing anything."""
+    if not file.is_file():
+        raise click.ClickException(f"no such file: {file}")
+    audio = decode_audio(file)
+    model = services.whisper_loader(settings)()
+    result = transcribe(model, audio, services.transcribe_options(settings, _language_option(language)))
+    segments = list(result.segments)
+    if as_json:
+        _emit(
+            {
+                "language": result.language,
+                "language_probability": result.language_probability,
+                "duration": round(result.duration, 2),
+                "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in segments],
+            }
+        )
+        return
+    for s in segments:
+        click.echo(f"[{s.start:7.2f} → {s.end:7.2f}] {s.text}")
+
+
+def _tag_inputs(file: Path | None) -> list[dict[str, str]]:
+    if file is None:
+        lines = sys.stdin.read().splitlines()
+        source = "stdin"
+    else:
+        try:
+            lines = file.read_text("utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"cannot read {file}: {exc}") from exc
+        source = file.name
+    items = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise click.ClickException(f"{source}:{number}: not valid JSON ({exc.msg})") from exc
+            if not isinstance(row, dict) or not str(row.get("text", "")).strip():
+                raise click.ClickException(f"{source}:{number}: expected {{\"id\", \"text\"}}")
+            items.append(
+                {
+                    "id": str(row.get("id", number)),
+                    "text": str(row["text"]),
+                    "language": str(row.get("language") or ""),
+                }
+            )
+        elif file is not None:
+            raise click.ClickException(f"{source}:{number}: expected a JSON object per line")
+        else:
+            items.append({"id": str(number), "text": line, "language": ""})
+    if not items:
+        raise click.ClickException(f"{source}: nothing to tag")
+    return items
+
+
+@cli.command()
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@pass_settings
+@_friendly
+def tag(settings: Settings, file: Path | None, as_json: bool) -> None:
+    """Tag texts with themes without storing anything.
+
+    Reads FILE.jsonl ({"id", "text"} per line) or, without FILE, plain text lines
+    (or JSON lines) from stdin.
+    """
+    items = _tag_inputs(file)
+    embedder = load_embedder(settings.embedder, settings.threads) if settings.similarity_tags else None
+    tagger = services.build_tagger(settings, embedder)
+    for item in items:
+        language = item["language"] or guess_language(item["text"])[0] or "es"
+        tags = tagger.tag([item["text"]], language)[0]
+        themes = [
+            {"theme": t.theme, "score": t.score, "source": t.source, "evidence": list(t.evidence)}
+            for t in tags
+        ]
+        if as_json:
+            _emit({"id": item["id"], "themes": themes})
+        else:
+            listed = ", ".join(f"{t['theme']} {t['score']:.2f}" for t in themes) or "(none)"
+            click.echo(f"{item['id']}: {listed}")
+
+
+def _theme_check(settings: Settings, theme: str) -> None:
+    if theme:
+        services.build_tagger(settings, None).taxonomy.check_theme(theme)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--region", default="")
+@click.option("--community", default="")
+@click.option("--theme", default="")
+@click.option("--language", default="")
+@click.option("--since", "date_from", default="", help="Only testimonies dated on/after.")
+@click.option("--until", "date_to", default="", help="Only testimonies dated on/before.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+@_friendly
+def search(
+    settings: Settings,
+    query: str,
+    k: int,
+    region: str,
+    community: str,
+    theme: str,
+    language: str,
+    date_from: str,
+    date_to: str,
+    as_json: bool,
+) -> None:
+    """Search passages by meaning, across languages."""
+    if not query.strip():
+        raise click.ClickException("the search query is empty")
+    _theme_check(settings, theme)
+    archive = services.build_archive(settings)
+    flt = PassageFilter(
+        region=region,
+        community=community,
+        theme=theme,
+        language=language,
+        date_from=check_date(date_from, "--since: "),
+        date_to=check_date(date_to, "--until: "),
+    )
+    hits = archive.search(query, k, flt)
+    if as_json:
+        _emit({"hits": [asdict(h) for h in hits]})
+        return
+    if not hits:
+        click.echo("no passages found")
+    for h in hits:
+        when = f" @{h.start:.1f}s" if h.start is not None else ""
+        click.echo(f"{h.score:.3f}  {h.testimony_id}{when}  [{h.region}, {h.language}] {h.text}")
+
+
+@cli.command()
+@click.argument("testimony_id")
+@click.option("--other-regions", is_flag=True, help="Only testimonies from other regions.")
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+@_friendly
+def similar(settings: Settings, testimony_id: str, other_regions: bool, k: int, as_json: bool) -> None:
+    """Testimonies that tell a similar story."""
+    archive = services.build_archive(settings)
+    found = archive.similar(testimony_id, k, other_regions)
+    if as_json:
+        _emit({"testimony_id": testimony_id, "similar": [asdict(s) for s in found]})
+        return
+    if not found:
+        click.echo("no similar testimonies")
+    for s in found:
+        click.echo(f"{s.score:.3f}  {s.testimony_id}  [{s.region}, {s.language}] {s.title}")
+
+
+@cli.command()
+@click.option("--by", type=click.Choice(["", "region", "language", "year"]), default="")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+@_friendly
+def themes(settings: Settings, by: str, as_json: bool) -> None:
+    """The theme taxonomy and how many testimonies tell of each theme."""
+    from corpus import Store
+
+    taxonomy = services.build_tagger(settings, None).taxonomy
+    store = Store(settings.home / "voces.sqlite3")
+    counts = store.theme_counts(by)
+    key = by or "all"
+    rows = [
+        {"theme": c["theme"], key: c["grp"] if by else "", "testimonies": c["testimonies"],
+         "passages": c["passages"]}
+        for c in counts
+    ]
+    if as_json:
+        _emit({**taxonomy.to_dict(), "by": by or None, "counts": rows})
+        return
+    click.echo(f"taxonomy version {taxonomy.version}")
+    for theme in taxonomy.themes.values():
+        click.echo(f"  {theme.id:<14} {theme.label.get('en', '')}")
+    click.echo("")
+    for row in rows:
+        group = f"{row[key]:<16}" if by else ""
+        click.echo(f"{row['theme']:<14} {group} {row['testimonies']:>4} testimonies  {row['passages']:>5} passages")
+
+
+@cli.command()
+@pass_settings
+@_friendly
+def reindex(settings: Settings) -> None:
+    """Rebuild the vector index from the database with the configured embedder."""
+    from pipeline import Archive
+
+    embedder = load_embedder(settings.embedder, settings.threads)
+    archive = Archive(
+        settings.home,
+        embedder=embedder,
+        tagger=services.build_tagger(settings, embedder),
+        fresh_index=True,
+    )
+    click.echo(f"reindexed {archive.rebuilt} passages with {embedder.name}")
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from .app import create_app
+
+    app = create_app(settings)
+    base = f"http://{host}:{port}"
+    click.echo(f"Voces is serving the archive in {settings.home}", err=True)
+    click.echo(f"  search page: {base}/   API docs: {base}/docs   (Ctrl+C to stop)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@cli.command()
+@click.option("--host", default=None, help="Default: VOCES_HOST or 127.0.0.1.")
+@click.option("--port", default=None, type=int, help="Default: VOCES_PORT or 8000.")
+@pass_settings
+@_friendly
+def serve(settings: Settings, host: str | None, port: int | None) -> None:
+    """Serve the HTTP API (and a small search page)."""
+    _serve(settings, host or settings.host, port or settings.port)
+
+
+@cli.command()
+@click.option("--serve/--no-serve", "then_serve", default=True, help="Serve the API afterwards.")
+@click.option("--host", default=None)
+@click.option("--port", default=None, type=int)
+@pass_settings
+@_friendly
+def demo(settings: Settings, then_serve: bool, host: str | None, port: int | None) -> None:
+    """Ingest the bundled illustrative demo corpus, then serve it."""
+    from .demo import ingest_demo
+
+    archive = services.build_archive(settings)
+    added, present = ingest_demo(archive, settings.demo_dir, _progress(True))
+    click.echo(
+        f"demo corpus: {added} testimonies added, {present} already present "
+        f"(illustrative, written for the demo) in {settings.home}",
+        err=True,
+    )
+    archive.store.close()
+    if then_serve:
+        _serve(settings, host or settings.host, port or settings.port)
+
+
+def main() -> None:
+    cli(prog_name="voces")
+
+
+if __name__ == "__main__":
+    main()

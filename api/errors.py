@@ -1,0 +1,65 @@
+"""One table from exceptions to HTTP statuses, and one JSON error shape for the whole API."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from corpus import CorpusError, IndexMismatchError, NotFoundError
+from models import ModelError
+from pipeline import InputError, PipelineError
+
+logger = logging.getLogger(__name__)
+
+
+class Unauthorized(Exception):
+    """The request carried a token that is not valid."""
+
+
+# Most specific first: the first matching class decides.
+STATUS: list[tuple[type[Exception], int, str]] = [
+    (Unauthorized, 401, "unauthorized"),
+    (NotFoundError, 404, "not_found"),
+    (InputError, 400, "bad_input"),
+    (IndexMismatchError, 409, "index_mismatch"),
+    (ModelError, 503, "model_unavailable"),
+    (PipelineError, 422, "pipeline_error"),
+    (CorpusError, 500, "storage_error"),
+]
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def domain_error(request: Request, exc: Exception) -> JSONResponse:
+        for cls, status, code in STATUS:
+            if isinstance(exc, cls):
+                if status >= 500:
+                    logger.exception("error serving %s", request.url.path)
+                return error_response(status, code, str(exc))
+        logger.exception("unexpected error serving %s", request.url.path)
+        return error_response(500, "internal_error", "internal error; see the server log")
+
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p not in ('query', 'body'))}: "
+            f"{e.get('msg')}"
+            for e in exc.errors()
+        )
+        return error_response(422, "invalid_request", problems or "invalid request")
+
+    for cls, _, _ in STATUS:
+        app.add_exception_handler(cls, domain_error)
+    app.add_exception_handler(Exception, domain_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]

