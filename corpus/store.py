@@ -62,7 +62,9 @@ class PassageFilter:
             clauses.append(f"lower({t}.region) != lower(?)")
             args.append(self.exclude_region)
         if self.theme:
-            clauses.append(f"EXISTS (SELECT 1 FROM tags g WHERE g.passage_id = {p}.id AND g.theme = ?)")
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM tags g WHERE g.passage_id = {p}.id AND g.theme = ?)"
+            )
             args.append(self.theme)
         return " AND ".join(clauses), args
 

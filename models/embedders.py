@@ -126,9 +126,8 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         except (OSError, ValueError) as exc:
             raise ModelError(f"could not load sentence-transformers model {folder}: {exc}") from exc
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
-        )
+        get_dim = getattr(self._model, "get_embedding_dimension", None)
+        get_dim = get_dim or self._model.get_sentence_embedding_dimension
         self.dim = int(get_dim() or 0)
         self.name = name or f"sentence-transformers:{folder.resolve()}"
         self._batch_size = batch_size

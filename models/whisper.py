@@ -126,9 +126,7 @@ def _load(path: str, device: str, compute_type: str, cpu_threads: int) -> Any:
     from faster_whisper import WhisperModel
 
     try:
-        return WhisperModel(
-            path, device=device, compute_type=compute_type, cpu_threads=cpu_threads
-        )
+        return WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=cpu_threads)
     except (RuntimeError, ValueError, OSError) as exc:
         raise ModelError(f"could not load Whisper model from {path}: {exc}") from exc
 

@@ -132,7 +132,9 @@ class Archive:
     def refresh(self) -> None:
         """Reload the vector index if another process saved a newer one."""
         if self._mtime() != self._index_mtime:
-            self.index = VectorIndex.open(self.home / "index", self.embedder.name, self.embedder.dim)
+            self.index = VectorIndex.open(
+                self.home / "index", self.embedder.name, self.embedder.dim
+            )
             self._index_mtime = self._mtime()
 
     def _save_index(self) -> None:
@@ -249,7 +251,11 @@ class Archive:
         with self._writer():
             self._store(testimony, passages, media_source=path)
         return IngestResult(
-            testimony_id, "added", path.name, len(passages), transcript.language,
+            testimony_id,
+            "added",
+            path.name,
+            len(passages),
+            transcript.language,
             testimony.duration,
         )
 
@@ -414,8 +420,13 @@ class Archive:
                 break
         return [
             SimilarTestimony(
-                testimony_id=h.testimony_id, title=h.title, region=h.region,
-                community=h.community, language=h.language, score=h.score, passage=h,
+                testimony_id=h.testimony_id,
+                title=h.title,
+                region=h.region,
+                community=h.community,
+                language=h.language,
+                score=h.score,
+                passage=h,
             )
             for h in best.values()
         ]
@@ -425,4 +436,3 @@ def _consent(value: str) -> Consent:
     if value not in CONSENT_LEVELS:
         raise InputError(f"consent {value!r} is not one of {', '.join(CONSENT_LEVELS)}")
     return value  # type: ignore[return-value]
-

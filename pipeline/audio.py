@@ -12,8 +12,23 @@ __all__ = ["AUDIO_EXTENSIONS", "SAMPLE_RATE", "decode_audio", "is_audio"]
 
 SAMPLE_RATE = 16_000
 AUDIO_EXTENSIONS = frozenset(
-    {".wav", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".flac", ".webm", ".mp4",
-     ".mkv", ".mov", ".3gp", ".amr", ".wma"}
+    {
+        ".wav",
+        ".mp3",
+        ".m4a",
+        ".aac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".flac",
+        ".webm",
+        ".mp4",
+        ".mkv",
+        ".mov",
+        ".3gp",
+        ".amr",
+        ".wma",
+    }
 )
 
 

@@ -52,8 +52,10 @@ def split_text(text: str, options: PassageOptions = PassageOptions()) -> list[st
     if current:
         # a short tail joins the previous passage rather than standing alone
         tail = " ".join(current)
-        if passages and len(tail) < options.min_chars / 2 and (
-            len(passages[-1]) + len(tail) <= options.max_chars
+        if (
+            passages
+            and len(tail) < options.min_chars / 2
+            and (len(passages[-1]) + len(tail) <= options.max_chars)
         ):
             passages[-1] = passages[-1] + " " + tail
         else:

@@ -90,6 +90,7 @@ class ThemeTagger:
             for pattern in patterns
         ]
         self._negators = frozenset().union(*taxonomy.negation_cues.values())
+        self._negatable = {t.id: t.negatable for t in taxonomy.themes.values()}
         self._prototypes: np.ndarray | None = None
         self._thresholds: np.ndarray | None = None
         self._scales: np.ndarray | None = None
@@ -131,7 +132,7 @@ class ThemeTagger:
                     end = _match_at(terms, sentence, i)
                     if end is None or end == i:
                         continue
-                    if self._negated(sentence, i):
+                    if self._negatable[theme_id] and self._negated(sentence, i):
                         continue
                     span = " ".join(t.text for t in sentence[i:end])
                     if span not in found.setdefault(theme_id, []):
@@ -164,8 +165,10 @@ class ThemeTagger:
             total = vectors[mine].sum(axis=0)
             proto = total / max(np.linalg.norm(total), 1e-12)
             if len(mine) > 1:
-                loo = [(total - vectors[j]) / max(np.linalg.norm(total - vectors[j]), 1e-12)
-                       for j in mine]
+                loo = [
+                    (total - vectors[j]) / max(np.linalg.norm(total - vectors[j]), 1e-12)
+                    for j in mine
+                ]
                 pos = float(np.mean([vectors[j] @ p for j, p in zip(mine, loo, strict=True)]))
             else:
                 pos = float(vectors[mine[0]] @ proto)

@@ -33,6 +33,7 @@ class Theme:
     examples: dict[str, tuple[str, ...]]
     subthemes: dict[str, str] = field(default_factory=dict)
     parent: str = ""  # for a sub-theme defined as its own entry, the theme it rolls up to
+    negatable: bool = True  # False: a negated mention still counts ("never consulted")
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,7 @@ class Taxonomy:
 
     def check_theme(self, theme_id: str) -> str:
         if theme_id not in self.themes:
-            raise InputError(
-                f"unknown theme {theme_id!r}; known themes: {', '.join(self.themes)}"
-            )
+            raise InputError(f"unknown theme {theme_id!r}; known themes: {', '.join(self.themes)}")
         return theme_id
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +100,7 @@ def parse_taxonomy(data: Any, source: str) -> Taxonomy:
             examples=_by_lang(spec.get("examples", {}), f"{where}.examples"),
             subthemes=dict(spec.get("subthemes", {})),
             parent=str(spec.get("parent", "")),
+            negatable=bool(spec.get("negatable", True)),
         )
     for theme in themes.values():
         if theme.parent and theme.parent not in themes:

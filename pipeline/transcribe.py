@@ -44,9 +44,7 @@ class Transcript:
     segments: Iterator[Segment] = field(repr=False)  # streams: consumed once
 
 
-def detect_language(
-    model: Any, audio: np.ndarray, options: TranscribeOptions
-) -> tuple[str, float]:
+def detect_language(model: Any, audio: np.ndarray, options: TranscribeOptions) -> tuple[str, float]:
     """Most probable language of the speech in ``audio`` among ``options.candidates``."""
     try:
         _, _, probabilities = model.detect_language(
@@ -65,7 +63,10 @@ def detect_language(
     if ranked[0][0] != language:
         logger.info(
             "Whisper's first guess was %r (p=%.2f); choosing %r among %s",
-            ranked[0][0], ranked[0][1], language, options.candidates,
+            ranked[0][0],
+            ranked[0][1],
+            language,
+            options.candidates,
         )
     return language, float(probability) / total
 

@@ -21,8 +21,14 @@ from .convert import audio_url, hit_public, summary
 router = APIRouter(prefix="/testimonies", tags=["testimonies"])
 
 _MEDIA_TYPES = {
-    ".ogg": "audio/ogg", ".oga": "audio/ogg", ".opus": "audio/ogg", ".mp3": "audio/mpeg",
-    ".wav": "audio/wav", ".flac": "audio/flac", ".m4a": "audio/mp4", ".mp4": "video/mp4",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".mp3": "audio/mpeg",
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+    ".m4a": "audio/mp4",
+    ".mp4": "video/mp4",
     ".webm": "video/webm",
 }
 
@@ -74,7 +80,9 @@ def get_testimony(archive: ArchiveDep, access: AccessDep, testimony_id: str) -> 
                 end=p.end,
                 text=p.text,
                 tags=[
-                    TagPublic(theme=g.theme, score=g.score, source=g.source, evidence=list(g.evidence))
+                    TagPublic(
+                        theme=g.theme, score=g.score, source=g.source, evidence=list(g.evidence)
+                    )
                     for g in p.tags
                 ],
             )

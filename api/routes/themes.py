@@ -23,7 +23,10 @@ def themes(
         by=by or None,
         counts=[
             ThemeCount(
-                theme=c["theme"], group=c["grp"], testimonies=c["testimonies"], passages=c["passages"]
+                theme=c["theme"],
+                group=c["grp"],
+                testimonies=c["testimonies"],
+                passages=c["passages"],
             )
             for c in counts
         ],

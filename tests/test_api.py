@@ -1,0 +1,133 @@
+"""The HTTP API with fake models: routes, consent, the one error shape, OpenAPI."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import get_settings
+from pipeline import Metadata
+
+from .conftest import DATA
+
+TOKEN = "s3cret-token"
+
+
+@pytest.fixture
+def client(archive):
+    archive.ingest_paths([DATA / "testimonies.jsonl"], Metadata())
+    archive.ingest_paths(
+        [DATA / "es_rio.ogg"], Metadata(region="Puno", consent="public", language="es")
+    )
+    settings = get_settings(api_token=TOKEN)
+    with TestClient(create_app(settings, archive=archive)) as c:
+        yield c
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def _assert_error(r, status, code):
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
+
+
+def test_health_and_openapi(client):
+    h = client.get("/api/v1/health").json()
+    assert h["status"] == "ok" and h["testimonies"] == 5 and h["indexed"] == h["passages"]
+    spec = client.get("/openapi.json").json()
+    for path in (
+        "/api/v1/search",
+        "/api/v1/testimonies",
+        "/api/v1/testimonies/{testimony_id}",
+        "/api/v1/testimonies/{testimony_id}/similar",
+        "/api/v1/themes",
+        "/api/v1/health",
+    ):
+        assert path in spec["paths"]
+    assert client.get("/").status_code == 200 and "Voces" in client.get("/").text
+
+
+def test_search_returns_times_and_audio_links(client):
+    r = client.get("/api/v1/search", params={"q": "the river is polluted", "k": 5})
+    assert r.status_code == 200
+    hits = r.json()["hits"]
+    audio_hits = [h for h in hits if h["audio_url"]]
+    assert audio_hits and audio_hits[0]["audio_url"].endswith(f"#t={audio_hits[0]['start']:.2f}")
+    audio = client.get(audio_hits[0]["audio_url"].split("#")[0])
+    assert audio.status_code == 200 and audio.content == (DATA / "es_rio.ogg").read_bytes()
+    ranged = client.get(audio_hits[0]["audio_url"].split("#")[0], headers={"Range": "bytes=0-99"})
+    assert ranged.status_code == 206 and len(ranged.content) == 100
+
+
+def test_consent_levels(client, archive):
+    restricted = [t for t in archive.store.list_testimonies()[0] if t.consent == "restricted"]
+    private = [t for t in archive.store.list_testimonies()[0] if t.consent == "private"]
+    assert restricted and private, "fixtures must hold restricted and private testimonies"
+    anon = client.get("/api/v1/testimonies", params={"limit": 100}).json()
+    assert {t["consent"] for t in anon["items"]} == {"public"}
+    with_token = client.get("/api/v1/testimonies", params={"limit": 100}, headers=AUTH).json()
+    assert {t["consent"] for t in with_token["items"]} == {"public", "restricted"}
+    _assert_error(client.get(f"/api/v1/testimonies/{restricted[0].id}"), 404, "not_found")
+    assert client.get(f"/api/v1/testimonies/{restricted[0].id}", headers=AUTH).status_code == 200
+    _assert_error(
+        client.get(f"/api/v1/testimonies/{private[0].id}", headers=AUTH), 404, "not_found"
+    )
+    for q in ("agua", "land", "river"):
+        hits = client.get("/api/v1/search", params={"q": q, "k": 200}).json()["hits"]
+        assert all(h["testimony_id"] not in {restricted[0].id, private[0].id} for h in hits)
+    _assert_error(
+        client.get("/api/v1/testimonies", headers={"Authorization": "Bearer wrong"}),
+        401,
+        "unauthorized",
+    )
+
+
+def test_testimony_detail(client, archive):
+    tid = next(t.id for t in archive.store.list_testimonies()[0] if t.source_kind == "audio")
+    d = client.get(f"/api/v1/testimonies/{tid}").json()
+    assert d["language"] == "es" and d["duration"] > 0 and d["audio_url"]
+    assert d["passages"][0]["start"] == 0.0
+    assert "pollution" in d["themes"]
+    tag = d["passages"][0]["tags"][0]
+    assert set(tag) == {"theme", "score", "source", "evidence"} and tag["evidence"]
+
+
+def test_similar_and_themes(client, archive):
+    tid = next(t.id for t in archive.store.list_testimonies()[0] if t.consent == "public")
+    s = client.get(f"/api/v1/testimonies/{tid}/similar", params={"other_regions": True}).json()
+    region = archive.store.get_testimony(tid).region
+    assert all(x["region"] != region for x in s["similar"])
+    t = client.get("/api/v1/themes", params={"by": "region"}).json()
+    assert t["version"] and len(t["themes"]) == 8 and t["counts"]
+    assert {c["group"] for c in t["counts"]} <= {
+        x.region for x in archive.store.list_testimonies()[0]
+    }
+
+
+@pytest.mark.parametrize(
+    "url, status, code",
+    [
+        ("/api/v1/search?q=", 422, "invalid_request"),
+        ("/api/v1/search", 422, "invalid_request"),
+        ("/api/v1/search?q=agua&k=0", 422, "invalid_request"),
+        ("/api/v1/search?q=agua&theme=mining", 400, "bad_input"),
+        ("/api/v1/search?q=agua&since=ayer", 400, "bad_input"),
+        ("/api/v1/testimonies/nope", 404, "not_found"),
+        ("/api/v1/testimonies/nope/similar", 404, "not_found"),
+        ("/api/v1/testimonies/nope/audio", 404, "not_found"),
+        ("/api/v1/themes?by=colour", 422, "invalid_request"),
+        ("/api/v1/nothing-here", 404, "not_found"),
+    ],
+)
+def test_one_error_shape(client, url, status, code):
+    _assert_error(client.get(url), status, code)
+
+
+def test_text_testimony_has_no_audio(client, archive):
+    tid = next(
+        t.id
+        for t in archive.store.list_testimonies()[0]
+        if t.source_kind == "text" and t.consent == "public"
+    )
+    _assert_error(client.get(f"/api/v1/testimonies/{tid}/audio"), 404, "not_found")
