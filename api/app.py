@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib import resources
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
@@ -39,7 +39,7 @@ def create_app(settings: Settings, archive: Archive | None = None) -> FastAPI:
     for module in (search, testimonies, themes, health):
         app.include_router(module.router, prefix="/api/v1")
 
-    page = (resources.files("api") / "static" / "index.html").read_text("utf-8")
+    page = (Path(__file__).parent / "static" / "index.html").read_text("utf-8")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:

@@ -18,6 +18,7 @@ def client(archive):
     archive.ingest_paths(
         [DATA / "es_rio.ogg"], Metadata(region="Puno", consent="public", language="es")
     )
+    archive.ingest_paths([DATA / "en_land.ogg"], Metadata(region="Cusco", consent="private"))
     settings = get_settings(api_token=TOKEN)
     with TestClient(create_app(settings, archive=archive)) as c:
         yield c
@@ -34,7 +35,7 @@ def _assert_error(r, status, code):
 
 def test_health_and_openapi(client):
     h = client.get("/api/v1/health").json()
-    assert h["status"] == "ok" and h["testimonies"] == 5 and h["indexed"] == h["passages"]
+    assert h["status"] == "ok" and h["testimonies"] == 6 and h["indexed"] == h["passages"]
     spec = client.get("/openapi.json").json()
     for path in (
         "/api/v1/search",
