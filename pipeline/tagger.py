@@ -89,6 +89,19 @@ class ThemeTagger:
             for patterns in theme.patterns.values()
             for pattern in patterns
         ]
+        # Index patterns by their first term, so each token only tries the patterns that
+        # can start there (exact words by dict lookup, stems by each prefix of the token).
+        self._by_word: dict[str, list[int]] = {}
+        self._by_stem: dict[str, list[int]] = {}
+        self._anywhere: list[int] = []
+        for n, (_, _, terms) in enumerate(self._patterns):
+            head = terms[0] if terms else "*"
+            if head == "*":
+                self._anywhere.append(n)
+            elif head.endswith("*"):
+                self._by_stem.setdefault(head[:-1], []).append(n)
+            else:
+                self._by_word.setdefault(head, []).append(n)
         self._negators = frozenset().union(*taxonomy.negation_cues.values())
         self._negatable = {t.id: t.negatable for t in taxonomy.themes.values()}
         self._prototypes: np.ndarray | None = None
@@ -119,6 +132,14 @@ class ThemeTagger:
             sentences[-1].append(_Token(tok.text, (fold(tok.text), fold(lemma))))
         return [s for s in sentences if s]
 
+    def _candidates(self, token: _Token) -> list[int]:
+        found = set(self._anywhere)
+        for form in token.forms:
+            found.update(self._by_word.get(form, ()))
+            for cut in range(1, len(form) + 1):
+                found.update(self._by_stem.get(form[:cut], ()))
+        return sorted(found)
+
     def _negated(self, sentence: Sequence[_Token], start: int) -> bool:
         window = sentence[max(0, start - self.taxonomy.negation_window) : start]
         return any(t.forms[0] in self._negators for t in window)
@@ -127,8 +148,9 @@ class ThemeTagger:
         """Theme id → matched evidence spans, negated matches excluded."""
         found: dict[str, list[str]] = {}
         for sentence in self._tokens(text, language):
-            for theme_id, _raw, terms in self._patterns:
-                for i in range(len(sentence)):
+            for i, token in enumerate(sentence):
+                for n in self._candidates(token):
+                    theme_id, _raw, terms = self._patterns[n]
                     end = _match_at(terms, sentence, i)
                     if end is None or end == i:
                         continue
