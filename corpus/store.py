@@ -38,7 +38,12 @@ class PassageFilter:
     exclude_testimony: str = ""
     exclude_region: str = ""
 
-    def where(self, t: str = "t", p: str = "p") -> tuple[str, list[Any]]:
+    def where(self, t: str = "t", p: str | None = "p") -> tuple[str, list[Any]]:
+        """SQL condition over testimonies ``t`` and passages ``p``.
+
+        With ``p=None`` the condition is about testimonies alone: a theme then means
+        "told in any of its passages".
+        """
         clauses: list[str] = [f"{t}.consent IN ({','.join('?' * len(self.consent))})"]
         args: list[Any] = list(self.consent)
         for column, value in (
@@ -62,9 +67,12 @@ class PassageFilter:
             clauses.append(f"lower({t}.region) != lower(?)")
             args.append(self.exclude_region)
         if self.theme:
-            clauses.append(
-                f"EXISTS (SELECT 1 FROM tags g WHERE g.passage_id = {p}.id AND g.theme = ?)"
+            passages = (
+                f"g.passage_id = {p}.id"
+                if p
+                else f"g.passage_id IN (SELECT id FROM passages WHERE testimony_id = {t}.id)"
             )
+            clauses.append(f"EXISTS (SELECT 1 FROM tags g WHERE {passages} AND g.theme = ?)")
             args.append(self.theme)
         return " AND ".join(clauses), args
 
@@ -284,13 +292,7 @@ class Store:
         self, flt: PassageFilter = PassageFilter(), limit: int = 100, offset: int = 0
     ) -> tuple[list[Testimony], int]:
         """Testimonies matching ``flt`` (theme: any passage tagged), and the total count."""
-        where, args = flt.where()
-        if flt.theme:
-            # the theme clause refers to a passage; rewrite it for testimony level
-            where = where.replace(
-                "g.passage_id = p.id",
-                "g.passage_id IN (SELECT id FROM passages WHERE testimony_id = t.id)",
-            )
+        where, args = flt.where(p=None)
         total = self._query(f"SELECT count(*) FROM testimonies t WHERE {where}", args)[0][0]
         rows = self._query(
             f"SELECT * FROM testimonies t WHERE {where} "
