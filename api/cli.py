@@ -412,6 +412,9 @@ def demo(settings: Settings, then_serve: bool, host: str | None, port: int | Non
         _serve(settings, host or settings.host, port or settings.port)
 
 
+from . import cli_themes  # noqa: E402,F401  (registers the theme and review verbs)
+
+
 def main() -> None:
     cli(prog_name="voces")
 

@@ -95,6 +95,7 @@ class ThemeInfo(BaseModel):
     id: str
     label: dict[str, str]
     description: dict[str, str]
+    definition: dict[str, str]
     subthemes: dict[str, str]
     parent: str | None
 

@@ -8,10 +8,18 @@ from typing import Any
 from models import WhisperSpec, load_embedder, load_whisper
 from models.nlp import load_nlp
 from pipeline import Archive, TaggerOptions, ThemeTagger, TranscribeOptions, load_taxonomy
+from pipeline.theme_model import ThemeModel, ThemeModelStore, bundled_model
 
 from .settings import Settings
 
-__all__ = ["build_archive", "build_tagger", "transcribe_options", "whisper_loader"]
+__all__ = [
+    "active_theme_model",
+    "build_archive",
+    "build_tagger",
+    "model_store",
+    "transcribe_options",
+    "whisper_loader",
+]
 
 
 def whisper_loader(settings: Settings) -> Any:
@@ -32,12 +40,25 @@ def transcribe_options(settings: Settings, language: str | None = None) -> Trans
     )
 
 
-def build_tagger(settings: Settings, embedder: Any | None) -> ThemeTagger:
+def model_store(settings: Settings) -> ThemeModelStore:
+    return ThemeModelStore(settings.home / "theme-models")
+
+
+def active_theme_model(settings: Settings) -> ThemeModel | None:
+    """The archive's active retrained model, else the bundled one."""
+    store = model_store(settings)
+    if store.manifest().get("active"):
+        return store.active()
+    return bundled_model()
+
+
+def build_tagger(settings: Settings, embedder: Any | None, use_model: bool = True) -> ThemeTagger:
     return ThemeTagger(
         load_taxonomy(settings.taxonomy),
         load_nlp,
         embedder,
         TaggerOptions(use_similarity=settings.similarity_tags and embedder is not None),
+        model=active_theme_model(settings) if use_model and embedder is not None else None,
     )
 
 

@@ -2,7 +2,17 @@
 
 from .errors import CorpusError, DuplicateError, IndexMismatchError, NotFoundError
 from .index import VectorIndex
-from .records import CONSENT_LEVELS, Consent, Hit, Passage, Segment, Testimony, ThemeTag
+from .records import (
+    CONSENT_LEVELS,
+    VERDICTS,
+    Consent,
+    Hit,
+    Passage,
+    Review,
+    Segment,
+    Testimony,
+    ThemeTag,
+)
 from .store import PassageFilter, Store
 
 __all__ = [
@@ -15,6 +25,8 @@ __all__ = [
     "NotFoundError",
     "Passage",
     "PassageFilter",
+    "Review",
+    "VERDICTS",
     "Segment",
     "Store",
     "Testimony",

@@ -10,6 +10,8 @@ __all__ = [
     "Consent",
     "Hit",
     "Passage",
+    "Review",
+    "VERDICTS",
     "Segment",
     "Testimony",
     "ThemeTag",
@@ -74,6 +76,23 @@ class Testimony:
     illustrative: bool = False  # written for the demo, not a real testimony
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     created_at: str = ""
+
+
+#: accept: a machine tag is right; reject: it is wrong (or the theme must never be
+#: tagged here); add: a theme the machine missed.
+VERDICTS = ("accept", "reject", "add")
+
+
+@dataclass(frozen=True)
+class Review:
+    """A person's decision about one theme of one passage."""
+
+    passage_id: int
+    theme: str
+    verdict: str
+    reviewer: str
+    note: str
+    reviewed_at: str
 
 
 @dataclass(frozen=True)

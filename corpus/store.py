@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CorpusError, DuplicateError, NotFoundError
-from .records import CONSENT_LEVELS, Consent, Passage, Testimony, ThemeTag
+from .records import CONSENT_LEVELS, VERDICTS, Consent, Passage, Review, Testimony, ThemeTag
 
 __all__ = ["PassageFilter", "Store"]
 
@@ -72,7 +72,9 @@ class PassageFilter:
                 if p
                 else f"g.passage_id IN (SELECT id FROM passages WHERE testimony_id = {t}.id)"
             )
-            clauses.append(f"EXISTS (SELECT 1 FROM tags g WHERE {passages} AND g.theme = ?)")
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM effective_tags g WHERE {passages} AND g.theme = ?)"
+            )
             args.append(self.theme)
         return " AND ".join(clauses), args
 
@@ -256,6 +258,80 @@ class Store:
                 )
                 self._write_tags(db, passage_id, tags)
 
+    def review(
+        self, passage_id: int, theme: str, verdict: str, reviewer: str, note: str = ""
+    ) -> Review:
+        """Record a person's decision on one theme of one passage (the latest one wins)."""
+        if verdict not in VERDICTS:
+            raise CorpusError(f"verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
+        if not reviewer.strip():
+            raise CorpusError("a review needs the reviewer's name")
+        review = Review(passage_id, theme, verdict, reviewer.strip(), note.strip(), _now())
+        with self.transaction() as db:
+            if not db.execute("SELECT 1 FROM passages WHERE id = ?", (passage_id,)).fetchone():
+                raise NotFoundError(f"no passage {passage_id}")
+            row = (
+                review.passage_id,
+                review.theme,
+                review.verdict,
+                review.reviewer,
+                review.note,
+                review.reviewed_at,
+            )
+            db.execute("INSERT OR REPLACE INTO reviews VALUES (?, ?, ?, ?, ?, ?)", row)
+            db.execute(
+                "INSERT INTO review_log (passage_id, theme, verdict, reviewer, note, "
+                "reviewed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                row,
+            )
+        return review
+
+    def reviews(self, passage_ids: Sequence[int] | None = None) -> list[Review]:
+        sql, args = "SELECT * FROM reviews", []
+        if passage_ids is not None:
+            sql += f" WHERE passage_id IN ({','.join('?' * len(passage_ids))})"
+            args = list(passage_ids)
+        rows = self._query(sql + " ORDER BY passage_id, theme", args)
+        return [
+            Review(
+                r["passage_id"],
+                r["theme"],
+                r["verdict"],
+                r["reviewer"],
+                r["note"],
+                r["reviewed_at"],
+            )
+            for r in rows
+        ]
+
+    def machine_tags(self, passage_ids: Sequence[int]) -> dict[int, list[ThemeTag]]:
+        """Tags as the machine made them, reviews ignored (for evaluation and audit)."""
+        out: dict[int, list[ThemeTag]] = {}
+        for chunk in _chunks(passage_ids, 500):
+            rows = self._query(
+                f"SELECT * FROM tags WHERE source != 'human' AND passage_id IN "
+                f"({','.join('?' * len(chunk))}) ORDER BY score DESC",
+                chunk,
+            )
+            for r in rows:
+                out.setdefault(r["passage_id"], []).append(_tag(r))
+        return out
+
+    def passage(self, passage_id: int) -> Passage:
+        rows = self._query("SELECT * FROM passages WHERE id = ?", (passage_id,))
+        if not rows:
+            raise NotFoundError(f"no passage {passage_id}")
+        r = rows[0]
+        return Passage(
+            id=r["id"],
+            testimony_id=r["testimony_id"],
+            seq=r["seq"],
+            start=r["start"],
+            end=r["end"],
+            text=r["text"],
+            tags=tuple(self.tags_for([r["id"]]).get(r["id"], ())),
+        )
+
     def delete_testimony(self, testimony_id: str) -> list[int]:
         """Remove a testimony with its passages and tags; returns the removed passage ids."""
         with self.transaction() as db:
@@ -323,7 +399,7 @@ class Store:
         out: dict[int, list[ThemeTag]] = {}
         for chunk in _chunks(passage_ids, 500):
             rows = self._query(
-                f"SELECT * FROM tags WHERE passage_id IN ({','.join('?' * len(chunk))}) "
+                f"SELECT * FROM effective_tags WHERE passage_id IN ({','.join('?' * len(chunk))}) "
                 "ORDER BY score DESC",
                 chunk,
             )
@@ -385,7 +461,7 @@ class Store:
         rows = self._query(
             f"SELECT g.theme{select_group}, count(DISTINCT t.id) AS testimonies, "
             "count(DISTINCT p.id) AS passages "
-            "FROM tags g JOIN passages p ON p.id = g.passage_id "
+            "FROM effective_tags g JOIN passages p ON p.id = g.passage_id "
             "JOIN testimonies t ON t.id = p.testimony_id "
             f"WHERE g.score >= ? AND t.consent IN ({','.join('?' * len(consent))}) "
             "GROUP BY g.theme, grp ORDER BY g.theme, grp",

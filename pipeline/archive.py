@@ -45,7 +45,7 @@ from .tagger import ThemeTagger
 from .texts import TEXT_EXTENSIONS, Metadata, TextItem, read_text_items
 from .transcribe import TranscribeOptions, transcribe
 
-__all__ = ["Archive", "IngestResult", "SimilarTestimony"]
+__all__ = ["Archive", "IngestResult", "SimilarTestimony", "TestimonyTheme"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,14 @@ class IngestResult:
     passages: int = 0
     language: str = ""
     duration: float | None = None
+
+
+@dataclass(frozen=True)
+class TestimonyTheme:
+    theme: str
+    score: float
+    passages: tuple[int, ...]  # supporting passage ids, strongest first
+    reviewed: bool  # at least one supporting tag comes from a person
 
 
 @dataclass(frozen=True)
@@ -335,6 +343,43 @@ class Archive:
             self._save_index()
         except OSError as exc:  # SQLite holds the truth; the next open re-adds the vectors
             logger.error("could not save the vector index (%s); it will be repaired", exc)
+
+    def retag(self, progress: Progress | None = None, batch: int = 256) -> int:
+        """Recompute every passage's machine tags with the current tagger; reviews stay.
+
+        Passage vectors come from the index, so nothing is embedded again."""
+        ids = self.store.passage_ids()
+        texts = dict(self.store.passage_texts(ids))
+        languages = {pid: row["language"] for pid, row in self.store.passage_rows(ids).items()}
+        for start in range(0, len(ids), batch):
+            chunk = ids[start : start + batch]
+            vectors = self.index.vectors(chunk)
+            tags = self.tagger.tag(
+                [texts[i] for i in chunk], [languages[i] or "es" for i in chunk], vectors
+            )
+            self.store.replace_machine_tags(dict(zip(chunk, tags, strict=True)))
+            if progress:
+                progress(f"re-tagged {min(start + batch, len(ids))}/{len(ids)} passages")
+        return len(ids)
+
+    def testimony_themes(self, testimony_id: str) -> list[TestimonyTheme]:
+        """A testimony's themes, derived from its passages: the best passage score and
+        the passages that support each theme (strongest first)."""
+        support: dict[str, list[tuple[float, int, str]]] = {}
+        for p in self.store.passages(testimony_id):
+            for tag in p.tags:
+                if tag.score >= self.tagger.options.min_score and p.id is not None:
+                    support.setdefault(tag.theme, []).append((tag.score, p.id, tag.source))
+        out = [
+            TestimonyTheme(
+                theme=theme,
+                score=max(s for s, _, _ in rows),
+                passages=tuple(pid for _, pid, _ in sorted(rows, key=lambda r: -r[0])),
+                reviewed=any(src == "human" for _, _, src in rows),
+            )
+            for theme, rows in support.items()
+        ]
+        return sorted(out, key=lambda t: (-t.score, -len(t.passages)))
 
     def delete(self, testimony_id: str) -> None:
         with self._writer():

@@ -16,6 +16,7 @@ computed once per passage.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,8 +27,11 @@ import numpy as np
 from corpus import ThemeTag
 
 from .taxonomy import Taxonomy, fold
+from .theme_model import ThemeModel
 
-__all__ = ["TaggerOptions", "ThemeTagger"]
+__all__ = ["TaggerOptions", "ThemeScores", "ThemeTagger"]
+
+logger = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _GAP = 2  # tokens a lone "*" may skip
@@ -35,9 +39,23 @@ _GAP = 2  # tokens a lone "*" may skip
 
 @dataclass(frozen=True)
 class TaggerOptions:
-    rule_score: float = 0.75  # score of a theme with one rule match; more matches raise it
+    rule_score: float = 0.75  # score of a theme with one strong rule match; more raise it
+    weak_score: float = 0.3  # score of weak cues alone: evidence, but no tag by themselves
     min_score: float = 0.5  # tags below this are dropped
     use_similarity: bool = True
+
+
+@dataclass(frozen=True)
+class ThemeScores:
+    """Per-text, per-theme scores; ``final`` >= min_score means the theme is tagged."""
+
+    themes: list[str]
+    final: np.ndarray
+    rule: np.ndarray
+    similarity: np.ndarray | None
+    classifier: np.ndarray | None  # NaN where a theme has no classifier
+    evidence: list[dict[str, list[str]]]
+    vectors: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -78,15 +96,18 @@ class ThemeTagger:
         nlp_for: Callable[[str], Any],
         embedder: Any | None = None,
         options: TaggerOptions = TaggerOptions(),
+        model: ThemeModel | None = None,
     ) -> None:
         self.taxonomy = taxonomy
         self.options = options
+        self.model = self._usable(model, embedder, taxonomy)
         self._nlp_for = nlp_for
         self._embedder = embedder if options.use_similarity else None
+        # (theme, language, weak, terms): "~" marks a weak cue
         self._patterns = [
-            (theme.id, pattern, tuple(fold(pattern).split()))
+            (theme.id, lang, pattern.startswith("~"), tuple(fold(pattern.lstrip("~")).split()))
             for theme in taxonomy.themes.values()
-            for patterns in theme.patterns.values()
+            for lang, patterns in theme.patterns.items()
             for pattern in patterns
         ]
         # Index patterns by their first term, so each token only tries the patterns that
@@ -94,7 +115,7 @@ class ThemeTagger:
         self._by_word: dict[str, list[int]] = {}
         self._by_stem: dict[str, list[int]] = {}
         self._anywhere: list[int] = []
-        for n, (_, _, terms) in enumerate(self._patterns):
+        for n, (_, _, _, terms) in enumerate(self._patterns):
             head = terms[0] if terms else "*"
             if head == "*":
                 self._anywhere.append(n)
@@ -105,13 +126,40 @@ class ThemeTagger:
         self._negators = frozenset().union(*taxonomy.negation_cues.values())
         self._negatable = {t.id: t.negatable for t in taxonomy.themes.values()}
         self._prototypes: np.ndarray | None = None
+        self._descriptions: np.ndarray | None = None
+        self._negatives: np.ndarray | None = None
         self._thresholds: np.ndarray | None = None
         self._scales: np.ndarray | None = None
         self._examples: list[tuple[str, str]] = []  # (theme id, example text)
         self._example_vectors: np.ndarray | None = None
 
+    @staticmethod
+    def _usable(model: ThemeModel | None, embedder: Any, taxonomy: Taxonomy) -> ThemeModel | None:
+        if model is None:
+            return None
+        if embedder is None or model.embedder != embedder.name:
+            logger.warning(
+                "theme model %s was trained with embedder %s, not %s: not used "
+                "(run `voces retrain`)",
+                model.version,
+                model.embedder,
+                getattr(embedder, "name", None),
+            )
+            return None
+        if model.taxonomy_version != taxonomy.version:
+            logger.warning(
+                "theme model %s was trained on taxonomy %s, not %s: not used (run `voces retrain`)",
+                model.version,
+                model.taxonomy_version,
+                taxonomy.version,
+            )
+            return None
+        return model
+
     @property
     def version(self) -> str:
+        if self.model is not None:
+            return f"taxonomy-{self.taxonomy.version}+model-{self.model.version}"
         return f"taxonomy-{self.taxonomy.version}"
 
     # -- rules ----------------------------------------------------------------------------
@@ -145,20 +193,29 @@ class ThemeTagger:
         return any(t.forms[0] in self._negators for t in window)
 
     def rule_matches(self, text: str, language: str) -> dict[str, list[str]]:
-        """Theme id → matched evidence spans, negated matches excluded."""
-        found: dict[str, list[str]] = {}
+        """Theme id → matched evidence spans (strong cues first), negated ones excluded."""
+        return {
+            theme: [span for span, _ in sorted(found, key=lambda sw: sw[1])]
+            for theme, found in self._matches(text, language).items()
+        }
+
+    def _matches(self, text: str, language: str) -> dict[str, list[tuple[str, bool]]]:
+        """Theme id → [(span, weak)]. Patterns of every language apply: testimonies mix
+        languages, and declared languages are sometimes wrong."""
+        found: dict[str, list[tuple[str, bool]]] = {}
         for sentence in self._tokens(text, language):
             for i, token in enumerate(sentence):
                 for n in self._candidates(token):
-                    theme_id, _raw, terms = self._patterns[n]
+                    theme_id, _lang, weak, terms = self._patterns[n]
                     end = _match_at(terms, sentence, i)
                     if end is None or end == i:
                         continue
                     if self._negatable[theme_id] and self._negated(sentence, i):
                         continue
                     span = " ".join(t.text for t in sentence[i:end])
-                    if span not in found.setdefault(theme_id, []):
-                        found[theme_id].append(span)
+                    spans = found.setdefault(theme_id, [])
+                    if all(span != s for s, _ in spans):
+                        spans.append((span, weak))
         return found
 
     # -- similarity -----------------------------------------------------------------------
@@ -200,11 +257,31 @@ class ThemeTagger:
             protos.append(proto.astype(np.float32))
             thresholds.append(threshold)
             scales.append(max(pos - threshold, 1e-3))
+        self._descriptions = self._mean_rows(
+            [list(t.description.values()) for t in self.taxonomy.themes.values()], "query"
+        )
+        self._negatives = self._mean_rows(
+            [
+                [x for xs in t.negative_examples.values() for x in xs]
+                for t in self.taxonomy.themes.values()
+            ],
+            "passage",
+        )
         self._prototypes = np.vstack(protos)
         self._thresholds = np.asarray(thresholds, dtype=np.float32)
         self._scales = np.asarray(scales, dtype=np.float32)
         self._examples = examples
         self._example_vectors = vectors[: len(examples)]
+
+    def _mean_rows(self, groups: list[list[str]], kind: str) -> np.ndarray:
+        """Unit mean embedding of each group of texts (zeros for an empty group)."""
+        assert self._embedder is not None
+        out = np.zeros((len(groups), self._embedder.dim), dtype=np.float32)
+        for row, texts in enumerate(groups):
+            if texts:
+                v = self._embedder.embed(texts, kind=kind).mean(axis=0)
+                out[row] = v / max(float(np.linalg.norm(v)), 1e-12)
+        return out
 
     def similarity_scores(self, vectors: np.ndarray) -> np.ndarray:
         """(n_passages, n_themes) scores in [0, 1]; 0.5 is each theme's threshold."""
@@ -226,34 +303,121 @@ class ThemeTagger:
 
     # -- together -------------------------------------------------------------------------
 
+    def _languages(self, texts: Sequence[str], language: str | Sequence[str]) -> list[str]:
+        return [language] * len(texts) if isinstance(language, str) else list(language)
+
+    def _rules(
+        self, texts: Sequence[str], language: str | Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, list[str]]]]:
+        """Strong and weak rule hits (n, themes), rule scores, and evidence spans."""
+        languages = self._languages(texts, language)
+        ids = self.taxonomy.ids
+        strong = np.zeros((len(texts), len(ids)), dtype=np.float32)
+        weak = np.zeros_like(strong)
+        evidence: list[dict[str, list[str]]] = []
+        for row, (text, lang) in enumerate(zip(texts, languages, strict=True)):
+            found = self._matches(text, lang)
+            for col, theme_id in enumerate(ids):
+                spans = found.get(theme_id, [])
+                strong[row, col] = sum(not w for _, w in spans)
+                weak[row, col] = sum(w for _, w in spans)
+            evidence.append(
+                {
+                    t: [s for s, _ in sorted(spans, key=lambda sw: sw[1])]
+                    for t, spans in found.items()
+                }
+            )
+        base = self.options.rule_score
+        rule = np.where(strong > 0, np.minimum(1.0, base + 0.1 * (strong - 1)), 0.0)
+        rule = np.where((strong == 0) & (weak > 0), self.options.weak_score, rule)
+        return strong, weak, rule.astype(np.float32), evidence
+
+    def features(
+        self, texts: Sequence[str], language: str | Sequence[str], vectors: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, list[dict[str, list[str]]]]:
+        """Per text and theme, the features a theme classifier reads (n, themes, 6):
+        strong rule hit, weak rule hit, strong hits (capped at 3, scaled), cosine to the
+        theme's example prototype, to its description, and to its negative examples.
+        Also returns the rule scores and the rule evidence."""
+        strong, weak, rule, evidence = self._rules(texts, language)
+        if self._prototypes is None:
+            self._calibrate()
+        assert self._descriptions is not None and self._negatives is not None
+        v = np.asarray(vectors, dtype=np.float32)
+        feats = np.stack(
+            [
+                (strong > 0).astype(np.float32),
+                (weak > 0).astype(np.float32),
+                np.minimum(strong, 3) / 3,
+                v @ self._prototypes.T,
+                v @ self._descriptions.T,
+                v @ self._negatives.T,
+            ],
+            axis=2,
+        )
+        return feats, rule, evidence
+
+    def score(
+        self, texts: Sequence[str], language: str | Sequence[str], vectors: np.ndarray | None = None
+    ) -> ThemeScores:
+        """Scores of every theme for every text, with the parts they were made of."""
+        ids = self.taxonomy.ids
+        if self._embedder is None:
+            _, _, rule, evidence = self._rules(texts, language)
+            return ThemeScores(ids, rule.copy(), rule, None, None, evidence, None)
+        if vectors is None:
+            vectors = self._embedder.embed(list(texts), kind="passage")
+        feats, rule, evidence = self.features(texts, language, vectors)
+        sims = self.similarity_scores(vectors)
+        final = np.maximum(rule, sims)
+        classifier = None
+        model = self.model
+        if model is not None and len(texts):
+            classifier = np.full_like(final, np.nan)
+            for col, theme_id in enumerate(ids):
+                if model.has(theme_id):
+                    classifier[:, col] = model.scores(theme_id, feats[:, col, :], vectors)
+                    final[:, col] = classifier[:, col]
+        for theme in self.taxonomy.themes.values():  # sub-themes roll up to their theme
+            if theme.parent:
+                child, parent = ids.index(theme.id), ids.index(theme.parent)
+                final[:, parent] = np.maximum(final[:, parent], final[:, child])
+                for found in evidence:
+                    if found.get(theme.id):
+                        found.setdefault(theme.parent, []).extend(found[theme.id])
+        return ThemeScores(ids, final, rule, sims, classifier, evidence, np.asarray(vectors))
+
     def tag(
-        self, texts: Sequence[str], language: str, vectors: np.ndarray | None = None
+        self, texts: Sequence[str], language: str | Sequence[str], vectors: np.ndarray | None = None
     ) -> list[list[ThemeTag]]:
         """Tags for each text, strongest first. ``vectors`` are the texts' embeddings."""
-        sims = None
-        if self._embedder is not None and len(texts):
-            if vectors is None:
-                vectors = self._embedder.embed(list(texts), kind="passage")
-            sims = self.similarity_scores(vectors)
+        return self.tags_from(self.score(texts, language, vectors))
+
+    def tags_from(self, scores: ThemeScores) -> list[list[ThemeTag]]:
         out: list[list[ThemeTag]] = []
-        for row, text in enumerate(texts):
-            rules = self.rule_matches(text, language)
+        for row in range(scores.final.shape[0]):
             tags = []
-            for col, theme_id in enumerate(self.taxonomy.ids):
-                evidence = rules.get(theme_id, [])
-                sim = float(sims[row, col]) if sims is not None else 0.0
-                rule = (
-                    min(1.0, self.options.rule_score + 0.1 * (len(evidence) - 1))
-                    if evidence
-                    else 0.0
-                )
-                score = max(rule, sim)
+            for col, theme_id in enumerate(scores.themes):
+                score = float(scores.final[row, col])
                 if score < self.options.min_score:
                     continue
-                sources = [s for s, v in (("rule", rule), ("similarity", sim)) if v >= 0.5]
-                if not evidence:
-                    assert vectors is not None
-                    evidence = ["similar to: " + self._nearest_example(vectors[row], theme_id)]
+                parts = [
+                    ("rule", scores.rule),
+                    ("similarity", scores.similarity),
+                    ("classifier", scores.classifier),
+                ]
+                sources = [
+                    name
+                    for name, matrix in parts
+                    if matrix is not None
+                    and not np.isnan(matrix[row, col])
+                    and matrix[row, col] >= 0.5
+                ] or ["rollup"]
+                evidence = scores.evidence[row].get(theme_id, [])
+                if not evidence and scores.vectors is not None:
+                    evidence = [
+                        "similar to: " + self._nearest_example(scores.vectors[row], theme_id)
+                    ]
                 tags.append(
                     ThemeTag(
                         theme=theme_id,

@@ -31,6 +31,8 @@ class Theme:
     description: dict[str, str]
     patterns: dict[str, tuple[str, ...]]
     examples: dict[str, tuple[str, ...]]
+    negative_examples: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    definition: dict[str, str] = field(default_factory=dict)  # "counts", "does_not_count"
     subthemes: dict[str, str] = field(default_factory=dict)
     parent: str = ""  # for a sub-theme defined as its own entry, the theme it rolls up to
     negatable: bool = True  # False: a negated mention still counts ("never consulted")
@@ -49,6 +51,10 @@ class Taxonomy:
     def ids(self) -> list[str]:
         return list(self.themes)
 
+    def children(self, theme_id: str) -> list[str]:
+        """Sub-themes defined as their own entries, which roll up to ``theme_id``."""
+        return [t.id for t in self.themes.values() if t.parent == theme_id]
+
     def check_theme(self, theme_id: str) -> str:
         if theme_id not in self.themes:
             raise InputError(f"unknown theme {theme_id!r}; known themes: {', '.join(self.themes)}")
@@ -62,6 +68,7 @@ class Taxonomy:
                     "id": t.id,
                     "label": t.label,
                     "description": t.description,
+                    "definition": t.definition,
                     "subthemes": t.subthemes,
                     "parent": t.parent or None,
                 }
@@ -98,6 +105,10 @@ def parse_taxonomy(data: Any, source: str) -> Taxonomy:
             description=dict(spec.get("description", {})),
             patterns=_by_lang(spec.get("patterns", {}), f"{where}.patterns"),
             examples=_by_lang(spec.get("examples", {}), f"{where}.examples"),
+            negative_examples=_by_lang(
+                spec.get("negative_examples", {}), f"{where}.negative_examples"
+            ),
+            definition={k: str(v) for k, v in spec.get("definition", {}).items()},
             subthemes=dict(spec.get("subthemes", {})),
             parent=str(spec.get("parent", "")),
             negatable=bool(spec.get("negatable", True)),

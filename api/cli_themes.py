@@ -1,0 +1,314 @@
+"""``voces`` verbs about themes: show, review, retrain, retag, eval."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from corpus import VERDICTS
+from models import load_embedder
+from pipeline.evaluate import evaluate_themes, read_labelled
+from pipeline.training import TrainingSet, train_theme_model
+
+from . import services
+from .cli import _emit, _friendly, _progress, cli, pass_settings
+from .settings import Settings
+
+
+def _tag_json(tag):  # type: ignore[no-untyped-def]
+    return {
+        "theme": tag.theme,
+        "score": tag.score,
+        "source": tag.source,
+        "evidence": list(tag.evidence),
+    }
+
+
+@cli.command()
+@click.argument("testimony_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+@_friendly
+def show(settings: Settings, testimony_id: str, as_json: bool) -> None:
+    """A testimony: metadata, passages with times and tags, and its themes with the
+    passages that support them."""
+    archive = services.build_archive(settings)
+    t = archive.store.get_testimony(testimony_id)
+    passages = archive.store.passages(testimony_id)
+    themes = archive.testimony_themes(testimony_id)
+    if as_json:
+        _emit(
+            {
+                "testimony": asdict(t),
+                "themes": [asdict(x) for x in themes],
+                "passages": [
+                    {
+                        "id": p.id,
+                        "seq": p.seq,
+                        "start": p.start,
+                        "end": p.end,
+                        "text": p.text,
+                        "tags": [_tag_json(g) for g in p.tags],
+                    }
+                    for p in passages
+                ],
+            }
+        )
+        return
+    click.echo(f"{t.id}  {t.title}  [{t.region}, {t.community}, {t.language}, {t.consent}]")
+    for x in themes:
+        flag = " (reviewed)" if x.reviewed else ""
+        click.echo(f"  {x.theme:<14} {x.score:.2f}  passages {list(x.passages)}{flag}")
+    for p in passages:
+        when = f"{p.start:7.1f}s " if p.start is not None else ""
+        tags = ", ".join(f"{g.theme} {g.score:.2f} ({g.source})" for g in p.tags) or "-"
+        click.echo(f"\n#{p.id} {when}{p.text}\n    {tags}")
+
+
+@cli.group()
+def review() -> None:
+    """Accept, reject or add theme tags on passages; reviews win over machine tags."""
+
+
+def _review_command(verdict: str) -> None:
+    @review.command(name=verdict, help=f"{verdict.capitalize()} THEME on passage PASSAGE_ID.")
+    @click.argument("passage_id", type=int)
+    @click.argument("theme")
+    @click.option("--by", "reviewer", required=True, help="Who decides (kept with the review).")
+    @click.option("--note", default="", help="Why, in a few words.")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @pass_settings
+    @_friendly
+    def command(
+        settings: Settings, passage_id: int, theme: str, reviewer: str, note: str, as_json: bool
+    ) -> None:
+        archive = services.build_archive(settings)
+        archive.tagger.taxonomy.check_theme(theme)
+        r = archive.store.review(passage_id, theme, verdict, reviewer, note)
+        if as_json:
+            _emit(asdict(r))
+        else:
+            click.echo(f"{r.verdict}ed {r.theme} on passage {r.passage_id} (by {r.reviewer})")
+
+
+for _verdict in VERDICTS:
+    _review_command(_verdict)
+
+
+@review.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@pass_settings
+@_friendly
+def review_list(settings: Settings, as_json: bool) -> None:
+    """Every current review."""
+    from corpus import Store
+
+    for r in Store(settings.home / "voces.sqlite3").reviews():
+        if as_json:
+            _emit(asdict(r))
+        else:
+            click.echo(
+                f"{r.passage_id:>6} {r.theme:<14} {r.verdict:<7} {r.reviewer}  {r.reviewed_at}"
+            )
+
+
+@review.command(name="export")
+@pass_settings
+@_friendly
+def review_export(settings: Settings) -> None:
+    """Reviewed passages as labelled JSON lines (the format `voces eval themes` and
+    `voces retrain --labels` read): themes accepted or added are listed, rejected ones
+    are absent, themes nobody reviewed are marked unknown."""
+    from corpus import Store
+    from pipeline import load_taxonomy
+
+    store = Store(settings.home / "voces.sqlite3")
+    themes = load_taxonomy(settings.taxonomy).ids
+    by_passage: dict[int, dict[str, str]] = {}
+    for r in store.reviews():
+        by_passage.setdefault(r.passage_id, {})[r.theme] = r.verdict
+    rows = store.passage_rows(list(by_passage))
+    for pid, verdicts in sorted(by_passage.items()):
+        _emit(
+            {
+                "id": f"passage-{pid}",
+                "testimony_id": rows[pid]["testimony_id"],
+                "language": rows[pid]["language"],
+                "text": rows[pid]["text"],
+                "themes": sorted(t for t, v in verdicts.items() if v != "reject"),
+                "unknown": sorted(t for t in themes if t not in verdicts),
+            }
+        )
+
+
+@cli.command()
+@click.option(
+    "--labels",
+    "label_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Labelled JSONL file(s) to learn from (repeatable).",
+)
+@click.option("--reviews/--no-reviews", default=True, help="Learn from the archive's reviews.")
+@click.option(
+    "--examples/--no-examples",
+    default=True,
+    help="Learn from the taxonomy's positive and negative examples.",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write the model JSON here instead of activating it in the archive.",
+)
+@click.option(
+    "--rollback",
+    metavar="VERSION",
+    help="Activate an earlier model instead of training ('previous' or vN; 'none' "
+    "for the bundled model).",
+)
+@click.option("--list", "list_versions", is_flag=True, help="List the archive's models.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+@_friendly
+def retrain(
+    settings: Settings,
+    label_files: tuple[Path, ...],
+    reviews: bool,
+    examples: bool,
+    output: Path | None,
+    rollback: str | None,
+    list_versions: bool,
+    as_json: bool,
+) -> None:
+    """Refit the theme classifier and its thresholds from reviews and labelled data,
+    record it as a new model version and re-tag the archive. Roll back with --rollback."""
+    import json as _json
+
+    store = services.model_store(settings)
+    if list_versions:
+        manifest = store.manifest()
+        if as_json:
+            _emit(manifest)
+        else:
+            for v in manifest["versions"]:
+                mark = "*" if v["version"] == manifest["active"] else " "
+                click.echo(
+                    f"{mark} {v['version']}  {v['trained_at']}  {v['embedder']}  "
+                    f"classifiers: {', '.join(v['classifiers']) or 'none'}  {v['note']}"
+                )
+            if not manifest["active"]:
+                click.echo("* bundled model (no archive model active)")
+        return
+    if rollback:
+        version = store.activate(None if rollback == "none" else rollback)
+        archive = services.build_archive(settings)
+        count = archive.retag(_progress(sys.stderr.isatty()))
+        click.echo(f"active theme model: {version or 'bundled'}; re-tagged {count} passages")
+        return
+
+    embedder = load_embedder(settings.embedder, settings.threads)
+    tagger = services.build_tagger(settings, embedder, use_model=False)
+    data = TrainingSet()
+    for path in label_files:
+        data.add_items(read_labelled(path, tagger.taxonomy.ids), tagger.taxonomy.ids)
+    archive = None
+    if reviews and output is None:
+        archive = services.build_archive(settings)
+        found = archive.store.reviews()
+        rows = archive.store.passage_rows(sorted({r.passage_id for r in found}))
+        data.add_reviews(found, {pid: (r["text"], r["language"]) for pid, r in rows.items()})
+    if examples:
+        data.add_taxonomy_examples(tagger)
+    if not data.texts:
+        raise click.ClickException("nothing to learn from: no labels, reviews or examples")
+    model = train_theme_model(tagger, data)
+    sources = ", ".join(f"{n} from {s}" for s, n in data.sources.items())
+    if output is not None:
+        model.version, model.note = "bundled", sources
+        output.write_text(_json.dumps(model.to_dict(), indent=1), "utf-8")
+        click.echo(f"wrote {output} ({sources})")
+        return
+    version = store.save(model, note=sources)
+    archive = services.build_archive(settings)  # rebuilt: picks up the new active model
+    count = archive.retag(_progress(sys.stderr.isatty()))
+    if as_json:
+        _emit({**model.to_dict(), "retagged": count})
+        return
+    click.echo(f"theme model {version} active ({sources}); re-tagged {count} passages")
+    for theme in tagger.taxonomy.ids:
+        w = model.weights.get(theme)
+        if w:
+            kind = "embedding+features" if w["uses_embedding"] else "features"
+            click.echo(
+                f"  {theme:<14} {w['positives']:>4}+ {w['negatives']:>4}-  "
+                f"cv F1 {w['cv_f1']:.2f}  threshold {w['threshold']:.2f}  ({kind})"
+            )
+        else:
+            click.echo(f"  {theme:<14} rules + similarity ({model.skipped.get(theme, '')})")
+
+
+@cli.command()
+@pass_settings
+@_friendly
+def retag(settings: Settings) -> None:
+    """Recompute machine tags of every passage (after editing the taxonomy); reviews stay."""
+    archive = services.build_archive(settings)
+    count = archive.retag(_progress(sys.stderr.isatty()))
+    click.echo(f"re-tagged {count} passages with {archive.tagger.version}")
+
+
+@cli.group(name="eval")
+def eval_group() -> None:
+    """Measure parts of the pipeline against labelled data."""
+
+
+def _fmt(value: float | None) -> str:
+    return "  -  " if value is None else f"{value:5.2f}"
+
+
+@eval_group.command(name="themes")
+@click.argument("labelled", type=click.Path(path_type=Path))
+@click.option(
+    "--cv",
+    "folds",
+    default=0,
+    type=click.IntRange(0, 20),
+    help="Train the theme classifier by k-fold cross-validation on the file itself.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+@_friendly
+def eval_themes(settings: Settings, labelled: Path, folds: int, as_json: bool) -> None:
+    """Precision, recall, F1 and ROC-AUC of theme tagging on LABELLED.jsonl
+    ({"id", "text", "themes": [...]} per line), next to two baselines."""
+    embedder = load_embedder(settings.embedder, settings.threads)
+    tagger = services.build_tagger(settings, embedder, use_model=folds <= 1)
+    items = read_labelled(labelled, tagger.taxonomy.ids)
+    report = evaluate_themes(tagger, items, folds=folds)
+    if as_json:
+        _emit(report)
+        return
+    cv = f", {folds}-fold cross-validated classifier" if folds > 1 else ""
+    click.echo(f"{report['items']} items, {report['passages']} passages, {report['tagger']}{cv}")
+    click.echo(
+        f"{'theme':<14}{'support':>8}  {'P':>5} {'R':>5} {'F1':>5} {'AUC':>5}"
+        "   | all: F1 | description: F1 AUC"
+    )
+    for theme, m in report["voces"]["themes"].items():
+        a = report["baseline_all"]["themes"][theme]
+        d = report["baseline_description"]["themes"][theme]
+        click.echo(
+            f"{theme:<14}{m['support']:>8}  {_fmt(m['precision'])} {_fmt(m['recall'])} "
+            f"{_fmt(m['f1'])} {_fmt(m['roc_auc'])}   |   {_fmt(a['f1'])} "
+            f"|   {_fmt(d['f1'])} {_fmt(d['roc_auc'])}"
+        )
+    for key, name in (("macro_core", "macro (core 4)"), ("macro_all", "macro (all)")):
+        m = report["voces"][key]
+        a, d = report["baseline_all"][key], report["baseline_description"][key]
+        click.echo(
+            f"{name:<22}  {_fmt(m['precision'])} {_fmt(m['recall'])} {_fmt(m['f1'])} "
+            f"{_fmt(m['roc_auc'])}   |   {_fmt(a['f1'])} |   {_fmt(d['f1'])} {_fmt(d['roc_auc'])}"
+        )

@@ -1,0 +1,93 @@
+"""Build labelled JSONL files for `voces eval themes` from the EJAtlas development data.
+
+    .venv/bin/python bench/ejatlas_labels.py [--data ../shared/data/ejatlas_dev.jsonl] [--out DIR]
+
+Writes, into DIR (default /tmp/voces-eval; never into the repository, whose licence
+does not cover the text):
+
+- ``ejatlas_cases.jsonl``: one line per case, its whole text, themes from the case's
+  impact and outcome labels through docs/eval/ejatlas_mapping.json (consultation unknown).
+- ``ejatlas_passages_dev.jsonl`` / ``ejatlas_passages_test.jsonl``: the passages we
+  labelled by hand (docs/eval/ejatlas_passage_labels.jsonl holds only case id, passage
+  number, a hash of the text and the themes), re-cut from the data and checked against the
+  hash, split by case into a development half and a held-out half.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.passages import split_text  # noqa: E402
+
+
+def split_of(case_id: str) -> str:
+    """Stable half of a case: 'dev' or 'test'."""
+    return "dev" if int(hashlib.sha1(case_id.encode()).hexdigest(), 16) % 2 == 0 else "test"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/ejatlas_dev.jsonl")
+    parser.add_argument("--out", type=Path, default=Path("/tmp/voces-eval"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    mapping = json.loads((ROOT / "docs/eval/ejatlas_mapping.json").read_text())
+    cases = {c["id"]: c for c in map(json.loads, args.data.read_text().splitlines())}
+
+    kept = 0
+    with (args.out / "ejatlas_cases.jsonl").open("w") as out:
+        for case in cases.values():
+            impacts, outcomes = set(case.get("impacts") or []), set(case.get("outcomes") or [])
+            if not impacts and not outcomes:
+                continue
+            themes = sorted(
+                theme
+                for theme, spec in mapping["themes"].items()
+                if impacts & set(spec["impacts"]) or outcomes & set(spec["outcomes"])
+            )
+            row = {
+                "id": case["id"],
+                "language": case["lang"],
+                "text": case["text"],
+                "themes": themes,
+                "unknown": sorted(mapping["not_evaluated"]),
+            }
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            kept += 1
+    print(f"ejatlas_cases.jsonl: {kept} of {len(cases)} cases (others have no labels)")
+
+    labels = map(
+        json.loads, (ROOT / "docs/eval/ejatlas_passage_labels.jsonl").read_text().splitlines()
+    )
+    files = {
+        half: (args.out / f"ejatlas_passages_{half}.jsonl").open("w") for half in ("dev", "test")
+    }
+    counts = {"dev": 0, "test": 0}
+    for label in labels:
+        case = cases[label["case_id"]]
+        text = split_text(case["text"])[label["seq"]]
+        if hashlib.sha1(text.encode()).hexdigest()[:12] != label["text_sha1"]:
+            raise SystemExit(f"passage {label['case_id']}:{label['seq']} changed; relabel it")
+        half = split_of(label["case_id"])
+        row = {
+            "id": f"{label['case_id']}:{label['seq']}",
+            "language": case["lang"],
+            "text": text,
+            "themes": label["themes"],
+        }
+        files[half].write(json.dumps(row, ensure_ascii=False) + "\n")
+        counts[half] += 1
+    for f in files.values():
+        f.close()
+    print(f"passages: {counts['dev']} in ejatlas_passages_dev.jsonl, {counts['test']} in _test")
+
+
+if __name__ == "__main__":
+    main()

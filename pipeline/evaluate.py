@@ -1,0 +1,271 @@
+"""Measuring theme tagging against labelled text.
+
+Input: JSON lines ``{"id", "text", "themes": [...], "language"?}``. A text longer than a
+passage (a whole case) is cut into passages; its score for a theme is the highest score
+of its passages, just as a testimony's themes come from its passages.
+
+Reported per theme: precision, recall and F1 at the tagger's decision (score >= 0.5),
+ROC-AUC of the scores, support; macro averages over the four core themes and over all
+themes with support. Two baselines are computed in the same run:
+
+- ``all``: tag every theme (recall 1, precision = prevalence, AUC 0.5);
+- ``description``: cosine similarity between the text and each theme's Spanish and
+  English description, thresholded at the value that maximises F1 *on the evaluated
+  data itself* — an optimistic baseline, so beating it means something.
+
+With ``folds`` > 1 the theme classifier is trained by k-fold cross-validation on the
+labelled items themselves and every item is scored by a model that never saw it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .language import guess_language
+from .passages import split_text
+from .tagger import ThemeTagger
+from .theme_model import best_threshold, fit_theme_model
+
+__all__ = [
+    "CORE_THEMES",
+    "LabelledItem",
+    "evaluate_themes",
+    "item_features",
+    "label_matrix",
+    "read_labelled",
+    "roc_auc",
+]
+
+CORE_THEMES = ("land_loss", "pollution", "displacement", "poverty")
+
+
+@dataclass(frozen=True)
+class LabelledItem:
+    id: str
+    text: str
+    themes: frozenset[str]
+    language: str
+    unknown: frozenset[str] = frozenset()  # themes this item's labels say nothing about
+
+
+def read_labelled(path: Path, known: Sequence[str]) -> list[LabelledItem]:
+    """Read and check a labelled JSONL file; every problem names its line."""
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read labels {path}: {exc}") from exc
+    items: list[LabelledItem] = []
+    seen: set[str] = set()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path.name}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(row, dict):
+            raise InputError(f"{where}: expected an object with id, text and themes")
+        text = row.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(f"{where}: 'text' must be a non-empty string")
+        themes = row.get("themes")
+        if not isinstance(themes, list) or not all(isinstance(t, str) for t in themes):
+            raise InputError(f"{where}: 'themes' must be a list of theme ids")
+        not_labelled = row.get("unknown", [])
+        if not isinstance(not_labelled, list):
+            raise InputError(f"{where}: 'unknown' must be a list of theme ids")
+        strange = sorted((set(themes) | set(not_labelled)) - set(known))
+        if strange:
+            raise InputError(f"{where}: unknown theme(s) {', '.join(strange)}")
+        item_id = str(row.get("id", number))
+        if item_id in seen:
+            raise InputError(f"{where}: id {item_id!r} appears twice")
+        seen.add(item_id)
+        language = str(row.get("language") or row.get("lang") or guess_language(text)[0] or "es")
+        items.append(
+            LabelledItem(item_id, text, frozenset(themes), language, frozenset(not_labelled))
+        )
+    if not items:
+        raise InputError(f"{path.name} holds no labelled items")
+    return items
+
+
+def label_matrix(items: Sequence[LabelledItem], themes: Sequence[str]) -> np.ndarray:
+    """1 labelled, 0 not, -1 unknown (the item says nothing about that theme)."""
+    return np.array(
+        [[-1 if t in item.unknown else int(t in item.themes) for t in themes] for item in items]
+    ).reshape(len(items), len(themes))
+
+
+def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
+    """Area under the ROC curve (ties count half); None when one class is missing."""
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    if len(pos) == 0 or len(neg) == 0:
+        return None
+    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
+    ranks = np.empty(len(order))
+    values = np.concatenate([pos, neg])[order]
+    i = 0
+    while i < len(values):  # average ranks of ties
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def _theme_metrics(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, Any]:
+    known = labels >= 0
+    scores, labels = scores[known], labels[known]
+    predicted = scores >= threshold
+    tp = int((predicted & (labels == 1)).sum())
+    fp = int((predicted & (labels == 0)).sum())
+    fn = int((~predicted & (labels == 1)).sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    auc = roc_auc(scores, labels)
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "roc_auc": None if auc is None else round(auc, 4),
+        "support": int(labels.sum()),
+        "evaluated": int(known.sum()),
+    }
+
+
+def _report(
+    scores: np.ndarray, labels: np.ndarray, themes: list[str], thresholds: Sequence[float]
+) -> dict[str, Any]:
+    per_theme = {
+        t: _theme_metrics(scores[:, j], labels[:, j], thresholds[j]) for j, t in enumerate(themes)
+    }
+
+    def macro(names: Sequence[str]) -> dict[str, float | None]:
+        rows = [per_theme[n] for n in names if n in per_theme and per_theme[n]["support"] > 0]
+        out: dict[str, float | None] = {}
+        for key in ("precision", "recall", "f1", "roc_auc"):
+            values = [r[key] for r in rows if r[key] is not None]
+            out[key] = round(float(np.mean(values)), 4) if values else None
+        out["themes"] = len(rows)  # type: ignore[assignment]
+        return out
+
+    return {"themes": per_theme, "macro_core": macro(CORE_THEMES), "macro_all": macro(themes)}
+
+
+def item_features(
+    tagger: ThemeTagger, items: Sequence[LabelledItem]
+) -> tuple[list[list[int]], np.ndarray, np.ndarray, np.ndarray]:
+    """Passages of every item, and per passage: features, tagger scores, vectors."""
+    passages: list[str] = []
+    languages: list[str] = []
+    rows: list[list[int]] = []
+    for item in items:
+        parts = split_text(item.text) or [item.text]
+        rows.append(list(range(len(passages), len(passages) + len(parts))))
+        passages.extend(parts)
+        languages.extend([item.language] * len(parts))
+    embedder = tagger._embedder
+    if embedder is None:
+        raise InputError("theme evaluation needs an embedder (VOCES_SIMILARITY_TAGS=true)")
+    vectors = embedder.embed(passages, kind="passage")
+    feats, _, _ = tagger.features(passages, languages, vectors)
+    scores = tagger.score(passages, languages, vectors).final
+    return rows, feats, scores, vectors
+
+
+def evaluate_themes(
+    tagger: ThemeTagger, items: Sequence[LabelledItem], folds: int = 0, seed: int = 0
+) -> dict[str, Any]:
+    """Metrics of the tagger (and baselines) on labelled items; see the module docstring."""
+    themes = tagger.taxonomy.ids
+    labels = label_matrix(items, themes)
+    rows, feats, passage_scores, vectors = item_features(tagger, items)
+    tagger_scores = np.vstack([passage_scores[r].max(axis=0) for r in rows])
+    report: dict[str, Any] = {
+        "items": len(items),
+        "passages": int(sum(len(r) for r in rows)),
+        "tagger": tagger.version,
+        "embedder": getattr(tagger._embedder, "name", None),
+        "prevalence": {t: int((labels[:, j] == 1).sum()) for j, t in enumerate(themes)},
+    }
+    if folds > 1:
+        tagger_scores = _cross_validated(
+            tagger, items, rows, feats, vectors, passage_scores, labels, folds, seed
+        )
+        report["cross_validated_folds"] = folds
+    report["voces"] = _report(
+        tagger_scores, labels, themes, [tagger.options.min_score] * len(themes)
+    )
+    report["baseline_all"] = _report(
+        np.ones_like(tagger_scores), labels, themes, [0.5] * len(themes)
+    )
+    report["baseline_description"] = _description_baseline(tagger, rows, vectors, labels)
+    return report
+
+
+def _description_baseline(
+    tagger: ThemeTagger, rows: list[list[int]], vectors: np.ndarray, labels: np.ndarray
+) -> dict[str, Any]:
+    assert tagger._embedder is not None
+    themes = tagger.taxonomy.ids
+    described = []
+    for theme in tagger.taxonomy.themes.values():
+        texts = list(theme.description.values()) or [theme.id]
+        v = tagger._embedder.embed(texts, kind="query").mean(axis=0)
+        described.append(v / max(float(np.linalg.norm(v)), 1e-12))
+    cos = vectors @ np.vstack(described).T
+    scores = np.vstack([cos[r].max(axis=0) for r in rows])
+    thresholds = [
+        best_threshold(scores[labels[:, j] >= 0, j], labels[labels[:, j] >= 0, j])[0]
+        for j in range(len(themes))
+    ]
+    report = _report(scores, labels, themes, thresholds)
+    report["note"] = "thresholds chosen for best F1 on the evaluated data (optimistic)"
+    return report
+
+
+def _cross_validated(
+    tagger: ThemeTagger,
+    items: Sequence[LabelledItem],
+    rows: list[list[int]],
+    feats: np.ndarray,
+    vectors: np.ndarray,
+    passage_scores: np.ndarray,
+    labels: np.ndarray,
+    folds: int,
+    seed: int,
+) -> np.ndarray:
+    """Scores of each item from a classifier trained on the other folds only."""
+    themes = tagger.taxonomy.ids
+    item_feats = np.stack([feats[r].max(axis=0) for r in rows])  # (items, themes, k)
+    item_vectors = np.stack([vectors[r].mean(axis=0) for r in rows])
+    fallback = np.vstack([passage_scores[r].max(axis=0) for r in rows])
+    order = np.random.default_rng(seed).permutation(len(items))
+    out = fallback.copy()
+    for k in range(folds):
+        test = order[k::folds]
+        train = np.setdiff1d(order, test)
+        model = fit_theme_model(
+            item_feats[train],
+            item_vectors[train],
+            labels[train],
+            themes,
+            "cv",
+            tagger.taxonomy.version,
+            seed=seed,
+        )
+        for j, theme in enumerate(themes):
+            if model.has(theme):
+                out[test, j] = model.scores(theme, item_feats[test, j, :], item_vectors[test])
+    return out
