@@ -13,7 +13,7 @@ from pipeline import Archive
 
 from . import services
 from .errors import install_error_handlers
-from .routes import health, search, testimonies, themes
+from .routes import health, passages, search, testimonies, themes
 from .settings import Settings
 
 __all__ = ["create_app"]
@@ -36,7 +36,7 @@ def create_app(settings: Settings, archive: Archive | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (search, testimonies, themes, health):
+    for module in (search, testimonies, passages, themes, health):
         app.include_router(module.router, prefix="/api/v1")
 
     page = (Path(__file__).parent / "static" / "index.html").read_text("utf-8")

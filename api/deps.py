@@ -34,5 +34,12 @@ def get_access(
     return ("public", "restricted")
 
 
+def require_archivist(access: Annotated[tuple[Consent, ...], Depends(get_access)]) -> None:
+    """Writing (reviews) needs the archive's token; without one configured, nobody may."""
+    if "restricted" not in access:
+        raise Unauthorized("this needs the archive's access token (Authorization: Bearer ...)")
+
+
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
+ArchivistDep = Annotated[None, Depends(require_archivist)]
 AccessDep = Annotated[tuple[Consent, ...], Depends(get_access)]

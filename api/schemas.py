@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Literal
+
+from pydantic import BaseModel, Field
 
 
 class ErrorBody(BaseModel):
@@ -69,11 +71,39 @@ class PassagePublic(BaseModel):
     tags: list[TagPublic]
 
 
+class TestimonyThemePublic(BaseModel):
+    theme: str
+    score: float
+    passages: list[int]  # supporting passage ids, strongest first
+    reviewed: bool
+
+
 class TestimonyPublic(TestimonySummary):
     language_probability: float | None
     audio_url: str | None
-    themes: list[str]
+    themes: list[TestimonyThemePublic]
     passages: list[PassagePublic]
+
+
+class ReviewCreate(BaseModel):
+    theme: str
+    verdict: Literal["accept", "reject", "add"]
+    reviewer: str = Field(min_length=1, max_length=200)
+    note: str = Field("", max_length=2000)
+
+
+class ReviewPublic(BaseModel):
+    passage_id: int
+    theme: str
+    verdict: str
+    reviewer: str
+    note: str
+    reviewed_at: str
+
+
+class PassageDetail(PassagePublic):
+    testimony_id: str
+    reviews: list[ReviewPublic]
 
 
 class SimilarPublic(BaseModel):

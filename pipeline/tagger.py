@@ -62,6 +62,11 @@ class ThemeScores:
 class _Token:
     text: str  # original form
     forms: tuple[str, ...]  # folded surface form and folded lemma
+    clause: int = 0  # negation does not reach across clauses
+
+
+# words that open a new clause: a negation before them does not reach past them
+_CLAUSE_OPENERS = frozenset({"pero", "sino", "aunque", "mientras", "but", "although", "while"})
 
 
 def _term_matches(term: str, token: _Token) -> bool:
@@ -168,6 +173,7 @@ class ThemeTagger:
         """Tokens per sentence, each with its folded surface form and lemma."""
         nlp = self._nlp_for(language if language in ("es", "en") else "es")
         sentences: list[list[_Token]] = [[]]
+        clause = 0
         for tok in nlp(text):
             if tok.is_space:
                 continue
@@ -175,9 +181,12 @@ class ThemeTagger:
                 sentences.append([])
                 continue
             if tok.is_punct:
+                clause += 1
                 continue
+            if fold(tok.text) in _CLAUSE_OPENERS:
+                clause += 1
             lemma = tok.lemma_ or tok.text
-            sentences[-1].append(_Token(tok.text, (fold(tok.text), fold(lemma))))
+            sentences[-1].append(_Token(tok.text, (fold(tok.text), fold(lemma)), clause))
         return [s for s in sentences if s]
 
     def _candidates(self, token: _Token) -> list[int]:
@@ -188,9 +197,14 @@ class ThemeTagger:
                 found.update(self._by_stem.get(form[:cut], ()))
         return sorted(found)
 
-    def _negated(self, sentence: Sequence[_Token], start: int) -> bool:
-        window = sentence[max(0, start - self.taxonomy.negation_window) : start]
-        return any(t.forms[0] in self._negators for t in window)
+    def _negated(self, sentence: Sequence[_Token], start: int, end: int) -> bool:
+        """A negation cue shortly before the match in the same clause, or inside it
+        ("los manantiales no se secaron")."""
+        clause = sentence[start].clause
+        before = sentence[max(0, start - self.taxonomy.negation_window) : start]
+        return any(t.forms[0] in self._negators and t.clause == clause for t in before) or any(
+            t.forms[0] in self._negators for t in sentence[start + 1 : end]
+        )
 
     def rule_matches(self, text: str, language: str) -> dict[str, list[str]]:
         """Theme id → matched evidence spans (strong cues first), negated ones excluded."""
@@ -210,7 +224,7 @@ class ThemeTagger:
                     end = _match_at(terms, sentence, i)
                     if end is None or end == i:
                         continue
-                    if self._negatable[theme_id] and self._negated(sentence, i):
+                    if self._negatable[theme_id] and self._negated(sentence, i, end):
                         continue
                     span = " ".join(t.text for t in sentence[i:end])
                     spans = found.setdefault(theme_id, [])
@@ -364,7 +378,8 @@ class ThemeTagger:
         ids = self.taxonomy.ids
         if self._embedder is None:
             _, _, rule, evidence = self._rules(texts, language)
-            return ThemeScores(ids, rule.copy(), rule, None, None, evidence, None)
+            final = self._roll_up(rule.copy(), evidence)
+            return ThemeScores(ids, final, rule, None, None, evidence, None)
         if vectors is None:
             vectors = self._embedder.embed(list(texts), kind="passage")
         feats, rule, evidence = self.features(texts, language, vectors)
@@ -378,14 +393,21 @@ class ThemeTagger:
                 if model.has(theme_id):
                     classifier[:, col] = model.scores(theme_id, feats[:, col, :], vectors)
                     final[:, col] = classifier[:, col]
-        for theme in self.taxonomy.themes.values():  # sub-themes roll up to their theme
+        final = self._roll_up(final, evidence)
+        return ThemeScores(ids, final, rule, sims, classifier, evidence, np.asarray(vectors))
+
+    def _roll_up(self, final: np.ndarray, evidence: list[dict[str, list[str]]]) -> np.ndarray:
+        """A sub-theme's score and evidence count for its parent theme too."""
+        ids = self.taxonomy.ids
+        for theme in self.taxonomy.themes.values():
             if theme.parent:
                 child, parent = ids.index(theme.id), ids.index(theme.parent)
                 final[:, parent] = np.maximum(final[:, parent], final[:, child])
                 for found in evidence:
-                    if found.get(theme.id):
-                        found.setdefault(theme.parent, []).extend(found[theme.id])
-        return ThemeScores(ids, final, rule, sims, classifier, evidence, np.asarray(vectors))
+                    for span in found.get(theme.id, []):
+                        if span not in found.setdefault(theme.parent, []):
+                            found[theme.parent].append(span)
+        return final
 
     def tag(
         self, texts: Sequence[str], language: str | Sequence[str], vectors: np.ndarray | None = None

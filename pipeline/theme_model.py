@@ -99,7 +99,7 @@ class ThemeModel:
         x = np.hstack([vectors, features]) if w.get("uses_embedding") else features
         z = (x - np.asarray(w["mean"])) / np.asarray(w["scale"])
         logits = z @ np.asarray(w["coef"]) + float(w["intercept"])
-        return np.asarray(1.0 / (1.0 + np.exp(-logits)))
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(logits, -50, 50))))
 
     def scores(self, theme: str, features: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         """Scores in [0, 1] with the theme's decision threshold at 0.5."""
@@ -152,7 +152,9 @@ def fit_theme_model(
                 f"{n_pos} positive / {n_neg} negative labels; needs {MIN_PER_CLASS} of each"
             )
             continue
-        mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+        # a feature constant in training must not blow up on new text: scale it by 1
+        std = x.std(axis=0)
+        mean, scale = x.mean(axis=0), np.where(std > 1e-3, std, 1.0)
         z = (x - mean) / scale
         clf = LogisticRegression(
             C=0.05 if uses_embedding else 1.0, class_weight="balanced", max_iter=3000

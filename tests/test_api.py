@@ -89,7 +89,10 @@ def test_testimony_detail(client, archive):
     d = client.get(f"/api/v1/testimonies/{tid}").json()
     assert d["language"] == "es" and d["duration"] > 0 and d["audio_url"]
     assert d["passages"][0]["start"] == 0.0
-    assert "pollution" in d["themes"]
+    pollution = next(t for t in d["themes"] if t["theme"] == "pollution")
+    passage_ids = {p["id"] for p in d["passages"]}
+    assert pollution["passages"] and set(pollution["passages"]) <= passage_ids
+    assert pollution["score"] >= 0.5 and pollution["reviewed"] is False
     tag = d["passages"][0]["tags"][0]
     assert set(tag) == {"theme", "score", "source", "evidence"} and tag["evidence"]
 
@@ -132,3 +135,53 @@ def test_text_testimony_has_no_audio(client, archive):
         if t.source_kind == "text" and t.consent == "public"
     )
     _assert_error(client.get(f"/api/v1/testimonies/{tid}/audio"), 404, "not_found")
+
+
+def test_reviews_over_http_need_the_token_and_win(client, archive):
+    tid = next(
+        t.id
+        for t in archive.store.list_testimonies()[0]
+        if t.source_kind == "audio" and t.consent == "public"
+    )
+    passage = client.get(f"/api/v1/testimonies/{tid}").json()["passages"][0]
+    assert "pollution" in {t["theme"] for t in passage["tags"]}
+    body = {
+        "theme": "pollution",
+        "verdict": "reject",
+        "reviewer": "rosa",
+        "note": "no contaminant named",
+    }
+    _assert_error(
+        client.post(f"/api/v1/passages/{passage['id']}/reviews", json=body), 401, "unauthorized"
+    )
+    r = client.post(f"/api/v1/passages/{passage['id']}/reviews", json=body, headers=AUTH)
+    assert r.status_code == 201, r.text
+    assert "pollution" not in {t["theme"] for t in r.json()["tags"]}
+    assert r.json()["reviews"][0]["reviewer"] == "rosa"
+    add = {"theme": "displacement", "verdict": "add", "reviewer": "rosa"}
+    r = client.post(f"/api/v1/passages/{passage['id']}/reviews", json=add, headers=AUTH).json()
+    human = next(t for t in r["tags"] if t["theme"] == "displacement")
+    assert human["source"] == "human" and human["score"] == 1.0 and "rosa" in human["evidence"][0]
+    detail = client.get(f"/api/v1/testimonies/{tid}").json()
+    assert any(t["theme"] == "displacement" and t["reviewed"] for t in detail["themes"])
+    bad = {"theme": "mining", "verdict": "add", "reviewer": "rosa"}
+    _assert_error(
+        client.post(f"/api/v1/passages/{passage['id']}/reviews", json=bad, headers=AUTH),
+        400,
+        "bad_input",
+    )
+    odd = {"theme": "water", "verdict": "maybe", "reviewer": "rosa"}
+    _assert_error(
+        client.post(f"/api/v1/passages/{passage['id']}/reviews", json=odd, headers=AUTH),
+        422,
+        "invalid_request",
+    )
+    _assert_error(
+        client.post("/api/v1/passages/999999/reviews", json=add, headers=AUTH), 404, "not_found"
+    )
+
+
+def test_private_passages_are_invisible(client, archive):
+    private = next(t for t in archive.store.list_testimonies()[0] if t.consent == "private")
+    pid = archive.store.passages(private.id)[0].id
+    _assert_error(client.get(f"/api/v1/passages/{pid}", headers=AUTH), 404, "not_found")

@@ -31,6 +31,22 @@ POSITIVE = [
 
 # (theme, language, text that must NOT be tagged with theme) — negated or unrelated
 NEGATIVE = [
+    ("land_loss", "es", "No nos quitaron las tierras, seguimos sembrando."),
+    ("land_loss", "en", "They never took our land."),
+    ("pollution", "es", "Nunca hubo derrame de relaves en esta quebrada."),
+    ("pollution", "en", "The river was not polluted by the mine."),
+    ("poverty", "es", "No hay pobreza en el barrio de la empresa."),
+    ("poverty", "en", "They were not poor before the boom either."),
+    ("health", "es", "Los niños no están enfermos, gracias a Dios."),
+    ("health", "en", "Nobody got sick that year."),
+    ("water", "es", "Los manantiales no se secaron este año."),
+    ("water", "en", "The springs never dried up."),
+    ("water", "es", "Bebimos agua del río después de la fiesta."),  # weak cue alone
+    ("water", "en", "We walked along the river to the market."),
+    ("repression", "es", "No hubo policía ni detenidos en la marcha."),
+    ("repression", "en", "Nobody was arrested at the march."),
+    ("consultation", "es", "Vendimos papas en la feria del pueblo."),
+    ("consultation", "en", "We sold potatoes at the village fair."),
     ("pollution", "es", "No hubo contaminación en el río este año."),
     ("pollution", "en", "There was no spill at the mine."),
     ("land_loss", "es", "Bailamos en la fiesta patronal toda la noche."),
@@ -122,3 +138,36 @@ def test_absence_of_consultation_is_consultation(rule_tagger):
         ("They never asked us, there was no consultation.", "en"),
     ]:
         assert "consultation" in {t.theme for t in rule_tagger.tag([text], lang)[0]}
+
+
+def test_every_theme_has_negative_cases_in_both_languages():
+    covered = {(theme, lang) for theme, lang, _ in NEGATIVE}
+    assert covered == {(t, lang) for t in ALL for lang in ("es", "en")}
+
+
+def test_weak_cues_are_evidence_not_tags(rule_tagger):
+    [scores] = [rule_tagger.score(["Bebimos agua del río."], "es")]
+    water = rule_tagger.taxonomy.ids.index("water")
+    assert 0 < scores.rule[0, water] < 0.5
+    assert scores.evidence[0]["water"] == ["agua", "río"]
+
+
+def test_subthemes_roll_up_to_their_theme(tmp_path):
+    from models.nlp import load_nlp
+    from pipeline import ThemeTagger
+
+    data = json.loads((resources.files("pipeline") / "data" / "taxonomy.json").read_text("utf-8"))
+    data["version"] = "sub"
+    data["themes"]["pollution_noise"] = {
+        "label": {"en": "Noise"},
+        "parent": "pollution",
+        "patterns": {"es": ["dinamita"], "en": ["dynamite"]},
+    }
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(data), "utf-8")
+    taxonomy = load_taxonomy(path)
+    assert taxonomy.children("pollution") == ["pollution_noise"]
+    tagger = ThemeTagger(taxonomy, lambda lang: load_nlp(lang, prefer_packaged=False), None)
+    tags = {t.theme: t for t in tagger.tag(["Cada tarde suena la dinamita."], "es")[0]}
+    assert {"pollution_noise", "pollution"} <= set(tags)
+    assert tags["pollution"].evidence == ("dinamita",)

@@ -1,5 +1,5 @@
 """One router per resource under /api/v1."""
 
-from . import health, search, testimonies, themes
+from . import health, passages, search, testimonies, themes
 
-__all__ = ["health", "search", "testimonies", "themes"]
+__all__ = ["health", "passages", "search", "testimonies", "themes"]

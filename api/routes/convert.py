@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from corpus import Hit, Testimony
+from corpus import Hit, Testimony, ThemeTag
 
-from ..schemas import HitPublic, TestimonySummary
+from ..schemas import HitPublic, TagPublic, TestimonySummary
+
+
+def tag_public(tag: ThemeTag) -> TagPublic:
+    return TagPublic(
+        theme=tag.theme, score=tag.score, source=tag.source, evidence=list(tag.evidence)
+    )
 
 
 def audio_url(testimony_id: str, media_path: str | bool, start: float | None = None) -> str | None:

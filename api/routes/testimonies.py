@@ -12,11 +12,11 @@ from ..schemas import (
     PassagePublic,
     SimilarPublic,
     SimilarResponse,
-    TagPublic,
     TestimonyList,
     TestimonyPublic,
+    TestimonyThemePublic,
 )
-from .convert import audio_url, hit_public, summary
+from .convert import audio_url, hit_public, summary, tag_public
 
 router = APIRouter(prefix="/testimonies", tags=["testimonies"])
 
@@ -66,7 +66,12 @@ def get_testimony(archive: ArchiveDep, access: AccessDep, testimony_id: str) -> 
     """A testimony's metadata and its passages with times and theme tags."""
     t = _visible(archive, testimony_id, access)
     passages = archive.store.passages(testimony_id)
-    themes = list(dict.fromkeys(tag.theme for p in passages for tag in p.tags))
+    themes = [
+        TestimonyThemePublic(
+            theme=x.theme, score=x.score, passages=list(x.passages), reviewed=x.reviewed
+        )
+        for x in archive.testimony_themes(testimony_id)
+    ]
     return TestimonyPublic(
         **summary(t).model_dump(),
         language_probability=t.language_probability,
@@ -79,12 +84,7 @@ def get_testimony(archive: ArchiveDep, access: AccessDep, testimony_id: str) -> 
                 start=p.start,
                 end=p.end,
                 text=p.text,
-                tags=[
-                    TagPublic(
-                        theme=g.theme, score=g.score, source=g.source, evidence=list(g.evidence)
-                    )
-                    for g in p.tags
-                ],
+                tags=[tag_public(g) for g in p.tags],
             )
             for p in passages
         ],
