@@ -278,14 +278,21 @@ def _fmt(value: float | None) -> str:
     type=click.IntRange(0, 20),
     help="Train the theme classifier by k-fold cross-validation on the file itself.",
 )
+@click.option(
+    "--no-classifier",
+    is_flag=True,
+    help="Score with rules + similarity only (no trained theme model).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_settings
 @_friendly
-def eval_themes(settings: Settings, labelled: Path, folds: int, as_json: bool) -> None:
+def eval_themes(
+    settings: Settings, labelled: Path, folds: int, no_classifier: bool, as_json: bool
+) -> None:
     """Precision, recall, F1 and ROC-AUC of theme tagging on LABELLED.jsonl
     ({"id", "text", "themes": [...]} per line), next to two baselines."""
     embedder = load_embedder(settings.embedder, settings.threads)
-    tagger = services.build_tagger(settings, embedder, use_model=folds <= 1)
+    tagger = services.build_tagger(settings, embedder, use_model=folds <= 1 and not no_classifier)
     items = read_labelled(labelled, tagger.taxonomy.ids)
     report = evaluate_themes(tagger, items, folds=folds)
     if as_json:
