@@ -214,11 +214,10 @@ def retrain(
     data = TrainingSet()
     for path in label_files:
         data.add_items(read_labelled(path, tagger.taxonomy.ids), tagger.taxonomy.ids)
-    archive = None
     if reviews and output is None:
-        archive = services.build_archive(settings)
-        found = archive.store.reviews()
-        rows = archive.store.passage_rows(sorted({r.passage_id for r in found}))
+        current = services.build_archive(settings)
+        found = current.store.reviews()
+        rows = current.store.passage_rows(sorted({r.passage_id for r in found}))
         data.add_reviews(found, {pid: (r["text"], r["language"]) for pid, r in rows.items()})
     if examples:
         data.add_taxonomy_examples(tagger)

@@ -104,6 +104,18 @@ def _testimony(row: sqlite3.Row) -> Testimony:
     )
 
 
+def _passage(row: sqlite3.Row, tags: Sequence[ThemeTag]) -> Passage:
+    return Passage(
+        id=row["id"],
+        testimony_id=row["testimony_id"],
+        seq=row["seq"],
+        start=row["start"],
+        end=row["end"],
+        text=row["text"],
+        tags=tuple(tags),
+    )
+
+
 def _tag(row: sqlite3.Row) -> ThemeTag:
     return ThemeTag(
         theme=row["theme"],
@@ -306,31 +318,13 @@ class Store:
 
     def machine_tags(self, passage_ids: Sequence[int]) -> dict[int, list[ThemeTag]]:
         """Tags as the machine made them, reviews ignored (for evaluation and audit)."""
-        out: dict[int, list[ThemeTag]] = {}
-        for chunk in _chunks(passage_ids, 500):
-            rows = self._query(
-                f"SELECT * FROM tags WHERE source != 'human' AND passage_id IN "
-                f"({','.join('?' * len(chunk))}) ORDER BY score DESC",
-                chunk,
-            )
-            for r in rows:
-                out.setdefault(r["passage_id"], []).append(_tag(r))
-        return out
+        return self._tags(passage_ids, "tags", "source != 'human' AND ")
 
     def passage(self, passage_id: int) -> Passage:
         rows = self._query("SELECT * FROM passages WHERE id = ?", (passage_id,))
         if not rows:
             raise NotFoundError(f"no passage {passage_id}")
-        r = rows[0]
-        return Passage(
-            id=r["id"],
-            testimony_id=r["testimony_id"],
-            seq=r["seq"],
-            start=r["start"],
-            end=r["end"],
-            text=r["text"],
-            tags=tuple(self.tags_for([r["id"]]).get(r["id"], ())),
-        )
+        return _passage(rows[0], self.tags_for([passage_id]).get(passage_id, []))
 
     def delete_testimony(self, testimony_id: str) -> list[int]:
         """Remove a testimony with its passages and tags; returns the removed passage ids."""
@@ -382,25 +376,20 @@ class Store:
             "SELECT * FROM passages WHERE testimony_id = ? ORDER BY seq", (testimony_id,)
         )
         tags = self.tags_for([r["id"] for r in rows])
-        return [
-            Passage(
-                id=r["id"],
-                testimony_id=r["testimony_id"],
-                seq=r["seq"],
-                start=r["start"],
-                end=r["end"],
-                text=r["text"],
-                tags=tuple(tags.get(r["id"], ())),
-            )
-            for r in rows
-        ]
+        return [_passage(r, tags.get(r["id"], [])) for r in rows]
 
     def tags_for(self, passage_ids: Sequence[int]) -> dict[int, list[ThemeTag]]:
+        """Effective tags: machine tags not overruled by a review, plus reviewed ones."""
+        return self._tags(passage_ids, "effective_tags")
+
+    def _tags(
+        self, passage_ids: Sequence[int], table: str, condition: str = ""
+    ) -> dict[int, list[ThemeTag]]:
         out: dict[int, list[ThemeTag]] = {}
         for chunk in _chunks(passage_ids, 500):
             rows = self._query(
-                f"SELECT * FROM effective_tags WHERE passage_id IN ({','.join('?' * len(chunk))}) "
-                "ORDER BY score DESC",
+                f"SELECT * FROM {table} WHERE {condition}passage_id IN "
+                f"({','.join('?' * len(chunk))}) ORDER BY score DESC",
                 chunk,
             )
             for r in rows:

@@ -356,6 +356,7 @@ class ThemeTagger:
         strong, weak, rule, evidence = self._rules(texts, language)
         if self._prototypes is None:
             self._calibrate()
+        assert self._prototypes is not None
         assert self._descriptions is not None and self._negatives is not None
         v = np.asarray(vectors, dtype=np.float32)
         feats = np.stack(

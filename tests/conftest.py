@@ -56,3 +56,21 @@ def archive(voces_home, rule_tagger, fake_whisper):
 @pytest.fixture(scope="session")
 def fixture_clips():
     return json.loads((DATA / "fixtures.json").read_text("utf-8"))
+
+
+def fake_cli(monkeypatch, whisper, embedder):
+    """The voces CLI in-process, with ``embedder`` and ``whisper`` in place of real models."""
+    from click.testing import CliRunner
+
+    from api import cli as cli_module
+    from api import cli_themes, services
+
+    for module in (services, cli_module, cli_themes):
+        monkeypatch.setattr(module, "load_embedder", lambda name, threads=2: embedder)
+    monkeypatch.setattr(services, "whisper_loader", lambda settings: lambda: whisper)
+    runner = CliRunner()
+
+    def invoke(*args, input=None):
+        return runner.invoke(cli_module.cli, list(args), input=input, catch_exceptions=False)
+
+    return invoke

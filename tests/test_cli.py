@@ -3,27 +3,17 @@
 import json
 
 import pytest
-from click.testing import CliRunner
 
 from api import cli as cli_module
 from api import services
 
-from .conftest import DATA
+from .conftest import DATA, fake_cli
 from .fakes import HashEmbedder
 
 
 @pytest.fixture
 def run(monkeypatch, fake_whisper):
-    embedder = HashEmbedder()
-    monkeypatch.setattr(services, "load_embedder", lambda name, threads=2: embedder)
-    monkeypatch.setattr(cli_module, "load_embedder", lambda name, threads=2: embedder)
-    monkeypatch.setattr(services, "whisper_loader", lambda settings: lambda: fake_whisper)
-    runner = CliRunner()
-
-    def invoke(*args, input=None):
-        return runner.invoke(cli_module.cli, list(args), input=input, catch_exceptions=False)
-
-    return invoke
+    return fake_cli(monkeypatch, fake_whisper, HashEmbedder())
 
 
 def _one_line_error(result, contains):

@@ -3,14 +3,11 @@
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from api import cli as cli_module
-from api import services
 from corpus import CorpusError, NotFoundError, PassageFilter
 from pipeline import Archive, Metadata
 
-from .conftest import DATA
+from .conftest import DATA, fake_cli
 from .fakes import HashEmbedder
 
 
@@ -75,15 +72,7 @@ def test_review_errors(archive):
 
 @pytest.fixture
 def run(monkeypatch, fake_whisper):
-    embedder = HashEmbedder()
-    monkeypatch.setattr(services, "load_embedder", lambda name, threads=2: embedder)
-    monkeypatch.setattr(cli_module, "load_embedder", lambda name, threads=2: embedder)
-    from api import cli_themes
-
-    monkeypatch.setattr(cli_themes, "load_embedder", lambda name, threads=2: embedder)
-    monkeypatch.setattr(services, "whisper_loader", lambda settings: lambda: fake_whisper)
-    runner = CliRunner()
-    return lambda *a: runner.invoke(cli_module.cli, list(a), catch_exceptions=False)
+    return fake_cli(monkeypatch, fake_whisper, HashEmbedder())
 
 
 def test_review_cli_round_trip_and_export(run):

@@ -5,15 +5,12 @@ import random
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from api import cli as cli_module
-from api import cli_themes, services
 from pipeline import InputError
 from pipeline.evaluate import read_labelled, roc_auc
 from pipeline.theme_model import ThemeModelStore, best_threshold, rescale
 
-from .conftest import DATA
+from .conftest import DATA, fake_cli
 from .fakes import HashEmbedder
 
 THEMES = [
@@ -52,12 +49,7 @@ def _toy_labels(path, n=36, seed=1):
 
 @pytest.fixture
 def run(monkeypatch, fake_whisper):
-    embedder = HashEmbedder(dim=128)
-    for module in (services, cli_module, cli_themes):
-        monkeypatch.setattr(module, "load_embedder", lambda name, threads=2: embedder)
-    monkeypatch.setattr(services, "whisper_loader", lambda settings: lambda: fake_whisper)
-    runner = CliRunner()
-    return lambda *a, **k: runner.invoke(cli_module.cli, list(a), catch_exceptions=False, **k)
+    return fake_cli(monkeypatch, fake_whisper, HashEmbedder(dim=128))
 
 
 def _tag(run, text):
