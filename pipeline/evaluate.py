@@ -19,7 +19,6 @@ labelled items themselves and every item is scored by a model that never saw it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from .errors import InputError
 from .language import guess_language
 from .passages import split_text
 from .tagger import ThemeTagger
+from .texts import jsonl_rows
 from .theme_model import best_threshold, fit_theme_model
 
 __all__ = [
@@ -58,21 +58,12 @@ class LabelledItem:
 def read_labelled(path: Path, known: Sequence[str]) -> list[LabelledItem]:
     """Read and check a labelled JSONL file; every problem names its line."""
     try:
-        lines = path.read_text("utf-8").splitlines()
+        content = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read labels {path}: {exc}") from exc
     items: list[LabelledItem] = []
     seen: set[str] = set()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path.name}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise InputError(f"{where}: expected an object with id, text and themes")
+    for where, row in jsonl_rows(path, content):
         text = row.get("text")
         if not isinstance(text, str) or not text.strip():
             raise InputError(f"{where}: 'text' must be a non-empty string")
@@ -85,7 +76,7 @@ def read_labelled(path: Path, known: Sequence[str]) -> list[LabelledItem]:
         strange = sorted((set(themes) | set(not_labelled)) - set(known))
         if strange:
             raise InputError(f"{where}: unknown theme(s) {', '.join(strange)}")
-        item_id = str(row.get("id", number))
+        item_id = str(row.get("id", where.rsplit(":", 1)[1]))
         if item_id in seen:
             raise InputError(f"{where}: id {item_id!r} appears twice")
         seen.add(item_id)

@@ -26,6 +26,7 @@ __all__ = [
     "Metadata",
     "TextItem",
     "check_date",
+    "jsonl_rows",
     "read_text_items",
 ]
 
@@ -101,7 +102,8 @@ def _row_item(row: Mapping[str, Any], defaults: Metadata, source: str) -> TextIt
     return TextItem(id=testimony_id, text=text, meta=meta, source=source)
 
 
-def _jsonl_rows(path: Path, text: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def jsonl_rows(path: Path, text: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """("file.jsonl:N", object) for each non-blank line; a bad line names itself."""
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -136,7 +138,7 @@ def read_text_items(path: Path, defaults: Metadata) -> list[TextItem]:
         raise InputError(f"{path.name} is not UTF-8 text") from exc
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        rows = list(_jsonl_rows(path, text))
+        rows = list(jsonl_rows(path, text))
     elif suffix == ".csv":
         rows = list(_csv_rows(path, text))
     else:

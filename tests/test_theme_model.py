@@ -110,7 +110,7 @@ def test_retrain_output_writes_a_model_file(run, tmp_path):
             "appears twice",
         ),
         ("\n", "holds no labelled items"),
-        ("[]\n", "expected an object"),
+        ("[]\n", "x.jsonl:1: each line must be a JSON object"),
     ],
 )
 def test_malformed_label_files(tmp_path, content, message):
