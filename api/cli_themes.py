@@ -38,7 +38,7 @@ def show(settings: Settings, testimony_id: str, as_json: bool) -> None:
     archive = services.build_archive(settings)
     t = archive.store.get_testimony(testimony_id)
     passages = archive.store.passages(testimony_id)
-    themes = archive.testimony_themes(testimony_id)
+    themes = archive.testimony_themes(testimony_id, passages)
     if as_json:
         _emit(
             {

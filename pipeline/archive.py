@@ -362,11 +362,15 @@ class Archive:
                 progress(f"re-tagged {min(start + batch, len(ids))}/{len(ids)} passages")
         return len(ids)
 
-    def testimony_themes(self, testimony_id: str) -> list[TestimonyTheme]:
-        """A testimony's themes, derived from its passages: the best passage score and
-        the passages that support each theme (strongest first)."""
+    def testimony_themes(
+        self, testimony_id: str, passages: Sequence[Passage] | None = None
+    ) -> list[TestimonyTheme]:
+        """A testimony's themes, derived from its passages (pass them if already read):
+        the best passage score and the passages that support each theme, strongest first."""
         support: dict[str, list[tuple[float, int, str]]] = {}
-        for p in self.store.passages(testimony_id):
+        if passages is None:
+            passages = self.store.passages(testimony_id)
+        for p in passages:
             for tag in p.tags:
                 if tag.score >= self.tagger.options.min_score and p.id is not None:
                     support.setdefault(tag.theme, []).append((tag.score, p.id, tag.source))

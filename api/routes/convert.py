@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from corpus import Hit, Testimony, ThemeTag
+from corpus import Hit, Passage, Testimony, ThemeTag
 
-from ..schemas import HitPublic, TagPublic, TestimonySummary
+from ..schemas import HitPublic, PassagePublic, TagPublic, TestimonySummary
 
 
 def tag_public(tag: ThemeTag) -> TagPublic:
@@ -50,4 +50,16 @@ def summary(t: Testimony) -> TestimonySummary:
         consent=t.consent,
         source_kind=t.source_kind,
         illustrative=t.illustrative,
+    )
+
+
+def passage_public(p: Passage) -> PassagePublic:
+    assert p.id is not None  # passages read from the store have ids
+    return PassagePublic(
+        id=p.id,
+        seq=p.seq,
+        start=p.start,
+        end=p.end,
+        text=p.text,
+        tags=[tag_public(g) for g in p.tags],
     )

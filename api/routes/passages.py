@@ -8,7 +8,7 @@ from corpus import NotFoundError, Passage
 
 from ..deps import AccessDep, ArchiveDep, ArchivistDep
 from ..schemas import PassageDetail, ReviewCreate, ReviewPublic
-from .convert import tag_public
+from .convert import passage_public
 
 router = APIRouter(prefix="/passages", tags=["passages"])
 
@@ -23,12 +23,7 @@ def _visible(archive: ArchiveDep, passage_id: int, access: tuple[str, ...]) -> P
 def _detail(archive: ArchiveDep, passage: Passage) -> PassageDetail:
     assert passage.id is not None
     return PassageDetail(
-        id=passage.id,
-        seq=passage.seq,
-        start=passage.start,
-        end=passage.end,
-        text=passage.text,
-        tags=[tag_public(t) for t in passage.tags],
+        **passage_public(passage).model_dump(),
         testimony_id=passage.testimony_id,
         reviews=[ReviewPublic(**asdict(r)) for r in archive.store.reviews([passage.id])],
     )

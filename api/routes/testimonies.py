@@ -9,14 +9,13 @@ from corpus import NotFoundError, PassageFilter, Testimony
 
 from ..deps import AccessDep, ArchiveDep
 from ..schemas import (
-    PassagePublic,
     SimilarPublic,
     SimilarResponse,
     TestimonyList,
     TestimonyPublic,
     TestimonyThemePublic,
 )
-from .convert import audio_url, hit_public, summary, tag_public
+from .convert import audio_url, hit_public, passage_public, summary
 
 router = APIRouter(prefix="/testimonies", tags=["testimonies"])
 
@@ -70,24 +69,14 @@ def get_testimony(archive: ArchiveDep, access: AccessDep, testimony_id: str) -> 
         TestimonyThemePublic(
             theme=x.theme, score=x.score, passages=list(x.passages), reviewed=x.reviewed
         )
-        for x in archive.testimony_themes(testimony_id)
+        for x in archive.testimony_themes(testimony_id, passages)
     ]
     return TestimonyPublic(
         **summary(t).model_dump(),
         language_probability=t.language_probability,
         audio_url=audio_url(t.id, t.media_path),
         themes=themes,
-        passages=[
-            PassagePublic(
-                id=p.id or 0,
-                seq=p.seq,
-                start=p.start,
-                end=p.end,
-                text=p.text,
-                tags=[tag_public(g) for g in p.tags],
-            )
-            for p in passages
-        ],
+        passages=[passage_public(p) for p in passages],
     )
 
 
