@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from corpus import CONSENT_LEVELS, CorpusError, PassageFilter
+from corpus import CONSENT_LEVELS, CorpusError, PassageFilter, ThemeTag
 from models import ModelError, load_embedder
 from pipeline import Metadata, PipelineError, decode_audio, transcribe
 from pipeline.language import guess_language
@@ -44,6 +44,16 @@ def _friendly(fn: F) -> F:
 
 def _emit(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False))
+
+
+def tag_json(tag: ThemeTag) -> dict[str, Any]:
+    """A tag as the CLI prints it (the `voces tag --json` contract)."""
+    return {
+        "theme": tag.theme,
+        "score": tag.score,
+        "source": tag.source,
+        "evidence": list(tag.evidence),
+    }
 
 
 def _progress(enabled: bool) -> Callable[[str], None] | None:
@@ -230,10 +240,7 @@ def tag(settings: Settings, file: Path | None, as_json: bool) -> None:
     for item in items:
         language = item["language"] or guess_language(item["text"])[0] or "es"
         tags = tagger.tag([item["text"]], language)[0]
-        themes = [
-            {"theme": t.theme, "score": t.score, "source": t.source, "evidence": list(t.evidence)}
-            for t in tags
-        ]
+        themes = [tag_json(t) for t in tags]
         if as_json:
             _emit({"id": item["id"], "themes": themes})
         else:

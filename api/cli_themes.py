@@ -14,17 +14,8 @@ from pipeline.evaluate import evaluate_themes, read_labelled
 from pipeline.training import TrainingSet, train_theme_model
 
 from . import services
-from .cli import _emit, _friendly, _progress, cli, pass_settings
+from .cli import _emit, _friendly, _progress, cli, pass_settings, tag_json
 from .settings import Settings
-
-
-def _tag_json(tag):  # type: ignore[no-untyped-def]
-    return {
-        "theme": tag.theme,
-        "score": tag.score,
-        "source": tag.source,
-        "evidence": list(tag.evidence),
-    }
 
 
 @cli.command()
@@ -51,7 +42,7 @@ def show(settings: Settings, testimony_id: str, as_json: bool) -> None:
                         "start": p.start,
                         "end": p.end,
                         "text": p.text,
-                        "tags": [_tag_json(g) for g in p.tags],
+                        "tags": [tag_json(g) for g in p.tags],
                     }
                     for p in passages
                 ],

@@ -349,13 +349,14 @@ class Archive:
 
         Passage vectors come from the index, so nothing is embedded again."""
         ids = self.store.passage_ids()
-        texts = dict(self.store.passage_texts(ids))
-        languages = {pid: row["language"] for pid, row in self.store.passage_rows(ids).items()}
+        rows = self.store.passage_rows(ids)  # text and the testimony's language
         for start in range(0, len(ids), batch):
             chunk = ids[start : start + batch]
             vectors = self.index.vectors(chunk)
             tags = self.tagger.tag(
-                [texts[i] for i in chunk], [languages[i] or "es" for i in chunk], vectors
+                [rows[i]["text"] for i in chunk],
+                [rows[i]["language"] or "es" for i in chunk],
+                vectors,
             )
             self.store.replace_machine_tags(dict(zip(chunk, tags, strict=True)))
             if progress:

@@ -206,13 +206,6 @@ class ThemeTagger:
             t.forms[0] in self._negators for t in sentence[start + 1 : end]
         )
 
-    def rule_matches(self, text: str, language: str) -> dict[str, list[str]]:
-        """Theme id → matched evidence spans (strong cues first), negated ones excluded."""
-        return {
-            theme: [span for span, _ in sorted(found, key=lambda sw: sw[1])]
-            for theme, found in self._matches(text, language).items()
-        }
-
     def _matches(self, text: str, language: str) -> dict[str, list[tuple[str, bool]]]:
         """Theme id → [(span, weak)]. Patterns of every language apply: testimonies mix
         languages, and declared languages are sometimes wrong."""
