@@ -170,8 +170,9 @@ def item_features(
     if embedder is None:
         raise InputError("theme evaluation needs an embedder (VOCES_SIMILARITY_TAGS=true)")
     vectors = embedder.embed(passages, kind="passage")
-    feats, _, _ = tagger.features(passages, languages, vectors)
-    scores = tagger.score(passages, languages, vectors).final
+    scored = tagger.score(passages, languages, vectors)
+    assert scored.features is not None
+    feats, scores = scored.features, scored.final
     return rows, feats, scores, vectors
 
 

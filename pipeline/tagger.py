@@ -56,6 +56,7 @@ class ThemeScores:
     classifier: np.ndarray | None  # NaN where a theme has no classifier
     evidence: list[dict[str, list[str]]]
     vectors: np.ndarray | None
+    features: np.ndarray | None = None  # (n, themes, k), what the classifier read
 
 
 @dataclass(frozen=True)
@@ -388,7 +389,7 @@ class ThemeTagger:
                     classifier[:, col] = model.scores(theme_id, feats[:, col, :], vectors)
                     final[:, col] = classifier[:, col]
         final = self._roll_up(final, evidence)
-        return ThemeScores(ids, final, rule, sims, classifier, evidence, np.asarray(vectors))
+        return ThemeScores(ids, final, rule, sims, classifier, evidence, np.asarray(vectors), feats)
 
     def _roll_up(self, final: np.ndarray, evidence: list[dict[str, list[str]]]) -> np.ndarray:
         """A sub-theme's score and evidence count for its parent theme too."""
