@@ -6,11 +6,19 @@ Writes, into DIR (default /tmp/voces-eval; never into the repository, whose lice
 does not cover the text):
 
 - ``ejatlas_cases.jsonl``: one line per case, its whole text, themes from the case's
-  impact and outcome labels through docs/eval/ejatlas_mapping.json (consultation unknown).
+  impact and outcome labels through docs/eval/ejatlas_mapping.json. Consultation is
+  unknown everywhere; a theme whose impacts the case lists only as potential, or any
+  impact theme of a case that ticks no observed impact, is unknown too (its rules are in
+  the mapping file; ``--strict-negatives`` counts them as absent).
 - ``ejatlas_passages_dev.jsonl`` / ``ejatlas_passages_test.jsonl``: the passages we
   labelled by hand (docs/eval/ejatlas_passage_labels.jsonl holds only case id, passage
   number, a hash of the text and the themes), re-cut from the data and checked against the
-  hash, split by case into a development half and a held-out half.
+  hash, split by case into a development half and a held-out half. Labelled in two
+  rounds (216, then 400 more drawn at random from the other passages); a second
+  annotator's labels of 150 of them are in ejatlas_passage_labels_second.jsonl.
+
+The scrape behind the development file dropped every accented letter; Spanish text is
+repaired with bench/_accents.py ("contaminacin" -> "contaminación") unless ``--raw``.
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _accents import restore_accents  # noqa: E402
+
 from pipeline.passages import split_text  # noqa: E402
 
 
@@ -36,7 +46,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/ejatlas_dev.jsonl")
     parser.add_argument("--out", type=Path, default=Path("/tmp/voces-eval"))
+    parser.add_argument("--raw", action="store_true", help="keep the text as scraped")
+    parser.add_argument(
+        "--strict-negatives",
+        action="store_true",
+        help="count a theme as absent from a case even when EJAtlas lists it as a potential "
+        "impact or the case lists no observed impact at all",
+    )
     args = parser.parse_args()
+
+    def clean(text: str, language: str) -> str:
+        return text if args.raw or language != "es" else restore_accents(text)
+
     args.out.mkdir(parents=True, exist_ok=True)
     mapping = json.loads((ROOT / "docs/eval/ejatlas_mapping.json").read_text())
     cases = {c["id"]: c for c in map(json.loads, args.data.read_text().splitlines())}
@@ -47,17 +68,21 @@ def main() -> None:
             impacts, outcomes = set(case.get("impacts") or []), set(case.get("outcomes") or [])
             if not impacts and not outcomes:
                 continue
-            themes = sorted(
-                theme
-                for theme, spec in mapping["themes"].items()
-                if impacts & set(spec["impacts"]) or outcomes & set(spec["outcomes"])
-            )
+            potential = set(case.get("impacts_potential") or [])
+            themes, unknown = [], set(mapping["not_evaluated"])
+            for theme, spec in mapping["themes"].items():
+                if impacts & set(spec["impacts"]) or outcomes & set(spec["outcomes"]):
+                    themes.append(theme)
+                elif args.strict_negatives:
+                    continue
+                elif potential & set(spec["impacts"]) or (spec["impacts"] and not impacts):
+                    unknown.add(theme)  # feared, or impacts never filled in: not a "no"
             row = {
                 "id": case["id"],
                 "language": case["lang"],
-                "text": case["text"],
-                "themes": themes,
-                "unknown": sorted(mapping["not_evaluated"]),
+                "text": clean(case["text"], case["lang"]),
+                "themes": sorted(themes),
+                "unknown": sorted(unknown),
             }
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             kept += 1
@@ -79,7 +104,7 @@ def main() -> None:
         row = {
             "id": f"{label['case_id']}:{label['seq']}",
             "language": case["lang"],
-            "text": text,
+            "text": clean(text, case["lang"]),
             "themes": label["themes"],
         }
         files[half].write(json.dumps(row, ensure_ascii=False) + "\n")
