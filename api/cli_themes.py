@@ -150,6 +150,12 @@ def review_export(settings: Settings) -> None:
     help="Learn from the taxonomy's positive and negative examples.",
 )
 @click.option(
+    "--embedding/--no-embedding",
+    default=True,
+    help="Let themes with 20+ labels of each class read the whole embedding (off: rule "
+    "and similarity features only, which transfer better to text unlike the labels).",
+)
+@click.option(
     "--output",
     type=click.Path(path_type=Path),
     help="Write the model JSON here instead of activating it in the archive.",
@@ -169,6 +175,7 @@ def retrain(
     label_files: tuple[Path, ...],
     reviews: bool,
     examples: bool,
+    embedding: bool,
     output: Path | None,
     rollback: str | None,
     list_versions: bool,
@@ -214,7 +221,7 @@ def retrain(
         data.add_taxonomy_examples(tagger)
     if not data.texts:
         raise click.ClickException("nothing to learn from: no labels, reviews or examples")
-    model = train_theme_model(tagger, data)
+    model = train_theme_model(tagger, data, embedding=embedding)
     sources = ", ".join(f"{n} from {s}" for s, n in data.sources.items())
     if output is not None:
         model.version, model.note = "bundled", sources
@@ -309,3 +316,13 @@ def eval_themes(
             f"{name:<22}  {_fmt(m['precision'])} {_fmt(m['recall'])} {_fmt(m['f1'])} "
             f"{_fmt(m['roc_auc'])}   |   {_fmt(a['f1'])} |   {_fmt(d['f1'])} {_fmt(d['roc_auc'])}"
         )
+    ci = report["voces"].get("ci95", {})
+    if ci:
+        spans = ", ".join(
+            f"{name} [{lo:.2f}, {hi:.2f}]"
+            for name, (lo, hi) in (
+                ("core", ci.get("macro_core_f1", (0, 0))),
+                ("all", ci.get("macro_all_f1", (0, 0))),
+            )
+        )
+        click.echo(f"macro-F1 95% interval (bootstrap over items): {spans}")

@@ -69,8 +69,9 @@ class TrainingSet:
         )
 
 
-def train_theme_model(tagger: ThemeTagger, data: TrainingSet) -> ThemeModel:
-    """Fit a theme model on ``data`` with the tagger's embedder, rules and prototypes."""
+def train_theme_model(tagger: ThemeTagger, data: TrainingSet, embedding: bool = True) -> ThemeModel:
+    """Fit a theme model on ``data`` with the tagger's embedder, rules and prototypes
+    (``embedding``: see ``fit_theme_model``)."""
     embedder = tagger._embedder
     if embedder is None:
         raise ValueError("training the theme classifier needs an embedder")
@@ -79,6 +80,12 @@ def train_theme_model(tagger: ThemeTagger, data: TrainingSet) -> ThemeModel:
     feats, _, _ = tagger.features(data.texts, languages, vectors)
     themes = tagger.taxonomy.ids
     model = fit_theme_model(
-        feats, vectors, data.matrix(themes), themes, embedder.name, tagger.taxonomy.version
+        feats,
+        vectors,
+        data.matrix(themes),
+        themes,
+        embedder.name,
+        tagger.taxonomy.version,
+        embedding=embedding,
     )
     return model

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pipeline import InputError
-from pipeline.evaluate import read_labelled, roc_auc
+from pipeline.evaluate import bootstrap_macro_f1, read_labelled, roc_auc
 from pipeline.theme_model import ThemeModelStore, best_threshold, rescale
 
 from .conftest import DATA, fake_cli
@@ -95,6 +95,12 @@ def test_retrain_output_writes_a_model_file(run, tmp_path):
     assert model["version"] == "bundled" and "water" in model["weights"]
     assert "fewer" not in json.dumps(model["skipped"])  # reasons are explicit
     assert set(model["skipped"]) == set(THEMES) - {"water"}
+    assert model["weights"]["water"]["uses_embedding"] is True  # 36 labels of each class
+    r = run(
+        "retrain", "--labels", str(labels), "--no-reviews", "--no-embedding", "--output", str(out)
+    )
+    assert r.exit_code == 0
+    assert json.loads(out.read_text())["weights"]["water"]["uses_embedding"] is False
 
 
 @pytest.mark.parametrize(
@@ -150,6 +156,24 @@ def test_eval_reports_metrics_and_baselines(run, tmp_path):
     assert report["baseline_description"]["note"].startswith("thresholds chosen")
     assert set(report["voces"]["macro_core"]) >= {"precision", "recall", "f1", "roc_auc"}
     assert report["voces"]["themes"]["displacement"]["roc_auc"] is None  # no positives
+    lo, hi = report["voces"]["ci95"]["macro_all_f1"]
+    assert 0 <= lo <= report["voces"]["macro_all"]["f1"] <= hi <= 1
+    assert "95% interval" in run("eval", "themes", str(path)).output
+
+
+def test_bootstrap_interval_of_macro_f1():
+    themes = ["pollution", "water"]
+    labels = np.array([[1, 0], [0, 1], [1, 1], [0, 0]] * 10)
+    perfect = bootstrap_macro_f1(labels.astype(float), labels, themes, 0.5, rounds=200)
+    assert perfect == {"macro_core_f1": [1.0, 1.0], "macro_all_f1": [1.0, 1.0]}
+    rng = np.random.default_rng(0)
+    noisy = np.where(rng.random(labels.shape) < 0.3, 1 - labels, labels).astype(float)
+    lo, hi = bootstrap_macro_f1(noisy, labels, themes, 0.5, rounds=200)["macro_all_f1"]
+    assert 0.4 < lo < hi < 1.0
+    unknown = labels.copy()
+    unknown[:, 1] = -1  # water unlabelled: only pollution counts
+    core = bootstrap_macro_f1(noisy, unknown, themes, 0.5, rounds=200)
+    assert core["macro_core_f1"] == core["macro_all_f1"]
 
 
 def test_roc_auc_and_thresholds():
