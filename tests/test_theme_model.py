@@ -59,7 +59,7 @@ def _tag(run, text):
 
 def test_retrain_changes_predictions_and_rollback_restores(run, tmp_path, voces_home):
     labels = _toy_labels(tmp_path / "toy.jsonl")
-    probe = "Un zorzal cantaba en el camino del pueblo."
+    probe = "La casa del zorzal en el camino."  # drawn like the toy sentences
     assert "water" not in _tag(run, probe)
     run("ingest", str(DATA / "testimonies.jsonl"))
     r = run("retrain", "--labels", str(labels))
