@@ -13,9 +13,11 @@ does not cover the text):
 - ``ejatlas_passages_dev.jsonl`` / ``ejatlas_passages_test.jsonl``: the passages we
   labelled by hand (docs/eval/ejatlas_passage_labels.jsonl holds only case id, passage
   number, a hash of the text and the themes), re-cut from the data and checked against the
-  hash, split by case into a development half and a held-out half. Labelled in two
-  rounds (216, then 400 more drawn at random from the other passages); a second
-  annotator's labels of 150 of them are in ejatlas_passage_labels_second.jsonl.
+  hash, split by case into a development half and a held-out half. Labelled in rounds:
+  216, then 400 more drawn at random from the other passages (a second annotator's
+  labels of 150 of them are in ejatlas_passage_labels_second.jsonl).
+- ``ejatlas_passages_fresh.jsonl``: round 3, 400 more passages drawn at random after
+  taxonomy 4 was written, scored once to check the figures of the held-out half.
 
 The scrape behind the development file dropped every accented letter; Spanish text is
 repaired with bench/_accents.py ("contaminacin" -> "contaminación") unless ``--raw``.
@@ -91,27 +93,26 @@ def main() -> None:
     labels = map(
         json.loads, (ROOT / "docs/eval/ejatlas_passage_labels.jsonl").read_text().splitlines()
     )
-    files = {
-        half: (args.out / f"ejatlas_passages_{half}.jsonl").open("w") for half in ("dev", "test")
-    }
-    counts = {"dev": 0, "test": 0}
+    names = ("dev", "test", "fresh")
+    files = {name: (args.out / f"ejatlas_passages_{name}.jsonl").open("w") for name in names}
+    counts = dict.fromkeys(names, 0)
     for label in labels:
         case = cases[label["case_id"]]
         text = split_text(case["text"])[label["seq"]]
         if hashlib.sha1(text.encode()).hexdigest()[:12] != label["text_sha1"]:
             raise SystemExit(f"passage {label['case_id']}:{label['seq']} changed; relabel it")
-        half = split_of(label["case_id"])
+        name = "fresh" if label.get("round", 1) >= 3 else split_of(label["case_id"])
         row = {
             "id": f"{label['case_id']}:{label['seq']}",
             "language": case["lang"],
             "text": clean(text, case["lang"]),
             "themes": label["themes"],
         }
-        files[half].write(json.dumps(row, ensure_ascii=False) + "\n")
-        counts[half] += 1
+        files[name].write(json.dumps(row, ensure_ascii=False) + "\n")
+        counts[name] += 1
     for f in files.values():
         f.close()
-    print(f"passages: {counts['dev']} in ejatlas_passages_dev.jsonl, {counts['test']} in _test")
+    print(", ".join(f"{counts[n]} in ejatlas_passages_{n}.jsonl" for n in names))
 
 
 if __name__ == "__main__":
