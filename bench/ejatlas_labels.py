@@ -107,6 +107,7 @@ def main() -> None:
             "language": case["lang"],
             "text": clean(text, case["lang"]),
             "themes": label["themes"],
+            "group": label["case_id"],  # cross-validation keeps a case's passages together
         }
         files[name].write(json.dumps(row, ensure_ascii=False) + "\n")
         counts[name] += 1

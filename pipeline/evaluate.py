@@ -1,8 +1,9 @@
 """Measuring theme tagging against labelled text.
 
-Input: JSON lines ``{"id", "text", "themes": [...], "language"?}``. A text longer than a
-passage (a whole case) is cut into passages; its score for a theme is the highest score
-of its passages, just as a testimony's themes come from its passages.
+Input: JSON lines ``{"id", "text", "themes": [...], "language"?, "unknown"?, "group"?}``.
+A text longer than a passage (a whole case) is cut into passages; its score for a theme
+is the highest score of its passages, just as a testimony's themes come from its
+passages.
 
 Reported per theme: precision, recall and F1 at the tagger's decision (score >= 0.5),
 ROC-AUC of the scores, support; macro averages over the four core themes and over all
@@ -17,7 +18,8 @@ Macro-F1 comes with a 95% interval from a bootstrap over items (1,000 resamples,
 thresholds): with a few dozen positives per theme, one passage moves F1 a lot.
 
 With ``folds`` > 1 the theme classifier is trained by k-fold cross-validation on the
-labelled items themselves and every item is scored by a model that never saw it.
+labelled items themselves and every item is scored by a model that never saw it; items
+with the same optional ``"group"`` (passages of one case) stay in one fold.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ __all__ = [
     "CORE_THEMES",
     "LabelledItem",
     "bootstrap_macro_f1",
+    "cv_folds",
     "evaluate_themes",
     "item_features",
     "label_matrix",
@@ -57,6 +60,7 @@ class LabelledItem:
     themes: frozenset[str]
     language: str
     unknown: frozenset[str] = frozenset()  # themes this item's labels say nothing about
+    group: str = ""  # items of one group (e.g. passages of one case) share a CV fold
 
 
 def read_labelled(path: Path, known: Sequence[str]) -> list[LabelledItem]:
@@ -85,8 +89,11 @@ def read_labelled(path: Path, known: Sequence[str]) -> list[LabelledItem]:
             raise InputError(f"{where}: id {item_id!r} appears twice")
         seen.add(item_id)
         language = str(row.get("language") or row.get("lang") or guess_language(text)[0] or "es")
+        group = row.get("group", "")
+        if not isinstance(group, str):
+            raise InputError(f"{where}: 'group' must be a string")
         items.append(
-            LabelledItem(item_id, text, frozenset(themes), language, frozenset(not_labelled))
+            LabelledItem(item_id, text, frozenset(themes), language, frozenset(not_labelled), group)
         )
     if not items:
         raise InputError(f"{path.name} holds no labelled items")
@@ -274,6 +281,20 @@ def _description_baseline(
     return report
 
 
+def cv_folds(items: Sequence[LabelledItem], folds: int, seed: int = 0) -> list[np.ndarray]:
+    """Indices of the items in each of ``folds`` test folds. Items sharing a ``group``
+    (passages of one case, say) fall in the same fold, so a model is never scored on a
+    passage whose neighbours it was trained on; ungrouped items are their own group."""
+    keys = [item.group or f"\0{n}" for n, item in enumerate(items)]
+    groups = list(dict.fromkeys(keys))  # first-appearance order
+    order = np.random.default_rng(seed).permutation(len(groups))
+    fold_of = {groups[g]: rank % folds for rank, g in enumerate(order)}
+    return [
+        np.array([n for n, key in enumerate(keys) if fold_of[key] == k], dtype=int)
+        for k in range(folds)
+    ]
+
+
 def _cross_validated(
     tagger: ThemeTagger,
     items: Sequence[LabelledItem],
@@ -290,11 +311,9 @@ def _cross_validated(
     item_feats = np.stack([feats[r].max(axis=0) for r in rows])  # (items, themes, k)
     item_vectors = np.stack([vectors[r].mean(axis=0) for r in rows])
     fallback = np.vstack([passage_scores[r].max(axis=0) for r in rows])
-    order = np.random.default_rng(seed).permutation(len(items))
     out = fallback.copy()
-    for k in range(folds):
-        test = order[k::folds]
-        train = np.setdiff1d(order, test)
+    for test in cv_folds(items, folds, seed):
+        train = np.setdiff1d(np.arange(len(items)), test)
         model = fit_theme_model(
             item_feats[train],
             item_vectors[train],

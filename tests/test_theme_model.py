@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pipeline import InputError
-from pipeline.evaluate import bootstrap_macro_f1, read_labelled, roc_auc
+from pipeline.evaluate import LabelledItem, bootstrap_macro_f1, cv_folds, read_labelled, roc_auc
 from pipeline.theme_model import ThemeModelStore, best_threshold, rescale
 
 from .conftest import DATA, fake_cli
@@ -117,6 +117,7 @@ def test_retrain_output_writes_a_model_file(run, tmp_path):
         ),
         ("\n", "holds no labelled items"),
         ("[]\n", "x.jsonl:1: each line must be a JSON object"),
+        ('{"id": "a", "text": "t", "themes": [], "group": 3}\n', "x.jsonl:1: 'group' must be"),
     ],
 )
 def test_malformed_label_files(tmp_path, content, message):
@@ -185,3 +186,22 @@ def test_roc_auc_and_thresholds():
     assert 0.4 < t <= 0.7 and f1 == 1.0
     r = rescale(np.array([0.0, 0.3, 0.6, 1.0]), np.array(0.3))
     assert r.tolist() == pytest.approx([0.0, 0.5, 0.5 + 0.5 * 0.3 / 0.7, 1.0])
+
+
+def test_cv_folds_keep_groups_together():
+    items = [
+        LabelledItem(f"c{c}:{p}", "t", frozenset(), "es", group=f"c{c}")
+        for c in range(7)
+        for p in range(c + 1)  # groups of unequal size
+    ] + [LabelledItem(f"loose{n}", "t", frozenset(), "es") for n in range(5)]
+    folds = cv_folds(items, 3, seed=4)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(len(items)))  # a partition
+    fold_of = {n: k for k, fold in enumerate(folds) for n in fold.tolist()}
+    for c in range(7):
+        members = [n for n, item in enumerate(items) if item.group == f"c{c}"]
+        assert len({fold_of[n] for n in members}) == 1
+    loose = [fold_of[n] for n, item in enumerate(items) if not item.group]
+    assert len(set(loose)) > 1  # ungrouped items are spread, not lumped together
+    ungrouped = [LabelledItem(str(n), "t", frozenset(), "es") for n in range(10)]
+    sizes = sorted(len(f) for f in cv_folds(ungrouped, 5))
+    assert sizes == [2, 2, 2, 2, 2]
