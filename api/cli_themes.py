@@ -316,13 +316,11 @@ def eval_themes(
             f"{name:<22}  {_fmt(m['precision'])} {_fmt(m['recall'])} {_fmt(m['f1'])} "
             f"{_fmt(m['roc_auc'])}   |   {_fmt(a['f1'])} |   {_fmt(d['f1'])} {_fmt(d['roc_auc'])}"
         )
-    ci = report["voces"].get("ci95", {})
-    if ci:
-        spans = ", ".join(
-            f"{name} [{lo:.2f}, {hi:.2f}]"
-            for name, (lo, hi) in (
-                ("core", ci.get("macro_core_f1", (0, 0))),
-                ("all", ci.get("macro_all_f1", (0, 0))),
-            )
-        )
+    ci = report["voces"]["ci95"]  # a macro without positives in the file has no interval
+    spans = ", ".join(
+        f"{name} [{ci[key][0]:.2f}, {ci[key][1]:.2f}]"
+        for name, key in (("core", "macro_core_f1"), ("all", "macro_all_f1"))
+        if key in ci
+    )
+    if spans:
         click.echo(f"macro-F1 95% interval (bootstrap over items): {spans}")

@@ -160,6 +160,10 @@ def test_eval_reports_metrics_and_baselines(run, tmp_path):
     lo, hi = report["voces"]["ci95"]["macro_all_f1"]
     assert 0 <= lo <= report["voces"]["macro_all"]["f1"] <= hi <= 1
     assert "95% interval" in run("eval", "themes", str(path)).output
+    only_repression = tmp_path / "r.jsonl"
+    only_repression.write_text("\n".join(json.dumps(r) for r in rows[1:3]))
+    last = run("eval", "themes", str(only_repression)).output.splitlines()[-1]
+    assert "interval" in last and "all [" in last and "core" not in last  # no core positives
 
 
 def test_bootstrap_interval_of_macro_f1():
