@@ -1,22 +1,104 @@
-"""The HTTP app. Models load once, in the lifespan, and live on ``app.state``."""
+"""The HTTP app. Models load once, in the lifespan, before the first request is served;
+an ingest worker runs in-process unless ``VOCES_WORKER=false``."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
+from fastapi_offline import FastAPIOffline
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipeline import Archive
 
 from . import services
-from .errors import install_error_handlers
-from .routes import health, passages, search, testimonies, themes
+from .errors import error_response, install_error_handlers
+from .routes import admin, health, jobs, passages, search, testimonies, themes
 from .settings import Settings
 
 __all__ = ["create_app"]
+
+logger = logging.getLogger(__name__)
+
+_ERRORS = {
+    400: "Bad input",
+    401: "No valid key where one is needed, or a key that is not valid",
+    403: "The key's role does not allow this",
+    404: "Not found, or not visible to this caller",
+    422: "Invalid parameters",
+}
+
+
+class BodyLimit:
+    """Refuse a request whose declared body is over the limit before reading it."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope.get("headers", []):
+                if name == b"content-length":
+                    try:
+                        length = int(value)
+                    except ValueError:
+                        length = -1
+                    if length < 0 or length > self.limit:
+                        message = f"the request body is over the limit of {self.limit} bytes"
+                        status = 413 if length > 0 else 400
+                        code = "too_large" if length > 0 else "bad_request"
+                        response = error_response(status, code, message)
+                        await response(scope, receive, send)
+                        return
+        await self.app(scope, receive, send)
+
+
+def _document_errors(app: FastAPI) -> None:
+    """OpenAPI: a key is optional where it is (anonymous reads public material), and the
+    error answers every route can give are listed with their one JSON shape."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                if not isinstance(operation, dict):
+                    continue
+                if operation.get("security") is not None:
+                    operation["security"] = [{}, *operation["security"]]
+                responses = operation.setdefault("responses", {})
+                for status, text in _ERRORS.items():
+                    responses.setdefault(
+                        str(status),
+                        {
+                            "description": text,
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ErrorResponse"}
+                                }
+                            },
+                        },
+                    )
+        from .schemas import ErrorResponse
+
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["ErrorResponse"] = ErrorResponse.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        for name, sub in components["ErrorResponse"].pop("$defs", {}).items():
+            components.setdefault(name, sub)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings, archive: Archive | None = None) -> FastAPI:
@@ -25,19 +107,33 @@ def create_app(settings: Settings, archive: Archive | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.archive = archive or services.build_archive(settings)
-        yield
-        app.state.archive.store.close()
+        app.state.archive.warm_up()
+        app.state.jobs = services.build_jobs(app.state.archive, settings)
+        worker = app.state.jobs.start() if settings.worker else None
+        try:
+            yield
+        finally:
+            if worker is not None:
+                thread, stop = worker
+                stop.set()
+                thread.join(timeout=30)
+            if archive is None:
+                app.state.archive.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="Voces",
-        version="0.1.0",
-        description="Searchable, themed, consent-respecting archive of spoken testimonies.",
+        version="0.2.0",
+        description="Searchable, themed, consent-respecting archive of spoken testimonies. "
+        "Without a key you read public testimonies, redacted; keys give roles "
+        "(researcher, archivist, admin).",
         lifespan=lifespan,
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (search, testimonies, passages, themes, health):
+    for module in (search, testimonies, passages, themes, jobs, admin, health):
         app.include_router(module.router, prefix="/api/v1")
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes * 8 + 1024**2)
+    _document_errors(app)
 
     page = (Path(__file__).parent / "static" / "index.html").read_text("utf-8")
 

@@ -1,65 +1,37 @@
 """The ``voces`` command line. Data goes to stdout (``--json`` for machines), logs and
-progress to stderr. A user mistake prints one clear line and exits non-zero."""
+progress to stderr. A user mistake prints one clear line and exits non-zero.
+
+Every verb reads and writes through :class:`~pipeline.Archive` with an explicit viewer:
+the operator at this machine (``Viewer.local()``), or ``--as ROLE`` to see what a role
+would see.
+"""
 
 from __future__ import annotations
 
-import functools
 import json
-import logging
 import sys
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from corpus import CONSENT_LEVELS, CorpusError, PassageFilter, ThemeTag
-from models import ModelError, load_embedder
-from pipeline import Metadata, PipelineError, decode_audio, transcribe
+from corpus import CONSENT_LEVELS, PassageFilter
+from pipeline import Metadata, decode_audio, transcribe
 from pipeline.language import guess_language
 from pipeline.texts import check_date
 
 from . import services
-from .settings import Settings, get_settings
-
-logger = logging.getLogger("voces")
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _friendly(fn: F) -> F:
-    """Turn the errors a user can cause or fix into one line on stderr and exit code 1."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (PipelineError, CorpusError, ModelError) as exc:
-            raise click.ClickException(str(exc)) from exc
-        except KeyboardInterrupt:
-            raise click.Abort() from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _emit(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False))
-
-
-def tag_json(tag: ThemeTag) -> dict[str, Any]:
-    """A tag as the CLI prints it (the `voces tag --json` contract)."""
-    return {
-        "theme": tag.theme,
-        "score": tag.score,
-        "source": tag.source,
-        "evidence": list(tag.evidence),
-    }
-
-
-def _progress(enabled: bool) -> Callable[[str], None] | None:
-    if not enabled:
-        return None
-    return lambda line: click.echo(line, err=True)
+from .cli_base import (
+    as_option,
+    cli,
+    emit,
+    friendly,
+    pass_settings,
+    progress_printer,
+    tag_json,
+    viewer_for,
+)
+from .settings import Settings
 
 
 def _language_option(value: str | None) -> str | None:
@@ -70,26 +42,6 @@ def _language_option(value: str | None) -> str | None:
     if value not in _LANGUAGE_CODES:
         raise click.BadParameter(f"{value!r} is not a language Whisper knows (e.g. es, en)")
     return value
-
-
-@click.group()
-@click.option("-v", "--verbose", count=True, help="More log output on stderr.")
-@click.version_option(package_name="voces")
-@click.pass_context
-def cli(ctx: click.Context, verbose: int) -> None:
-    """Voces: a searchable, themed, consent-respecting archive of spoken testimonies."""
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(verbose, 2),
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    try:
-        ctx.obj = get_settings()
-    except ValueError as exc:
-        raise click.ClickException(f"invalid VOCES_ setting: {exc}") from exc
-
-
-pass_settings = click.make_pass_decorator(Settings)
 
 
 @cli.command()
@@ -104,12 +56,19 @@ pass_settings = click.make_pass_decorator(Settings)
     type=click.Choice(CONSENT_LEVELS),
     default="restricted",
     show_default=True,
-    help="public: anyone; restricted: API token holders; private: this machine only.",
+    help="public: anyone; restricted: researchers and archivists; private: archivists only.",
 )
+@click.option("--allow-names", is_flag=True, help="The witness agreed to be named publicly.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--progress/--no-progress", default=None, help="Show progress on stderr.")
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Only queue the files; a worker (`voces serve` or "
+    "`voces worker`) stores them. Prints the job ids.",
+)
 @pass_settings
-@_friendly
+@friendly
 def ingest(
     settings: Settings,
     paths: tuple[Path, ...],
@@ -119,8 +78,10 @@ def ingest(
     date: str,
     title: str,
     consent: str,
+    allow_names: bool,
     as_json: bool,
     progress: bool | None,
+    no_wait: bool,
 ) -> None:
     """Add recordings (wav, mp3, m4a, ogg, flac, mp4, ...) or typed testimonies
     (.txt, .jsonl, .csv) to the archive. Ingesting the same bytes again changes nothing."""
@@ -131,12 +92,20 @@ def ingest(
         date=check_date(date, "--date: "),
         language=_language_option(language) or "",
         consent=consent,
+        allow_names=allow_names,
     )
+    viewer = viewer_for(None)
+    if no_wait:
+        _enqueue(settings, list(paths), meta, as_json)
+        return
     archive = services.build_archive(settings)
     show = sys.stderr.isatty() if progress is None else progress
-    results = archive.ingest_paths(list(paths), meta, _progress(show))
+    try:
+        results = archive.ingest_paths(list(paths), meta, viewer, progress_printer(show))
+    finally:
+        archive.close()
     if as_json:
-        _emit(
+        emit(
             {
                 "added": [r.id for r in results if r.status == "added"],
                 "present": [r.id for r in results if r.status == "present"],
@@ -152,12 +121,45 @@ def ingest(
             click.echo(f"present  {r.id}  {r.source} (already in the archive)")
 
 
+def _enqueue(settings: Settings, paths: list[Path], meta: Metadata, as_json: bool) -> None:
+    """Check and stage every file, then queue them all (nothing is queued if one is bad)."""
+    import shutil
+
+    from pipeline.jobs import job_json, new_job_id
+    from pipeline.uploads import UploadLimits, check_upload, safe_name
+
+    archive = services.build_archive(settings, models=False)
+    runner = services.build_jobs(archive, settings)
+    limits = UploadLimits(settings.max_upload_bytes, settings.max_upload_seconds)
+    staged = []
+    try:
+        for path in paths:
+            if not path.is_file():
+                raise click.ClickException(f"no such file: {path}")
+            job_id = new_job_id()
+            target = runner.staging_path(job_id, safe_name(path.name))
+            shutil.copyfile(path, target)
+            staged.append((job_id, target, check_upload(target, path.name, meta, limits)))
+        jobs = [runner.submit(j, t, c, meta, viewer_for(None)) for j, t, c in staged]
+    except BaseException:
+        for job_id, _, _ in staged:
+            runner.discard(job_id)
+        raise
+    finally:
+        archive.close()
+    if as_json:
+        emit({"jobs": [job_json(j) for j in jobs]})
+        return
+    for job in jobs:
+        click.echo(f"queued   {job.id}  {job.source_name}")
+
+
 @cli.command(name="transcribe")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--language", default="auto", help="es, en, ... or auto (detect).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_settings
-@_friendly
+@friendly
 def transcribe_cmd(settings: Settings, file: Path, language: str, as_json: bool) -> None:
     """Transcribe a recording without storing anything."""
     if not file.is_file():
@@ -169,7 +171,7 @@ def transcribe_cmd(settings: Settings, file: Path, language: str, as_json: bool)
     )
     segments = list(result.segments)
     if as_json:
-        _emit(
+        emit(
             {
                 "language": result.language,
                 "language_probability": result.language_probability,
@@ -225,7 +227,7 @@ def _tag_inputs(file: Path | None) -> list[dict[str, str]]:
 @click.argument("file", required=False, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 @pass_settings
-@_friendly
+@friendly
 def tag(settings: Settings, file: Path | None, as_json: bool) -> None:
     """Tag texts with themes without storing anything.
 
@@ -234,7 +236,9 @@ def tag(settings: Settings, file: Path | None, as_json: bool) -> None:
     """
     items = _tag_inputs(file)
     embedder = (
-        load_embedder(settings.embedder, settings.threads) if settings.similarity_tags else None
+        services.load_embedder(settings.embedder, settings.threads)
+        if settings.similarity_tags
+        else None
     )
     tagger = services.build_tagger(settings, embedder)
     for item in items:
@@ -242,7 +246,7 @@ def tag(settings: Settings, file: Path | None, as_json: bool) -> None:
         tags = tagger.tag([item["text"]], language)[0]
         themes = [tag_json(t) for t in tags]
         if as_json:
-            _emit({"id": item["id"], "themes": themes})
+            emit({"id": item["id"], "themes": themes})
         else:
             listed = ", ".join(f"{t['theme']} {t['score']:.2f}" for t in themes) or "(none)"
             click.echo(f"{item['id']}: {listed}")
@@ -263,8 +267,9 @@ def _theme_check(settings: Settings, theme: str) -> None:
 @click.option("--since", "date_from", default="", help="Only testimonies dated on/after.")
 @click.option("--until", "date_to", default="", help="Only testimonies dated on/before.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@as_option
 @pass_settings
-@_friendly
+@friendly
 def search(
     settings: Settings,
     query: str,
@@ -276,6 +281,7 @@ def search(
     date_from: str,
     date_to: str,
     as_json: bool,
+    as_role: str | None,
 ) -> None:
     """Search passages by meaning, across languages."""
     if not query.strip():
@@ -290,9 +296,9 @@ def search(
         date_from=check_date(date_from, "--since: "),
         date_to=check_date(date_to, "--until: "),
     )
-    hits = archive.search(query, k, flt)
+    hits = archive.search(query, viewer_for(as_role), k, flt)
     if as_json:
-        _emit({"hits": [asdict(h) for h in hits]})
+        emit({"hits": [asdict(h) for h in hits]})
         return
     if not hits:
         click.echo("no passages found")
@@ -306,16 +312,22 @@ def search(
 @click.option("--other-regions", is_flag=True, help="Only testimonies from other regions.")
 @click.option("--k", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@as_option
 @pass_settings
-@_friendly
+@friendly
 def similar(
-    settings: Settings, testimony_id: str, other_regions: bool, k: int, as_json: bool
+    settings: Settings,
+    testimony_id: str,
+    other_regions: bool,
+    k: int,
+    as_json: bool,
+    as_role: str | None,
 ) -> None:
     """Testimonies that tell a similar story."""
     archive = services.build_archive(settings)
-    found = archive.similar(testimony_id, k, other_regions)
+    found = archive.similar(testimony_id, viewer_for(as_role), k, other_regions)
     if as_json:
-        _emit({"testimony_id": testimony_id, "similar": [asdict(s) for s in found]})
+        emit({"testimony_id": testimony_id, "similar": [asdict(s) for s in found]})
         return
     if not found:
         click.echo("no similar testimonies")
@@ -324,17 +336,19 @@ def similar(
 
 
 @cli.command()
-@click.option("--by", type=click.Choice(["", "region", "language", "year"]), default="")
+@click.option(
+    "--by", type=click.Choice(["", "region", "community", "language", "year"]), default=""
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@as_option
 @pass_settings
-@_friendly
-def themes(settings: Settings, by: str, as_json: bool) -> None:
+@friendly
+def themes(settings: Settings, by: str, as_json: bool, as_role: str | None) -> None:
     """The theme taxonomy and how many testimonies tell of each theme."""
-    from corpus import Store
-
-    taxonomy = services.build_tagger(settings, None).taxonomy
-    store = Store(settings.home / "voces.sqlite3")
-    counts = store.theme_counts(by)
+    archive = services.build_archive(settings, models=False)
+    taxonomy = archive.tagger.taxonomy
+    counts = archive.store.theme_counts(viewer_for(as_role), by)
+    archive.close()
     key = by or "all"
     rows = [
         {
@@ -346,7 +360,7 @@ def themes(settings: Settings, by: str, as_json: bool) -> None:
         for c in counts
     ]
     if as_json:
-        _emit({**taxonomy.to_dict(), "by": by or None, "counts": rows})
+        emit({**taxonomy.to_dict(), "by": by or None, "counts": rows})
         return
     click.echo(f"taxonomy version {taxonomy.version}")
     for theme in taxonomy.themes.values():
@@ -360,18 +374,19 @@ def themes(settings: Settings, by: str, as_json: bool) -> None:
 
 @cli.command()
 @pass_settings
-@_friendly
+@friendly
 def reindex(settings: Settings) -> None:
-    """Rebuild the vector index from the database with the configured embedder."""
+    """Re-embed every passage with the configured embedder and rebuild the vector index."""
     from pipeline import Archive
 
-    embedder = load_embedder(settings.embedder, settings.threads)
+    embedder = services.load_embedder(settings.embedder, settings.threads)
     archive = Archive(
         settings.home,
         embedder=embedder,
         tagger=services.build_tagger(settings, embedder),
         fresh_index=True,
     )
+    archive.close()
     click.echo(f"reindexed {archive.rebuilt} passages with {embedder.name}")
 
 
@@ -391,7 +406,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 @click.option("--host", default=None, help="Default: VOCES_HOST or 127.0.0.1.")
 @click.option("--port", default=None, type=int, help="Default: VOCES_PORT or 8000.")
 @pass_settings
-@_friendly
+@friendly
 def serve(settings: Settings, host: str | None, port: int | None) -> None:
     """Serve the HTTP API (and a small search page)."""
     _serve(settings, host or settings.host, port or settings.port)
@@ -402,24 +417,26 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
 @click.option("--host", default=None)
 @click.option("--port", default=None, type=int)
 @pass_settings
-@_friendly
+@friendly
 def demo(settings: Settings, then_serve: bool, host: str | None, port: int | None) -> None:
     """Ingest the bundled illustrative demo corpus, then serve it."""
     from .demo import ingest_demo
 
     archive = services.build_archive(settings)
-    added, present = ingest_demo(archive, settings.demo_dir, _progress(True))
+    added, present = ingest_demo(
+        archive, settings.demo_dir, viewer_for(None), progress_printer(True)
+    )
     click.echo(
         f"demo corpus: {added} testimonies added, {present} already present "
         f"(illustrative, written for the demo) in {settings.home}",
         err=True,
     )
-    archive.store.close()
+    archive.close()
     if then_serve:
         _serve(settings, host or settings.host, port or settings.port)
 
 
-from . import cli_themes  # noqa: E402,F401  (registers the theme and review verbs)
+from . import cli_admin, cli_themes  # noqa: E402,F401  (register their verbs)
 
 
 def main() -> None:

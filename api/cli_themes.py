@@ -8,30 +8,40 @@ from pathlib import Path
 
 import click
 
-from corpus import VERDICTS
-from models import load_embedder
+from corpus import VERDICTS, Viewer
 from pipeline.evaluate import evaluate_themes, read_labelled
 from pipeline.training import TrainingSet, train_theme_model
 
 from . import services
-from .cli import _emit, _friendly, _progress, cli, pass_settings, tag_json
+from .cli_base import (
+    as_option,
+    cli,
+    emit,
+    friendly,
+    pass_settings,
+    progress_printer,
+    tag_json,
+    viewer_for,
+)
 from .settings import Settings
 
 
 @cli.command()
 @click.argument("testimony_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@as_option
 @pass_settings
-@_friendly
-def show(settings: Settings, testimony_id: str, as_json: bool) -> None:
+@friendly
+def show(settings: Settings, testimony_id: str, as_json: bool, as_role: str | None) -> None:
     """A testimony: metadata, passages with times and tags, and its themes with the
     passages that support them."""
-    archive = services.build_archive(settings)
-    t = archive.store.get_testimony(testimony_id)
-    passages = archive.store.passages(testimony_id)
-    themes = archive.testimony_themes(testimony_id, passages)
+    archive = services.build_archive(settings, models=False)
+    viewer = viewer_for(as_role)
+    t = archive.testimony(testimony_id, viewer)
+    passages = archive.passages(testimony_id, viewer)
+    themes = archive.testimony_themes(testimony_id, viewer, passages)
     if as_json:
-        _emit(
+        emit(
             {
                 "testimony": asdict(t),
                 "themes": [asdict(x) for x in themes],
@@ -42,6 +52,7 @@ def show(settings: Settings, testimony_id: str, as_json: bool) -> None:
                         "start": p.start,
                         "end": p.end,
                         "text": p.text,
+                        "redacted": p.redacted,
                         "tags": [tag_json(g) for g in p.tags],
                     }
                     for p in passages
@@ -68,19 +79,19 @@ def _review_command(verdict: str) -> None:
     @review.command(name=verdict, help=f"{verdict.capitalize()} THEME on passage PASSAGE_ID.")
     @click.argument("passage_id", type=int)
     @click.argument("theme")
-    @click.option("--by", "reviewer", required=True, help="Who decides (kept with the review).")
+    @click.option("--by", "reviewer", default="", help="Who decides (default: you).")
     @click.option("--note", default="", help="Why, in a few words.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     @pass_settings
-    @_friendly
+    @friendly
     def command(
         settings: Settings, passage_id: int, theme: str, reviewer: str, note: str, as_json: bool
     ) -> None:
-        archive = services.build_archive(settings)
+        archive = services.build_archive(settings, models=False)
         archive.tagger.taxonomy.check_theme(theme)
-        r = archive.store.review(passage_id, theme, verdict, reviewer, note)
+        r = archive.store.review(passage_id, theme, verdict, viewer_for(None), reviewer, note)
         if as_json:
-            _emit(asdict(r))
+            emit(asdict(r))
         else:
             click.echo(f"{r.verdict}ed {r.theme} on passage {r.passage_id} (by {r.reviewer})")
 
@@ -92,14 +103,13 @@ for _verdict in VERDICTS:
 @review.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 @pass_settings
-@_friendly
+@friendly
 def review_list(settings: Settings, as_json: bool) -> None:
     """Every current review."""
-    from corpus import Store
-
-    for r in Store(settings.home / "voces.sqlite3").reviews():
+    archive = services.build_archive(settings, models=False)
+    for r in archive.store.reviews(viewer_for(None)):
         if as_json:
-            _emit(asdict(r))
+            emit(asdict(r))
         else:
             click.echo(
                 f"{r.passage_id:>6} {r.theme:<14} {r.verdict:<7} {r.reviewer}  {r.reviewed_at}"
@@ -108,27 +118,25 @@ def review_list(settings: Settings, as_json: bool) -> None:
 
 @review.command(name="export")
 @pass_settings
-@_friendly
+@friendly
 def review_export(settings: Settings) -> None:
     """Reviewed passages as labelled JSON lines (the format `voces eval themes` and
     `voces retrain --labels` read): themes accepted or added are listed, rejected ones
     are absent, themes nobody reviewed are marked unknown."""
-    from corpus import Store
-    from pipeline import load_taxonomy
-
-    store = Store(settings.home / "voces.sqlite3")
-    themes = load_taxonomy(settings.taxonomy).ids
+    archive = services.build_archive(settings, models=False)
+    viewer = viewer_for(None)
+    themes = archive.tagger.taxonomy.ids
     by_passage: dict[int, dict[str, str]] = {}
-    for r in store.reviews():
+    for r in archive.store.reviews(viewer):
         by_passage.setdefault(r.passage_id, {})[r.theme] = r.verdict
-    rows = store.passage_rows(list(by_passage))
+    rows = {h.passage_id: h for h in archive.store.hits([(p, 0.0) for p in by_passage], viewer)}
     for pid, verdicts in sorted(by_passage.items()):
-        _emit(
+        emit(
             {
                 "id": f"passage-{pid}",
-                "testimony_id": rows[pid]["testimony_id"],
-                "language": rows[pid]["language"],
-                "text": rows[pid]["text"],
+                "testimony_id": rows[pid].testimony_id,
+                "language": rows[pid].language,
+                "text": rows[pid].text,
                 "themes": sorted(t for t, v in verdicts.items() if v != "reject"),
                 "unknown": sorted(t for t in themes if t not in verdicts),
             }
@@ -169,7 +177,7 @@ def review_export(settings: Settings) -> None:
 @click.option("--list", "list_versions", is_flag=True, help="List the archive's models.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_settings
-@_friendly
+@friendly
 def retrain(
     settings: Settings,
     label_files: tuple[Path, ...],
@@ -189,7 +197,7 @@ def retrain(
     if list_versions:
         manifest = store.manifest()
         if as_json:
-            _emit(manifest)
+            emit(manifest)
         else:
             for v in manifest["versions"]:
                 mark = "*" if v["version"] == manifest["active"] else " "
@@ -203,20 +211,21 @@ def retrain(
     if rollback:
         version = store.activate(None if rollback == "none" else rollback)
         archive = services.build_archive(settings)
-        count = archive.retag(_progress(sys.stderr.isatty()))
+        count = archive.retag(progress_printer(sys.stderr.isatty()))
         click.echo(f"active theme model: {version or 'bundled'}; re-tagged {count} passages")
         return
 
-    embedder = load_embedder(settings.embedder, settings.threads)
+    embedder = services.load_embedder(settings.embedder, settings.threads)
     tagger = services.build_tagger(settings, embedder, use_model=False)
     data = TrainingSet()
     for path in label_files:
         data.add_items(read_labelled(path, tagger.taxonomy.ids), tagger.taxonomy.ids)
     if reviews and output is None:
-        current = services.build_archive(settings)
-        found = current.store.reviews()
-        rows = current.store.passage_rows(sorted({r.passage_id for r in found}))
-        data.add_reviews(found, {pid: (r["text"], r["language"]) for pid, r in rows.items()})
+        current = services.build_archive(settings, models=False)
+        found = current.store.reviews(Viewer.system())
+        ids = sorted({r.passage_id for r in found})
+        rows = current.store.passage_texts(Viewer.system(), ids)
+        data.add_reviews(found, {pid: (text, lang) for pid, text, lang in rows})
     if examples:
         data.add_taxonomy_examples(tagger)
     if not data.texts:
@@ -230,9 +239,9 @@ def retrain(
         return
     version = store.save(model, note=sources)
     archive = services.build_archive(settings)  # rebuilt: picks up the new active model
-    count = archive.retag(_progress(sys.stderr.isatty()))
+    count = archive.retag(progress_printer(sys.stderr.isatty()))
     if as_json:
-        _emit({**model.to_dict(), "retagged": count})
+        emit({**model.to_dict(), "retagged": count})
         return
     click.echo(f"theme model {version} active ({sources}); re-tagged {count} passages")
     for theme in tagger.taxonomy.ids:
@@ -249,11 +258,11 @@ def retrain(
 
 @cli.command()
 @pass_settings
-@_friendly
+@friendly
 def retag(settings: Settings) -> None:
     """Recompute machine tags of every passage (after editing the taxonomy); reviews stay."""
     archive = services.build_archive(settings)
-    count = archive.retag(_progress(sys.stderr.isatty()))
+    count = archive.retag(progress_printer(sys.stderr.isatty()))
     click.echo(f"re-tagged {count} passages with {archive.tagger.version}")
 
 
@@ -282,18 +291,18 @@ def _fmt(value: float | None) -> str:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_settings
-@_friendly
+@friendly
 def eval_themes(
     settings: Settings, labelled: Path, folds: int, no_classifier: bool, as_json: bool
 ) -> None:
     """Precision, recall, F1 and ROC-AUC of theme tagging on LABELLED.jsonl
     ({"id", "text", "themes": [...]} per line), next to two baselines."""
-    embedder = load_embedder(settings.embedder, settings.threads)
+    embedder = services.load_embedder(settings.embedder, settings.threads)
     tagger = services.build_tagger(settings, embedder, use_model=folds <= 1 and not no_classifier)
     items = read_labelled(labelled, tagger.taxonomy.ids)
     report = evaluate_themes(tagger, items, folds=folds)
     if as_json:
-        _emit(report)
+        emit(report)
         return
     cv = f", {folds}-fold cross-validated classifier" if folds > 1 else ""
     click.echo(f"{report['items']} items, {report['passages']} passages, {report['tagger']}{cv}")

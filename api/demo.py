@@ -8,23 +8,24 @@ marked ``illustrative``: none of it is a real person's testimony.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
+from corpus import Viewer
 from pipeline import Archive, InputError, Metadata, read_text_items
+from pipeline.archive import Progress
 
 __all__ = ["ingest_demo"]
 
 
 def ingest_demo(
-    archive: Archive, demo_dir: Path, progress: Callable[[str], None] | None = None
+    archive: Archive, demo_dir: Path, viewer: Viewer, progress: Progress | None = None
 ) -> tuple[int, int]:
     """Ingest the demo corpus; returns (added, already present)."""
     collection = demo_dir / "testimonies.jsonl"
     if not collection.is_file():
         raise InputError(f"the demo corpus is missing: {collection}")
     defaults = Metadata(consent="public", illustrative=True)
-    results = archive.ingest_texts(read_text_items(collection, defaults), progress)
+    results = archive.ingest_texts(read_text_items(collection, defaults), viewer, progress)
     for sidecar in sorted((demo_dir / "audio").glob("*.json")):
         info = json.loads(sidecar.read_text("utf-8"))
         recording = sidecar.with_suffix(".ogg")
@@ -38,6 +39,6 @@ def ingest_demo(
             illustrative=True,
             extra={"basis": info.get("basis", ""), "demo_id": info.get("id", "")},
         )
-        results.append(archive.ingest_audio(recording, meta, progress))
+        results.append(archive.ingest_audio(recording, meta, viewer, progress))
     added = sum(r.status == "added" for r in results)
     return added, len(results) - added

@@ -1,4 +1,9 @@
-"""Request dependencies: the archive, and which consent levels the caller may see."""
+"""Request dependencies: the archive, and who is calling (a :class:`~corpus.Viewer`).
+
+No key: the anonymous viewer. A valid key (``Authorization: Bearer voces_...``): its role.
+A key that is not valid: 401, on every route alike (health included), so a mistyped key
+is noticed instead of silently reading less.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,17 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from corpus import Consent
+from corpus import ForbiddenError, Viewer
 from pipeline import Archive
+from pipeline.jobs import JobRunner
 
 from .errors import Unauthorized
 
-_bearer = HTTPBearer(auto_error=False)
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key from `voces keys create --role researcher|archivist|admin`. "
+    "Without one you read public testimonies only.",
+)
 
 
 def get_archive(request: Request) -> Archive:
@@ -21,25 +31,49 @@ def get_archive(request: Request) -> Archive:
     return archive
 
 
-def get_access(
+def get_jobs(request: Request) -> JobRunner:
+    runner: JobRunner = request.app.state.jobs
+    return runner
+
+
+def get_viewer(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> tuple[Consent, ...]:
-    """public for everyone; restricted too with the right token; private never over HTTP."""
-    token: str = request.app.state.settings.api_token
+) -> Viewer:
+    """Who is calling: anonymous without a key, the key's role with a valid one."""
     if credentials is None:
-        return ("public",)
-    if not token or not hmac.compare_digest(credentials.credentials.encode(), token.encode()):
-        raise Unauthorized("the access token is not valid")
-    return ("public", "restricted")
+        if request.headers.get("authorization"):
+            raise Unauthorized("the Authorization header must be 'Bearer <key>'")
+        return Viewer.anonymous()
+    key = credentials.credentials
+    legacy: str = request.app.state.settings.api_token
+    if legacy and hmac.compare_digest(key.encode(), legacy.encode()):
+        return Viewer("admin", "token:VOCES_API_TOKEN")
+    archive = get_archive(request)
+    viewer = archive.store.keys.viewer(key)
+    if viewer is None:
+        raise Unauthorized("the API key is not valid (or has been revoked)")
+    return viewer
 
 
-def require_archivist(access: Annotated[tuple[Consent, ...], Depends(get_access)]) -> None:
-    """Writing (reviews) needs the archive's token; without one configured, nobody may."""
-    if "restricted" not in access:
-        raise Unauthorized("this needs the archive's access token (Authorization: Bearer ...)")
+def require_writer(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer:
+    if not viewer.can_write:
+        if viewer.role == "anonymous":
+            raise Unauthorized("this needs an archivist's key (Authorization: Bearer ...)")
+        raise ForbiddenError("this needs an archivist's key")
+    return viewer
+
+
+def require_admin(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer:
+    if not viewer.is_admin:
+        if viewer.role == "anonymous":
+            raise Unauthorized("this needs an admin key (Authorization: Bearer ...)")
+        raise ForbiddenError("this needs an admin key")
+    return viewer
 
 
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
-ArchivistDep = Annotated[None, Depends(require_archivist)]
-AccessDep = Annotated[tuple[Consent, ...], Depends(get_access)]
+JobsDep = Annotated[JobRunner, Depends(get_jobs)]
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+WriterDep = Annotated[Viewer, Depends(require_writer)]
+AdminDep = Annotated[Viewer, Depends(require_admin)]

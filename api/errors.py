@@ -9,21 +9,38 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from corpus import CorpusError, IndexMismatchError, NotFoundError
+from corpus import (
+    ConflictError,
+    CorpusError,
+    DuplicateError,
+    ForbiddenError,
+    IndexMismatchError,
+    NotFoundError,
+)
 from models import ModelError
 from pipeline import InputError, PipelineError
+from pipeline.uploads import UnsupportedType
 
 logger = logging.getLogger(__name__)
 
 
 class Unauthorized(Exception):
-    """The request carried a token that is not valid."""
+    """No valid key where one is needed, or a key that is not valid."""
+
+
+class TooLarge(Exception):
+    """The request body is over the upload limit."""
 
 
 # Most specific first: the first matching class decides.
 STATUS: list[tuple[type[Exception], int, str]] = [
     (Unauthorized, 401, "unauthorized"),
+    (ForbiddenError, 403, "forbidden"),
     (NotFoundError, 404, "not_found"),
+    (ConflictError, 409, "conflict"),
+    (DuplicateError, 409, "conflict"),
+    (TooLarge, 413, "too_large"),
+    (UnsupportedType, 415, "unsupported_type"),
     (InputError, 400, "bad_input"),
     (IndexMismatchError, 409, "index_mismatch"),
     (ModelError, 503, "model_unavailable"),
@@ -42,13 +59,19 @@ def install_error_handlers(app: FastAPI) -> None:
             if isinstance(exc, cls):
                 if status >= 500:
                     logger.exception("error serving %s", request.url.path)
-                return error_response(status, code, str(exc))
+                response = error_response(status, code, str(exc))
+                if status == 401:
+                    response.headers["WWW-Authenticate"] = "Bearer"
+                return response
         logger.exception("unexpected error serving %s", request.url.path)
         return error_response(500, "internal_error", "internal error; see the server log")
 
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        response = error_response(exc.status_code, code, str(exc.detail))
+        if exc.status_code == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
 
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 
 class ErrorBody(BaseModel):
@@ -55,6 +55,7 @@ class TestimonySummary(BaseModel):
     consent: str
     source_kind: str
     illustrative: bool
+    allow_names: bool
 
 
 class TestimonyList(BaseModel):
@@ -68,6 +69,7 @@ class PassagePublic(BaseModel):
     start: float | None
     end: float | None
     text: str
+    redacted: bool  # names and numbers in the text are masked for this caller
     tags: list[TagPublic]
 
 
@@ -88,7 +90,7 @@ class TestimonyPublic(TestimonySummary):
 class ReviewCreate(BaseModel):
     theme: str
     verdict: Literal["accept", "reject", "add"]
-    reviewer: str = Field(min_length=1, max_length=200)
+    reviewer: str = Field("", max_length=200, description="Default: the key's holder.")
     note: str = Field("", max_length=2000)
 
 
@@ -146,8 +148,132 @@ class ThemesResponse(BaseModel):
 
 class Health(BaseModel):
     status: str
+    role: str  # the caller's role: counts are of what it may see
     testimonies: int
     passages: int
-    indexed: int
     embedder: str
     taxonomy_version: str
+
+
+Consent = Literal["public", "restricted", "private"]
+
+
+class UploadMetadata(BaseModel):
+    """What an archivist says about an upload (form fields; all optional but consent)."""
+
+    consent: Consent = Field(
+        description="public: anyone; restricted: researchers and archivists; private: "
+        "archivists only."
+    )
+    title: str = Field("", max_length=500)
+    region: str = Field("", max_length=200)
+    community: str = Field("", max_length=200)
+    date: str = Field("", max_length=10, description="YYYY, YYYY-MM or YYYY-MM-DD")
+    language: str = Field("auto", max_length=4, description="es, en, ... or auto")
+    allow_names: bool = Field(False, description="The witness agreed to be named publicly.")
+
+    @field_validator("date")
+    @classmethod
+    def _real_date(cls, value: str) -> str:
+        from pipeline.texts import check_date
+
+        try:
+            return check_date(value)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+        except Exception as exc:  # InputError
+            raise ValueError(str(exc)) from None
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        from pipeline.texts import check_language
+
+        try:
+            return check_language(value)
+        except Exception as exc:  # InputError
+            raise ValueError(str(exc)) from None
+
+    @field_validator("title", "region", "community")
+    @classmethod
+    def _clean(cls, value: str, info: Any) -> str:
+        from pipeline.texts import check_text
+
+        try:
+            return check_text(value, info.field_name)
+        except Exception as exc:  # InputError
+            raise ValueError(str(exc)) from None
+
+
+class JobPublic(BaseModel):
+    id: str
+    state: Literal["queued", "running", "done", "failed"]
+    source_name: str
+    submitted_by: str
+    created_at: str
+    updated_at: str
+    progress: float
+    message: str
+    error: str
+    attempts: int
+    results: list[dict[str, Any]]
+
+
+class JobList(BaseModel):
+    jobs: list[JobPublic]
+
+
+class UploadResult(BaseModel):
+    file: str
+    accepted: bool
+    job: JobPublic | None = None
+    error: ErrorBody | None = None
+
+
+class UploadResponse(BaseModel):
+    uploads: list[UploadResult]
+
+
+class ConsentUpdate(BaseModel):
+    consent: Consent
+
+
+class Deleted(BaseModel):
+    id: str
+    passages: int
+
+
+class KeyCreate(BaseModel):
+    role: Literal["researcher", "archivist", "admin"]
+    name: str = Field(min_length=1, max_length=200, description="Who holds the key.")
+
+
+class KeyPublic(BaseModel):
+    id: str
+    name: str
+    role: str
+    created_at: str
+    created_by: str
+    revoked_at: str | None
+
+
+class KeyCreated(KeyPublic):
+    key: str = Field(description="The key itself: shown this once, never stored.")
+
+
+class KeyList(BaseModel):
+    keys: list[KeyPublic]
+
+
+class AuditPublic(BaseModel):
+    id: int
+    at: str
+    actor: str
+    role: str
+    action: str
+    target: str
+    detail: str
+
+
+class AuditList(BaseModel):
+    entries: list[AuditPublic]

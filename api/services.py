@@ -1,4 +1,5 @@
-"""Builds models and the archive from settings. Shared by the CLI and the HTTP app."""
+"""Builds models, the archive and the job queue from settings. Shared by the CLI and the
+HTTP app."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ from functools import partial
 from typing import Any
 
 from models import WhisperSpec, load_embedder, load_whisper
+from models.ner import load_ner
 from models.nlp import load_nlp
 from pipeline import Archive, TaggerOptions, ThemeTagger, TranscribeOptions, load_taxonomy
+from pipeline.jobs import JobRunner
+from pipeline.redact import Redactor
 from pipeline.theme_model import ThemeModel, ThemeModelStore, bundled_model
 
 from .settings import Settings
@@ -15,8 +19,11 @@ from .settings import Settings
 __all__ = [
     "active_theme_model",
     "build_archive",
+    "build_jobs",
+    "build_queue",
     "build_tagger",
     "model_store",
+    "redactor",
     "transcribe_options",
     "whisper_loader",
 ]
@@ -62,12 +69,41 @@ def build_tagger(settings: Settings, embedder: Any | None, use_model: bool = Tru
     )
 
 
-def build_archive(settings: Settings) -> Archive:
-    embedder = load_embedder(settings.embedder, settings.threads)
+def redactor(settings: Settings) -> Any:
+    """``redact(text, language) -> str`` with spaCy NER and patterns, or None when
+    redaction is switched off (then viewers who may not see names get nothing)."""
+    if not settings.redaction:
+        return None
+    engine = Redactor(load_ner)
+    return lambda text, language: engine.redact(text, language).text
+
+
+def build_archive(settings: Settings, models: bool = True) -> Archive:
+    """The archive with its models; ``models=False`` opens it for metadata, counts,
+    reviews, consent and keys without loading any model."""
+    embedder = load_embedder(settings.embedder, settings.threads) if models else None
     return Archive(
         settings.home,
         embedder=embedder,
         tagger=build_tagger(settings, embedder),
-        whisper=whisper_loader(settings),
+        whisper=whisper_loader(settings) if models else None,
         transcribe_options=transcribe_options(settings),
+        redact=redactor(settings) if models else None,
     )
+
+
+def build_queue(settings: Settings) -> Any:
+    """huey on SQLite in VOCES_HOME, or on Redis when VOCES_QUEUE_URL says so."""
+    from huey import RedisHuey, SqliteHuey
+
+    url = settings.queue_url.strip()
+    if not url:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey("voces", filename=str(settings.home / "queue.sqlite3"))
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey("voces", url=url)
+    raise ValueError(f"VOCES_QUEUE_URL {url!r}: use redis://... or leave it empty")
+
+
+def build_jobs(archive: Archive, settings: Settings) -> JobRunner:
+    return JobRunner(archive, build_queue(settings), stale_after=settings.stale_job_seconds)

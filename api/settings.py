@@ -63,9 +63,35 @@ class Settings(BaseSettings):
     )
     api_token: str = Field(
         "",
-        description="Bearer token that unlocks 'restricted' testimonies in the API. "
-        "Without it (or without the right one) the API serves 'public' testimonies only. "
-        "'private' testimonies are never served over HTTP.",
+        description="A legacy single bearer token; when set, it acts as an admin key. "
+        "Prefer `voces keys create --role R`: per-person keys, stored hashed, revocable.",
+    )
+    queue_url: str = Field(
+        "",
+        description="Job queue for uploads: empty for huey's SQLite queue in VOCES_HOME "
+        "(one machine), or redis://host:6379/0 for a shared queue (pip install redis).",
+    )
+    worker: bool = Field(
+        True,
+        description="`voces serve` runs an ingest worker in-process (off: run "
+        "`voces worker` separately).",
+    )
+    max_upload_bytes: int = Field(
+        2 * 1024**3, ge=1, description="Largest file accepted by an upload, in bytes."
+    )
+    max_upload_seconds: float = Field(
+        6 * 3600.0, gt=0, description="Longest recording accepted by an upload, in seconds."
+    )
+    stale_job_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="A running job whose worker has not beaten for this long is taken "
+        "over by another worker.",
+    )
+    redaction: bool = Field(
+        True,
+        description="Mask names, phone and ID numbers, e-mail and street addresses in what "
+        "anonymous users and researchers read (archivists always see the original).",
     )
     host: str = Field("127.0.0.1", description="Address `voces serve` listens on.")
     port: int = Field(8000, description="Port `voces serve` listens on.")

@@ -1,12 +1,24 @@
 """Records, the SQLite store and the FAISS vector index. Knows nothing of models."""
 
-from .errors import CorpusError, DuplicateError, IndexMismatchError, NotFoundError
+from .access import ROLES, Role, Viewer
+from .errors import (
+    ConflictError,
+    CorpusError,
+    DuplicateError,
+    ForbiddenError,
+    IndexMismatchError,
+    NotFoundError,
+)
 from .index import VectorIndex
+from .keys import KEY_ROLES
 from .records import (
     CONSENT_LEVELS,
     VERDICTS,
+    ApiKey,
+    AuditEntry,
     Consent,
     Hit,
+    Job,
     Passage,
     Review,
     Segment,
@@ -17,19 +29,28 @@ from .store import PassageFilter, Store
 
 __all__ = [
     "CONSENT_LEVELS",
+    "KEY_ROLES",
+    "ROLES",
+    "ApiKey",
+    "AuditEntry",
+    "ConflictError",
     "Consent",
     "CorpusError",
     "DuplicateError",
+    "ForbiddenError",
     "Hit",
     "IndexMismatchError",
+    "Job",
     "NotFoundError",
     "Passage",
     "PassageFilter",
     "Review",
-    "VERDICTS",
+    "Role",
     "Segment",
     "Store",
     "Testimony",
     "ThemeTag",
+    "VERDICTS",
     "VectorIndex",
+    "Viewer",
 ]

@@ -15,3 +15,11 @@ class DuplicateError(CorpusError):
 
 class IndexMismatchError(CorpusError):
     """The vector index was built by another embedder (name or dimension differ)."""
+
+
+class ForbiddenError(CorpusError):
+    """The viewer's role does not allow this action."""
+
+
+class ConflictError(CorpusError):
+    """An id is already used by a testimony with other content."""

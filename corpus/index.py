@@ -1,8 +1,11 @@
 """FAISS vector index over passages, derived from the SQLite store.
 
-The index is a cache: it can always be rebuilt from the passages in SQLite
-(``voces reindex``). It is stamped with the embedder that built it (name and dimension)
-in ``index.json`` beside ``index.faiss``; opening it for another embedder raises
+The index is derived: SQLite holds every passage's vector (``vectors``, written in the
+same transaction as the passage) and a log of changes to them (``index_log``). The file
+``index.faiss`` is a snapshot; its stamp ``index.json`` records the embedder that built it
+(name and dimension) and ``log_seq``, the last change it holds. Opening it replays the
+log since then, so a write costs one SQLite transaction, not a rewrite of the index, and
+a crash at any moment loses nothing. Opening it for another embedder raises
 :class:`IndexMismatchError` instead of returning meaningless neighbours.
 
 Exact inner-product search (``IndexFlatIP``) is the default: archives of community
@@ -35,6 +38,8 @@ class VectorIndex:
         self.folder = folder
         self.embedder_name = embedder_name
         self.dim = dim
+        self.log_seq = 0  # the last change of SQLite's index_log this index holds
+        self.legacy = False  # a snapshot from before vectors lived in SQLite
         self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
     @property
@@ -75,6 +80,8 @@ class VectorIndex:
         if loaded.d != dim:
             raise IndexMismatchError(f"{index.index_path} holds {loaded.d}-d vectors, not {dim}")
         index._index = loaded
+        index.legacy = "log_seq" not in meta
+        index.log_seq = int(meta.get("log_seq", 0))
         return index
 
     def save(self) -> None:
@@ -84,6 +91,7 @@ class VectorIndex:
             "embedder": self.embedder_name,
             "dim": self.dim,
             "count": len(self),
+            "log_seq": self.log_seq,
             "faiss": faiss.__version__,
             "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
@@ -102,6 +110,7 @@ class VectorIndex:
 
     def clear(self) -> None:
         self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        self.log_seq = 0
 
     # -- contents -------------------------------------------------------------------------
 

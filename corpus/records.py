@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "CONSENT_LEVELS",
+    "ApiKey",
+    "AuditEntry",
     "Consent",
     "Hit",
+    "Job",
+    "JobState",
     "Passage",
     "Review",
     "VERDICTS",
@@ -18,8 +22,8 @@ __all__ = [
 ]
 
 Consent = Literal["public", "restricted", "private"]
-#: Ordered from most to least open. ``restricted`` needs an access token in the API;
-#: ``private`` never leaves the archive machine (CLI only).
+#: Ordered from most to least open: ``public`` anyone may read, ``restricted`` researchers
+#: and archivists, ``private`` archivists only (see corpus/access.py).
 CONSENT_LEVELS: tuple[Consent, ...] = ("public", "restricted", "private")
 
 
@@ -54,6 +58,7 @@ class Passage:
     end: float | None = None
     id: int | None = None  # assigned by the store
     tags: tuple[ThemeTag, ...] = ()
+    redacted: bool = False  # text is the redacted copy (the viewer may not see names)
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,7 @@ class Testimony:
     source_hash: str = ""  # sha256 of the source bytes (or of the typed text)
     media_path: str = ""  # stored copy of the recording, relative to VOCES_HOME
     illustrative: bool = False  # written for the demo, not a real testimony
+    allow_names: bool = False  # the witness agreed to be named in public views
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     created_at: str = ""
 
@@ -113,3 +119,48 @@ class Hit:
     consent: Consent
     themes: tuple[str, ...]
     has_audio: bool = False  # the testimony's recording is stored and can be played
+
+
+JobState = Literal["queued", "running", "done", "failed"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """An upload waiting for, going through, or done with the ingest pipeline."""
+
+    id: str
+    state: JobState
+    source_name: str
+    submitted_by: str
+    created_at: str
+    updated_at: str
+    progress: float = 0.0  # 0..1
+    message: str = ""
+    error: str = ""
+    attempts: int = 0
+    results: tuple[dict[str, Any], ...] = ()  # {"id", "status", "passages", ...} per testimony
+    upload_path: str = ""  # relative to VOCES_HOME
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key as listed (the secret itself is never stored)."""
+
+    id: str
+    name: str
+    role: str
+    created_at: str
+    created_by: str
+    revoked_at: str | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: str
+    actor: str
+    role: str
+    action: str
+    target: str
+    detail: str

@@ -1,7 +1,9 @@
-"""SQLite store: the archive's source of truth.
+"""SQLite store: the archive's source of truth, read only through a :class:`Viewer`.
 
-Schema changes are numbered SQL files in ``corpus/migrations`` applied in order and
-recorded in ``schema_migrations``. A testimony, its passages and their tags are written
+Every read takes the caller's viewer and turns it into SQL: consent levels it may see,
+redacted or original text, reviewer names or not. Reads of restricted or private material
+and every write are recorded in the audit log, in the same place the data is read, so no
+route can forget it. A testimony, its passages, their tags and their vectors are written
 in one transaction: an ingest is stored whole or not at all.
 """
 
@@ -9,24 +11,40 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import CorpusError, DuplicateError, NotFoundError
-from .records import CONSENT_LEVELS, VERDICTS, Consent, Passage, Review, Testimony, ThemeTag
+import numpy as np
+
+from .access import Viewer
+from .db import Database, chunks, now
+from .errors import CorpusError, DuplicateError, ForbiddenError, NotFoundError
+from .jobs import JobTable
+from .keys import KeyRing
+from .records import (
+    CONSENT_LEVELS,
+    VERDICTS,
+    AuditEntry,
+    Hit,
+    Passage,
+    Review,
+    Testimony,
+    ThemeTag,
+)
 
 __all__ = ["PassageFilter", "Store"]
+
+#: What a viewer who may not see names reads where a redacted copy is missing.
+WITHHELD = "[…]"
 
 
 @dataclass(frozen=True)
 class PassageFilter:
-    """Restricts which passages a search or listing may return. Empty means any."""
+    """Restricts which passages a search or listing may return. Empty means any visible.
+
+    Consent is not a filter: it comes from the viewer passed with every read."""
 
     region: str = ""
     community: str = ""
@@ -34,18 +52,18 @@ class PassageFilter:
     language: str = ""
     date_from: str = ""
     date_to: str = ""
-    consent: tuple[Consent, ...] = CONSENT_LEVELS
     exclude_testimony: str = ""
     exclude_region: str = ""
 
-    def where(self, t: str = "t", p: str | None = "p") -> tuple[str, list[Any]]:
-        """SQL condition over testimonies ``t`` and passages ``p``.
+    def where(self, viewer: Viewer, t: str = "t", p: str | None = "p") -> tuple[str, list[Any]]:
+        """SQL condition over testimonies ``t`` and passages ``p`` for ``viewer``.
 
         With ``p=None`` the condition is about testimonies alone: a theme then means
         "told in any of its passages".
         """
-        clauses: list[str] = [f"{t}.consent IN ({','.join('?' * len(self.consent))})"]
-        args: list[Any] = list(self.consent)
+        consent = viewer.consent
+        clauses: list[str] = [f"{t}.consent IN ({','.join('?' * len(consent))})"]
+        args: list[Any] = list(consent)
         for column, value in (
             ("region", self.region),
             ("community", self.community),
@@ -79,14 +97,17 @@ class PassageFilter:
         return " AND ".join(clauses), args
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def _names_visible(viewer: Viewer, allow_names: Any) -> bool:
+    return viewer.sees_originals or bool(allow_names)
 
 
-def _testimony(row: sqlite3.Row) -> Testimony:
+def _testimony(row: sqlite3.Row, viewer: Viewer) -> Testimony:
+    title = row["title"]
+    if not _names_visible(viewer, row["allow_names"]):
+        title = row["title_redacted"] if row["title_redacted"] is not None else WITHHELD
     return Testimony(
         id=row["id"],
-        title=row["title"],
+        title=title,
         region=row["region"],
         community=row["community"],
         date=row["date"],
@@ -95,35 +116,42 @@ def _testimony(row: sqlite3.Row) -> Testimony:
         duration=row["duration"],
         consent=row["consent"],
         source_kind=row["source_kind"],
-        source_name=row["source_name"],
-        source_hash=row["source_hash"],
+        source_name=row["source_name"] if viewer.sees_originals else "",
+        source_hash=row["source_hash"] if viewer.sees_originals else "",
         media_path=row["media_path"],
         illustrative=bool(row["illustrative"]),
-        extra=json.loads(row["extra"]),
+        allow_names=bool(row["allow_names"]),
+        extra=json.loads(row["extra"]) if viewer.sees_originals else {},
         created_at=row["created_at"],
     )
 
 
-def _passage(row: sqlite3.Row, tags: Sequence[ThemeTag]) -> Passage:
-    return Passage(
-        id=row["id"],
-        testimony_id=row["testimony_id"],
-        seq=row["seq"],
-        start=row["start"],
-        end=row["end"],
-        text=row["text"],
-        tags=tuple(tags),
-    )
+def _text(row: sqlite3.Row, viewer: Viewer) -> tuple[str, bool]:
+    """The passage text this viewer may read, and whether it is the redacted copy."""
+    if _names_visible(viewer, row["allow_names"]):
+        return row["text"], False
+    redacted = row["redacted"]
+    return (redacted if redacted is not None else WITHHELD), True
 
 
-def _tag(row: sqlite3.Row) -> ThemeTag:
+def _tag(row: sqlite3.Row, viewer: Viewer) -> ThemeTag:
+    evidence = tuple(json.loads(row["evidence"]))
+    if row["source"] == "human" and not viewer.sees_originals:
+        evidence = ("reviewed",)  # who reviewed, and their note, are for archivists
     return ThemeTag(
         theme=row["theme"],
         score=row["score"],
         source=row["source"],
-        evidence=tuple(json.loads(row["evidence"])),
+        evidence=evidence,
         version=row["version"],
     )
+
+
+_PASSAGE_COLUMNS = (
+    'p.id, p.testimony_id, p.seq, p.start, p."end", p.text, p.redacted, t.allow_names, '
+    "t.consent, t.region, t.community, t.language, t.date, t.title, t.title_redacted, "
+    "t.media_path"
+)
 
 
 class Store:
@@ -131,90 +159,104 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA busy_timeout = 10000")
-        except sqlite3.DatabaseError as exc:
-            raise CorpusError(f"cannot open archive database {path}: {exc}") from exc
-        self._lock = threading.RLock()
-        self.migrate()
+        self.db = Database(path)
+        self.keys = KeyRing(self.db)
+        self.jobs = JobTable(self.db)
 
-    # -- schema ---------------------------------------------------------------------------
-
-    @staticmethod
-    def migrations() -> list[tuple[int, str]]:
-        folder = resources.files("corpus") / "migrations"
-        found = []
-        for entry in folder.iterdir():
-            if entry.name.endswith(".sql"):
-                found.append((int(entry.name.split("_", 1)[0]), entry.read_text("utf-8")))
-        return sorted(found)
+    migrations = staticmethod(Database.migrations)
 
     def schema_version(self) -> int:
-        row = self._db.execute("SELECT max(version) FROM schema_migrations").fetchone()
-        return int(row[0] or 0)
-
-    def migrate(self) -> None:
-        with self._lock:
-            try:
-                self._db.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations "
-                    "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-                )
-            except sqlite3.DatabaseError as exc:
-                raise CorpusError(f"{self.path} is not a Voces archive database: {exc}") from exc
-            current = self.schema_version()
-            for version, sql in self.migrations():
-                if version <= current:
-                    continue
-                with self.transaction():
-                    for statement in sql.split(";\n"):
-                        if statement.strip():
-                            self._db.execute(statement)
-                    self._db.execute(
-                        "INSERT INTO schema_migrations VALUES (?, ?)", (version, _now())
-                    )
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
-                self._db.execute("COMMIT")
+        return self.db.schema_version()
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.db.close()
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return self.db.query(sql, args)
+
+    # -- audit ----------------------------------------------------------------------------
+
+    def audit(
+        self,
+        viewer: Viewer,
+        action: str,
+        target: str = "",
+        detail: str = "",
+        db: sqlite3.Connection | None = None,
+    ) -> None:
+        """Record an action; inside ``db``'s transaction when one is given."""
+        if not viewer.audited:
+            return
+        row = (now(), viewer.name, viewer.role, action, target[:2000], detail[:2000])
+        sql = "INSERT INTO audit (at, actor, role, action, target, detail) VALUES (?,?,?,?,?,?)"
+        if db is not None:
+            db.execute(sql, row)
+        else:
+            with self.db.transaction() as conn:
+                conn.execute(sql, row)
+
+    def _audit_reads(self, viewer: Viewer, action: str, consents: dict[str, str]) -> None:
+        """Log a read when it showed anything that is not public."""
+        shown = sorted(tid for tid, c in consents.items() if c != "public")
+        if shown:
+            levels = sorted({consents[t] for t in shown})
+            self.audit(viewer, action, ",".join(shown), "consent: " + ",".join(levels))
+
+    def audit_entries(
+        self, viewer: Viewer, limit: int = 100, since: str = "", action: str = ""
+    ) -> list[AuditEntry]:
+        if not viewer.is_admin:
+            raise ForbiddenError("the audit log is for admins")
+        clauses, args = ["at >= ?"], [since]
+        if action:
+            clauses.append("action = ?")
+            args.append(action)
+        rows = self._query(
+            f"SELECT * FROM audit WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?",
+            [*args, limit],
+        )
+        return [AuditEntry(**dict(r)) for r in rows]
 
     # -- writing --------------------------------------------------------------------------
 
-    def add_testimony(self, testimony: Testimony, passages: Sequence[Passage]) -> list[int]:
-        """Store a testimony with its passages and their tags, all or nothing.
+    @staticmethod
+    def _require_writer(viewer: Viewer) -> None:
+        if not viewer.can_write:
+            raise ForbiddenError("this needs an archivist's key")
 
-        Returns the new passage ids, in the order of ``passages``.
-        """
+    def add_testimony(
+        self,
+        testimony: Testimony,
+        passages: Sequence[Passage],
+        vectors: np.ndarray,
+        embedder: str,
+        viewer: Viewer,
+        redacted: Sequence[str] | None = None,
+        title_redacted: str | None = None,
+    ) -> list[int]:
+        """Store a testimony with its passages, tags and vectors, all or nothing.
+
+        ``redacted`` are the passages' texts with names and numbers masked (for viewers
+        who may not see originals). Returns the new passage ids, in order."""
+        self._require_writer(viewer)
         if testimony.consent not in CONSENT_LEVELS:
             raise CorpusError(f"unknown consent level {testimony.consent!r}")
-        with self.transaction() as db:
+        if len(vectors) != len(passages) or (
+            redacted is not None and len(redacted) != len(passages)
+        ):
+            raise CorpusError("passages, vectors and redactions differ in length")
+        with self.db.transaction() as db:
             if db.execute("SELECT 1 FROM testimonies WHERE id = ?", (testimony.id,)).fetchone():
                 raise DuplicateError(f"testimony {testimony.id!r} is already in the archive")
             db.execute(
-                "INSERT INTO testimonies (id, title, region, community, date, language, "
-                "language_probability, duration, consent, source_kind, source_name, "
-                "source_hash, media_path, illustrative, extra, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO testimonies (id, title, title_redacted, region, community, date, "
+                "language, language_probability, duration, consent, source_kind, source_name, "
+                "source_hash, media_path, illustrative, allow_names, extra, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     testimony.id,
                     testimony.title,
+                    title_redacted,
                     testimony.region,
                     testimony.community,
                     testimony.date,
@@ -227,21 +269,48 @@ class Store:
                     testimony.source_hash,
                     testimony.media_path,
                     int(testimony.illustrative),
+                    int(testimony.allow_names),
                     json.dumps(testimony.extra, ensure_ascii=False),
-                    testimony.created_at or _now(),
+                    testimony.created_at or now(),
                 ),
             )
             ids = []
-            for passage in passages:
+            for n, passage in enumerate(passages):
                 cur = db.execute(
-                    'INSERT INTO passages (testimony_id, seq, start, "end", text) '
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (testimony.id, passage.seq, passage.start, passage.end, passage.text),
+                    'INSERT INTO passages (testimony_id, seq, start, "end", text, redacted) '
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        testimony.id,
+                        passage.seq,
+                        passage.start,
+                        passage.end,
+                        passage.text,
+                        redacted[n] if redacted is not None else None,
+                    ),
                 )
                 assert cur.lastrowid is not None
                 ids.append(cur.lastrowid)
                 self._write_tags(db, cur.lastrowid, passage.tags)
+            self._write_vectors(db, ids, vectors, embedder)
+            self.audit(viewer, "add", testimony.id, f"{len(ids)} passages, {testimony.consent}", db)
             return ids
+
+    @staticmethod
+    def _write_vectors(
+        db: sqlite3.Connection, ids: Sequence[int], vectors: np.ndarray, embedder: str
+    ) -> None:
+        array = np.ascontiguousarray(vectors, dtype=np.float32)
+        db.executemany(
+            "INSERT INTO vectors (passage_id, embedder, vector) VALUES (?, ?, ?) "
+            "ON CONFLICT (passage_id) DO UPDATE SET embedder = excluded.embedder, "
+            "vector = excluded.vector",
+            [(pid, embedder, array[n].tobytes()) for n, pid in enumerate(ids)],
+        )
+
+    def put_vectors(self, ids: Sequence[int], vectors: np.ndarray, embedder: str) -> None:
+        """Store (or replace) passage vectors, e.g. after a change of embedder."""
+        with self.db.transaction() as db:
+            self._write_vectors(db, ids, vectors, embedder)
 
     @staticmethod
     def _write_tags(db: sqlite3.Connection, passage_id: int, tags: Iterable[ThemeTag]) -> None:
@@ -263,144 +332,297 @@ class Store:
 
     def replace_machine_tags(self, tags_by_passage: dict[int, Sequence[ThemeTag]]) -> None:
         """Swap the machine tags (every source but "human") of the given passages."""
-        with self.transaction() as db:
+        with self.db.transaction() as db:
             for passage_id, tags in tags_by_passage.items():
                 db.execute(
                     "DELETE FROM tags WHERE passage_id = ? AND source != 'human'", (passage_id,)
                 )
                 self._write_tags(db, passage_id, tags)
 
+    def set_redactions(self, passages: dict[int, str], titles: dict[str, str]) -> None:
+        """Store redacted copies (filled in for archives made before redaction existed)."""
+        with self.db.transaction() as db:
+            db.executemany(
+                "UPDATE passages SET redacted = ? WHERE id = ?",
+                [(text, pid) for pid, text in passages.items()],
+            )
+            db.executemany(
+                "UPDATE testimonies SET title_redacted = ? WHERE id = ?",
+                [(text, tid) for tid, text in titles.items()],
+            )
+
+    def unredacted(self) -> tuple[list[tuple[int, str, str]], list[tuple[str, str, str]]]:
+        """(id, text, language) of passages and testimony titles with no redacted copy."""
+        passages = self._query(
+            "SELECT p.id, p.text, t.language FROM passages p "
+            "JOIN testimonies t ON t.id = p.testimony_id WHERE p.redacted IS NULL"
+        )
+        titles = self._query(
+            "SELECT id, title, language FROM testimonies WHERE title_redacted IS NULL"
+        )
+        return [tuple(r) for r in passages], [tuple(r) for r in titles]  # type: ignore[misc]
+
     def review(
-        self, passage_id: int, theme: str, verdict: str, reviewer: str, note: str = ""
+        self,
+        passage_id: int,
+        theme: str,
+        verdict: str,
+        viewer: Viewer,
+        reviewer: str = "",
+        note: str = "",
     ) -> Review:
-        """Record a person's decision on one theme of one passage (the latest one wins)."""
+        """Record a person's decision on one theme of one passage (the latest one wins).
+
+        ``reviewer`` defaults to the viewer's name."""
+        self._require_writer(viewer)
         if verdict not in VERDICTS:
             raise CorpusError(f"verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
-        if not reviewer.strip():
+        reviewer = (reviewer or viewer.name).strip()
+        if not reviewer:
             raise CorpusError("a review needs the reviewer's name")
-        review = Review(passage_id, theme, verdict, reviewer.strip(), note.strip(), _now())
-        with self.transaction() as db:
-            if not db.execute("SELECT 1 FROM passages WHERE id = ?", (passage_id,)).fetchone():
-                raise NotFoundError(f"no passage {passage_id}")
-            row = (
-                review.passage_id,
-                review.theme,
-                review.verdict,
-                review.reviewer,
-                review.note,
-                review.reviewed_at,
-            )
+        if not self._passage_rows("p.id = ?", [passage_id], viewer):
+            raise NotFoundError(f"no passage {passage_id}")
+        review = Review(passage_id, theme, verdict, reviewer, note.strip(), now())
+        row = (
+            review.passage_id,
+            review.theme,
+            review.verdict,
+            review.reviewer,
+            review.note,
+            review.reviewed_at,
+        )
+        with self.db.transaction() as db:
             db.execute("INSERT OR REPLACE INTO reviews VALUES (?, ?, ?, ?, ?, ?)", row)
             db.execute(
                 "INSERT INTO review_log (passage_id, theme, verdict, reviewer, note, "
                 "reviewed_at) VALUES (?, ?, ?, ?, ?, ?)",
                 row,
             )
+            self.audit(viewer, "review", f"passage:{passage_id}", f"{verdict} {theme}", db)
         return review
 
-    def reviews(self, passage_ids: Sequence[int] | None = None) -> list[Review]:
-        sql, args = "SELECT * FROM reviews", []
-        if passage_ids is not None:
-            sql += f" WHERE passage_id IN ({','.join('?' * len(passage_ids))})"
-            args = list(passage_ids)
-        rows = self._query(sql + " ORDER BY passage_id, theme", args)
-        return [
-            Review(
-                r["passage_id"],
-                r["theme"],
-                r["verdict"],
-                r["reviewer"],
-                r["note"],
-                r["reviewed_at"],
-            )
-            for r in rows
-        ]
+    def set_consent(self, testimony_id: str, consent: str, viewer: Viewer) -> Testimony:
+        """Change a testimony's consent level (withdrawal is a change to private, or a
+        deletion). Recorded in the audit log."""
+        self._require_writer(viewer)
+        if consent not in CONSENT_LEVELS:
+            raise CorpusError(f"consent {consent!r} is not one of {', '.join(CONSENT_LEVELS)}")
+        before = self._get(testimony_id, viewer, audit=False)
+        with self.db.transaction() as db:
+            db.execute("UPDATE testimonies SET consent = ? WHERE id = ?", (consent, testimony_id))
+            self.audit(viewer, "consent", testimony_id, f"{before.consent} -> {consent}", db)
+        return self._get(testimony_id, viewer, audit=False)
 
-    def machine_tags(self, passage_ids: Sequence[int]) -> dict[int, list[ThemeTag]]:
-        """Tags as the machine made them, reviews ignored (for evaluation and audit)."""
-        return self._tags(passage_ids, "tags", "source != 'human' AND ")
-
-    def passage(self, passage_id: int) -> Passage:
-        rows = self._query("SELECT * FROM passages WHERE id = ?", (passage_id,))
-        if not rows:
-            raise NotFoundError(f"no passage {passage_id}")
-        return _passage(rows[0], self.tags_for([passage_id]).get(passage_id, []))
-
-    def delete_testimony(self, testimony_id: str) -> list[int]:
-        """Remove a testimony with its passages and tags; returns the removed passage ids."""
-        with self.transaction() as db:
+    def delete_testimony(self, testimony_id: str, viewer: Viewer) -> tuple[Testimony, list[int]]:
+        """Remove a testimony with its passages, tags, reviews and vectors in one
+        transaction; returns it (for its media file) and the removed passage ids."""
+        self._require_writer(viewer)
+        testimony = self._get(testimony_id, viewer, audit=False)
+        with self.db.transaction() as db:
             ids = [
                 r[0]
                 for r in db.execute(
                     "SELECT id FROM passages WHERE testimony_id = ?", (testimony_id,)
                 )
             ]
-            if not db.execute("DELETE FROM testimonies WHERE id = ?", (testimony_id,)).rowcount:
-                raise NotFoundError(f"no testimony {testimony_id!r}")
-            return ids
+            # review_log has no foreign key (it outlives reviews); it goes with the testimony
+            for chunk in chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                db.execute(f"DELETE FROM review_log WHERE passage_id IN ({marks})", chunk)
+            db.execute("DELETE FROM testimonies WHERE id = ?", (testimony_id,))
+            self.audit(viewer, "delete", testimony_id, f"{len(ids)} passages", db)
+        return testimony, ids
 
-    # -- reading --------------------------------------------------------------------------
+    # -- reading: ingest bookkeeping (ids and hashes only) ----------------------------------
 
-    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
+    def find_by_hash(self, source_hash: str) -> tuple[str, str] | None:
+        """(id, consent) of the testimony with these source bytes, if any (for ingest)."""
+        rows = self._query(
+            "SELECT id, consent FROM testimonies WHERE source_hash = ?", (source_hash,)
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
 
-    def find_by_hash(self, source_hash: str) -> str | None:
-        rows = self._query("SELECT id FROM testimonies WHERE source_hash = ?", (source_hash,))
-        return rows[0]["id"] if rows else None
+    def source_of(self, testimony_id: str) -> tuple[str, str] | None:
+        """(source hash, consent) stored under ``testimony_id``, if any (for ingest)."""
+        rows = self._query(
+            "SELECT source_hash, consent FROM testimonies WHERE id = ?", (testimony_id,)
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
 
-    def has_testimony(self, testimony_id: str) -> bool:
-        return bool(self._query("SELECT 1 FROM testimonies WHERE id = ?", (testimony_id,)))
+    def media_paths(self) -> set[str]:
+        """Every stored media path (for the consistency check)."""
+        return {r[0] for r in self._query("SELECT media_path FROM testimonies") if r[0]}
 
-    def get_testimony(self, testimony_id: str) -> Testimony:
-        rows = self._query("SELECT * FROM testimonies WHERE id = ?", (testimony_id,))
+    # -- reading: testimonies and passages ---------------------------------------------------
+
+    def get_testimony(self, testimony_id: str, viewer: Viewer) -> Testimony:
+        """A testimony the viewer may see; else NotFoundError (existence is not leaked)."""
+        return self._get(testimony_id, viewer, audit=True)
+
+    def _get(self, testimony_id: str, viewer: Viewer, audit: bool) -> Testimony:
+        rows = self._query(
+            f"SELECT * FROM testimonies WHERE id = ? AND consent IN "
+            f"({','.join('?' * len(viewer.consent))})",
+            (testimony_id, *viewer.consent),
+        )
         if not rows:
             raise NotFoundError(f"no testimony {testimony_id!r}")
-        return _testimony(rows[0])
+        if audit:
+            self._audit_reads(viewer, "read", {testimony_id: rows[0]["consent"]})
+        return _testimony(rows[0], viewer)
 
     def list_testimonies(
-        self, flt: PassageFilter = PassageFilter(), limit: int = 100, offset: int = 0
+        self,
+        viewer: Viewer,
+        flt: PassageFilter = PassageFilter(),
+        limit: int = 100,
+        offset: int = 0,
     ) -> tuple[list[Testimony], int]:
-        """Testimonies matching ``flt`` (theme: any passage tagged), and the total count."""
-        where, args = flt.where(p=None)
+        """Testimonies matching ``flt`` that the viewer may see, and their total count."""
+        where, args = flt.where(viewer, p=None)
         total = self._query(f"SELECT count(*) FROM testimonies t WHERE {where}", args)[0][0]
         rows = self._query(
             f"SELECT * FROM testimonies t WHERE {where} "
             "ORDER BY t.date DESC, t.id LIMIT ? OFFSET ?",
             [*args, limit, offset],
         )
-        return [_testimony(r) for r in rows], int(total)
+        self._audit_reads(viewer, "list", {r["id"]: r["consent"] for r in rows})
+        return [_testimony(r, viewer) for r in rows], int(total)
 
-    def passages(self, testimony_id: str) -> list[Passage]:
-        rows = self._query(
-            "SELECT * FROM passages WHERE testimony_id = ? ORDER BY seq", (testimony_id,)
+    def _passage_rows(self, condition: str, args: Sequence[Any], viewer: Viewer) -> list[Any]:
+        consent = viewer.consent
+        return self._query(
+            f"SELECT {_PASSAGE_COLUMNS} FROM passages p "
+            "JOIN testimonies t ON t.id = p.testimony_id "
+            f"WHERE {condition} AND t.consent IN ({','.join('?' * len(consent))})",
+            [*args, *consent],
         )
-        tags = self.tags_for([r["id"] for r in rows])
-        return [_passage(r, tags.get(r["id"], [])) for r in rows]
 
-    def tags_for(self, passage_ids: Sequence[int]) -> dict[int, list[ThemeTag]]:
-        """Effective tags: machine tags not overruled by a review, plus reviewed ones."""
-        return self._tags(passage_ids, "effective_tags")
+    def _passages(self, rows: Sequence[sqlite3.Row], viewer: Viewer) -> list[Passage]:
+        tags = self.tags_for([r["id"] for r in rows], viewer)
+        out = []
+        for r in rows:
+            text, redacted = _text(r, viewer)
+            out.append(
+                Passage(
+                    id=r["id"],
+                    testimony_id=r["testimony_id"],
+                    seq=r["seq"],
+                    start=r["start"],
+                    end=r["end"],
+                    text=text,
+                    tags=tuple(tags.get(r["id"], [])),
+                    redacted=redacted,
+                )
+            )
+        return out
+
+    def passages(self, testimony_id: str, viewer: Viewer) -> list[Passage]:
+        """A visible testimony's passages in order (NotFoundError if not visible)."""
+        self.get_testimony(testimony_id, viewer)
+        rows = self._passage_rows("p.testimony_id = ?", [testimony_id], viewer)
+        rows = sorted(rows, key=lambda r: r["seq"])
+        return self._passages(rows, viewer)
+
+    def passage(self, passage_id: int, viewer: Viewer) -> Passage:
+        rows = self._passage_rows("p.id = ?", [passage_id], viewer)
+        if not rows:
+            raise NotFoundError(f"no passage {passage_id}")
+        self._audit_reads(viewer, "read", {rows[0]["testimony_id"]: rows[0]["consent"]})
+        return self._passages(rows, viewer)[0]
+
+    def hits(self, scored: Sequence[tuple[int, float]], viewer: Viewer) -> list[Hit]:
+        """Search results for scored passage ids, in the given order; passages the viewer
+        may not see (or deleted meanwhile) are left out."""
+        ids = [pid for pid, _ in scored]
+        rows: dict[int, sqlite3.Row] = {}
+        for chunk in chunks(ids):
+            found = self._passage_rows(f"p.id IN ({','.join('?' * len(chunk))})", chunk, viewer)
+            rows.update({r["id"]: r for r in found})
+        tags = self.tags_for(list(rows), viewer)
+        hits = []
+        for pid, score in scored:
+            row = rows.get(pid)
+            if row is None:
+                continue
+            text, _ = _text(row, viewer)
+            names = _names_visible(viewer, row["allow_names"])
+            title = row["title"] if names else (row["title_redacted"] or WITHHELD)
+            hits.append(
+                Hit(
+                    testimony_id=row["testimony_id"],
+                    passage_id=pid,
+                    text=text,
+                    score=round(score, 4),
+                    start=row["start"],
+                    end=row["end"],
+                    region=row["region"],
+                    community=row["community"],
+                    language=row["language"],
+                    date=row["date"],
+                    title=title,
+                    consent=row["consent"],
+                    themes=tuple(dict.fromkeys(t.theme for t in tags.get(pid, []))),
+                    has_audio=bool(row["media_path"]),
+                )
+            )
+        self._audit_reads(viewer, "search", {h.testimony_id: h.consent for h in hits})
+        return hits
+
+    def tags_for(self, passage_ids: Sequence[int], viewer: Viewer) -> dict[int, list[ThemeTag]]:
+        """Effective tags: machine tags not overruled by a review, plus reviewed ones.
+
+        Callers pass ids of passages the viewer may see; tags carry no testimony text."""
+        return self._tags(passage_ids, "effective_tags", viewer)
+
+    def machine_tags(self, passage_ids: Sequence[int]) -> dict[int, list[ThemeTag]]:
+        """Tags as the machine made them, reviews ignored (for evaluation and audit)."""
+        return self._tags(passage_ids, "tags", Viewer.system(), "source != 'human' AND ")
 
     def _tags(
-        self, passage_ids: Sequence[int], table: str, condition: str = ""
+        self, passage_ids: Sequence[int], table: str, viewer: Viewer, condition: str = ""
     ) -> dict[int, list[ThemeTag]]:
         out: dict[int, list[ThemeTag]] = {}
-        for chunk in _chunks(passage_ids, 500):
+        for chunk in chunks(passage_ids):
             rows = self._query(
                 f"SELECT * FROM {table} WHERE {condition}passage_id IN "
                 f"({','.join('?' * len(chunk))}) ORDER BY score DESC",
                 chunk,
             )
             for r in rows:
-                out.setdefault(r["passage_id"], []).append(_tag(r))
+                out.setdefault(r["passage_id"], []).append(_tag(r, viewer))
         return out
 
-    def passage_ids(self, flt: PassageFilter | None = None) -> list[int]:
-        """Ids of the passages allowed by ``flt`` (all passages when None)."""
-        if flt is None:
-            return [r[0] for r in self._query("SELECT id FROM passages ORDER BY id")]
-        where, args = flt.where()
+    def reviews(self, viewer: Viewer, passage_ids: Sequence[int] | None = None) -> list[Review]:
+        """Current reviews of passages the viewer may see; reviewer and note only for
+        archivists."""
+        consent = viewer.consent
+        sql = (
+            "SELECT r.* FROM reviews r JOIN passages p ON p.id = r.passage_id "
+            "JOIN testimonies t ON t.id = p.testimony_id "
+            f"WHERE t.consent IN ({','.join('?' * len(consent))})"
+        )
+        args: list[Any] = list(consent)
+        if passage_ids is not None:
+            sql += f" AND r.passage_id IN ({','.join('?' * len(passage_ids))})"
+            args += list(passage_ids)
+        rows = self._query(sql + " ORDER BY r.passage_id, r.theme", args)
+        names = viewer.sees_originals
+        return [
+            Review(
+                r["passage_id"],
+                r["theme"],
+                r["verdict"],
+                r["reviewer"] if names else "",
+                r["note"] if names else "",
+                r["reviewed_at"],
+            )
+            for r in rows
+        ]
+
+    def passage_ids(self, viewer: Viewer, flt: PassageFilter = PassageFilter()) -> list[int]:
+        """Ids of the passages the viewer may see within ``flt``."""
+        where, args = flt.where(viewer)
         rows = self._query(
             f"SELECT p.id FROM passages p JOIN testimonies t ON t.id = p.testimony_id "
             f"WHERE {where} ORDER BY p.id",
@@ -408,45 +630,37 @@ class Store:
         )
         return [r[0] for r in rows]
 
-    def passage_texts(self, passage_ids: Sequence[int] | None = None) -> Iterator[tuple[int, str]]:
-        """(id, text) of the given passages, or of all passages, in id order."""
+    def passage_texts(
+        self, viewer: Viewer, passage_ids: Sequence[int] | None = None
+    ) -> list[tuple[int, str, str]]:
+        """(id, text as the viewer may read it, language) in id order."""
         if passage_ids is None:
-            rows = self._query("SELECT id, text FROM passages ORDER BY id")
-            yield from ((r[0], r[1]) for r in rows)
-            return
-        for chunk in _chunks(passage_ids, 500):
-            rows = self._query(
-                f"SELECT id, text FROM passages WHERE id IN ({','.join('?' * len(chunk))}) "
-                "ORDER BY id",
-                chunk,
-            )
-            yield from ((r[0], r[1]) for r in rows)
+            rows = self._passage_rows("1 = 1", [], viewer)
+        else:
+            rows = []
+            for chunk in chunks(passage_ids):
+                marks = ",".join("?" * len(chunk))
+                rows += self._passage_rows(f"p.id IN ({marks})", chunk, viewer)
+        return sorted((r["id"], _text(r, viewer)[0], r["language"]) for r in rows)
 
-    def passage_rows(self, passage_ids: Sequence[int]) -> dict[int, sqlite3.Row]:
-        """Passage rows joined with their testimony's metadata, keyed by passage id."""
-        out = {}
-        for chunk in _chunks(passage_ids, 500):
-            rows = self._query(
-                'SELECT p.id AS passage_id, p.testimony_id, p.start, p."end", p.text, '
-                "t.region, t.community, t.language, t.date, t.title, t.consent, "
-                "t.media_path != '' AS has_audio "
-                "FROM passages p JOIN testimonies t ON t.id = p.testimony_id "
-                f"WHERE p.id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            out.update({r["passage_id"]: r for r in rows})
-        return out
+    # -- reading: counts ---------------------------------------------------------------------
 
     def theme_counts(
-        self, by: str = "", min_score: float = 0.0, consent: Sequence[Consent] = CONSENT_LEVELS
+        self, viewer: Viewer, by: str = "", min_score: float = 0.0
     ) -> list[dict[str, Any]]:
-        """Testimonies and passages per theme, optionally grouped by a testimony column."""
-        group_columns = {"": None, "region": "region", "language": "language", "year": "year"}
-        if by not in group_columns:
-            raise CorpusError(f"cannot group themes by {by!r}: use region, language or year")
-        key = {"region": "t.region", "language": "t.language", "year": "substr(t.date, 1, 4)"}
+        """Testimonies and passages per theme among those the viewer may see, optionally
+        grouped by region, community, language or year."""
+        key = {
+            "region": "t.region",
+            "community": "t.community",
+            "language": "t.language",
+            "year": "substr(t.date, 1, 4)",
+        }
+        if by and by not in key:
+            raise CorpusError(f"cannot group themes by {by!r}: use {', '.join(key)}")
         group = key.get(by)
         select_group = f", {group} AS grp" if group else ", '' AS grp"
+        consent = viewer.consent
         rows = self._query(
             f"SELECT g.theme{select_group}, count(DISTINCT t.id) AS testimonies, "
             "count(DISTINCT p.id) AS passages "
@@ -458,15 +672,55 @@ class Store:
         )
         return [dict(r) for r in rows]
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, viewer: Viewer) -> dict[str, int]:
+        """Testimonies and passages the viewer may see."""
+        consent = viewer.consent
+        marks = ",".join("?" * len(consent))
         row = self._query(
-            "SELECT (SELECT count(*) FROM testimonies) AS testimonies, "
-            "(SELECT count(*) FROM passages) AS passages, (SELECT count(*) FROM tags) AS tags"
+            f"SELECT (SELECT count(*) FROM testimonies WHERE consent IN ({marks})) AS testimonies, "
+            "(SELECT count(*) FROM passages p JOIN testimonies t ON t.id = p.testimony_id "
+            f"WHERE t.consent IN ({marks})) AS passages",
+            [*consent, *consent],
         )[0]
         return dict(row)
 
+    # -- vectors (system reads: no testimony text) ------------------------------------------
 
-def _chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
-    items = list(items)
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+    def vector_ids(self) -> set[int]:
+        return {r[0] for r in self._query("SELECT passage_id FROM vectors")}
+
+    def all_passage_ids(self) -> set[int]:
+        return {r[0] for r in self._query("SELECT id FROM passages")}
+
+    def vectors(self, passage_ids: Sequence[int], dim: int) -> tuple[list[int], np.ndarray]:
+        """Stored vectors of those ids that have one: (ids found, array)."""
+        found: list[int] = []
+        blobs: list[bytes] = []
+        for chunk in chunks(passage_ids):
+            rows = self._query(
+                f"SELECT passage_id, vector FROM vectors WHERE passage_id IN "
+                f"({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for r in rows:
+                found.append(r[0])
+                blobs.append(r[1])
+        if not found:
+            return [], np.zeros((0, dim), dtype=np.float32)
+        array = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(found), -1)
+        if array.shape[1] != dim:
+            raise CorpusError(f"stored vectors are {array.shape[1]}-d, not {dim}")
+        return found, array
+
+    def vector_embedders(self) -> set[str]:
+        return {r[0] for r in self._query("SELECT DISTINCT embedder FROM vectors")}
+
+    def index_log(self, after: int) -> list[tuple[int, int, str]]:
+        """(seq, passage id, 'add'|'remove') changes to the vectors after ``after``."""
+        rows = self._query(
+            "SELECT seq, passage_id, op FROM index_log WHERE seq > ? ORDER BY seq", (after,)
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def index_log_head(self) -> int:
+        return int(self._query("SELECT coalesce(max(seq), 0) FROM index_log")[0][0])

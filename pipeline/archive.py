@@ -1,40 +1,45 @@
-"""The archive: joins the stages to storage. The CLI and the API both go through here.
+"""The archive: joins the stages to storage. The CLI, the API and the job worker all go
+through here, and every read takes the caller's :class:`~corpus.Viewer`.
 
-Ingest order keeps the archive whole: every model stage (decode, transcribe, passages,
-embeddings, tags) runs in memory first; then the original recording is copied into
-``VOCES_HOME/media`` under a temporary name and renamed; then the testimony, passages and
-tags are written in one SQLite transaction; then the vectors are added to the FAISS index
-and it is saved atomically. If anything fails before the transaction commits, nothing is
-left behind. If the index cannot be saved after it, SQLite still holds the truth and the
-next open adds the missing vectors (:meth:`Archive.sync_index`).
+Ingest order keeps the archive whole. Every model stage (decode, transcribe, passages,
+embeddings, tags, redaction) runs in memory first, outside any lock. Then, holding the
+archive's write lock (a file lock, so a CLI ingest and a running server take turns), the
+archive checks again that the source is not stored (a concurrent ingest of the same bytes
+ends as "present" and touches nothing), copies the recording into ``VOCES_HOME/media``
+(temporary name, fsync, rename) and writes the testimony, passages, tags and vectors in
+one SQLite transaction. The FAISS index follows SQLite's log of vector changes (see
+corpus/index.py); a crash at any point leaves either the whole testimony or none of it,
+at worst with an orphan media file that ``voces check`` removes.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
-import shutil
-import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+from filelock import FileLock
 
 from corpus import (
     CONSENT_LEVELS,
+    ConflictError,
     Consent,
     Hit,
+    IndexMismatchError,
     Passage,
     PassageFilter,
     Segment,
     Store,
     Testimony,
     VectorIndex,
+    Viewer,
 )
 
 from .audio import decode_audio, is_audio
@@ -45,11 +50,28 @@ from .tagger import ThemeTagger
 from .texts import TEXT_EXTENSIONS, Metadata, TextItem, read_text_items
 from .transcribe import TranscribeOptions, transcribe
 
-__all__ = ["Archive", "IngestResult", "SimilarTestimony", "TestimonyTheme"]
+__all__ = [
+    "Archive",
+    "IngestResult",
+    "Progress",
+    "Redact",
+    "SimilarTestimony",
+    "TestimonyTheme",
+]
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[str], None]
+
+class Progress(Protocol):
+    """Told what is happening, and how far along (0..1) when that is known."""
+
+    def __call__(self, message: str, fraction: float | None = None) -> None: ...
+
+
+class Redact(Protocol):
+    """Masks what identifies a person (see pipeline/redact.py)."""
+
+    def __call__(self, text: str, language: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -81,7 +103,18 @@ class SimilarTestimony:
     passage: Hit  # the passage closest to the testimony asked about
 
 
-def _sha256_file(path: Path) -> str:
+@dataclass(frozen=True)
+class _Prepared:
+    """A testimony with everything the models computed, ready to be written."""
+
+    testimony: Testimony
+    passages: list[Passage]
+    vectors: np.ndarray
+    redacted: list[str]
+    title_redacted: str
+
+
+def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         while block := fh.read(1 << 20):
@@ -89,8 +122,36 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _copy_durably(source: Path, target: Path) -> None:
+    """Copy to a temporary name in the target folder, fsync, then rename into place."""
+    tmp = target.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{target.name}")
+    try:
+        with source.open("rb") as src, tmp.open("wb") as dst:
+            while block := src.read(1 << 20):
+                dst.write(block)
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.replace(tmp, target)
+        _fsync_dir(target.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":  # Windows cannot open a folder to fsync it
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class Archive:
-    """A Voces archive in ``home``: SQLite store, FAISS index, media files, and models."""
+    """A Voces archive in ``home``: SQLite store, FAISS index, media files, and models.
+
+    ``embedder=None`` opens the archive for reading metadata, counts and reviews without
+    loading a model; searching and ingesting then raise :class:`PipelineError`."""
 
     def __init__(
         self,
@@ -100,7 +161,9 @@ class Archive:
         whisper: Callable[[], Any] | None = None,
         transcribe_options: TranscribeOptions = TranscribeOptions(),
         passage_options: PassageOptions = PassageOptions(),
+        redact: Redact | None = None,
         fresh_index: bool = False,
+        snapshot_every: int = 5000,
     ) -> None:
         self.home = home
         home.mkdir(parents=True, exist_ok=True)
@@ -108,90 +171,186 @@ class Archive:
         self.store = Store(home / "voces.sqlite3")
         self.embedder = embedder
         self.tagger = tagger
+        self.redact = redact
         self._whisper = whisper
         self.transcribe_options = transcribe_options
         self.passage_options = passage_options
-        if fresh_index:  # rebuild: ignore (and replace) whatever index is on disk
-            self.index = VectorIndex(home / "index", embedder.name, embedder.dim)
-        else:
-            self.index = VectorIndex.open(home / "index", embedder.name, embedder.dim)
-        self._index_mtime = self._mtime()
-        self.rebuilt = self.sync_index(force=fresh_index)
+        self.snapshot_every = snapshot_every
+        self._file_lock = FileLock(str(home / ".write.lock"), thread_local=False)
+        self._thread_lock = threading.RLock()
+        self._index_lock = threading.RLock()
+        self._snapshot_seq = 0
+        self.rebuilt = 0
+        self.index: VectorIndex | None = None
+        if embedder is not None:
+            self._open_index(fresh_index)
+        if redact is not None:
+            self.fill_redactions()
 
-    # -- locking and index freshness -------------------------------------------------------
+    # -- locking and the index ---------------------------------------------------------------
 
     @contextmanager
-    def _writer(self) -> Iterator[None]:
-        """One writer at a time across processes (CLI ingest while the server runs)."""
-        with (self.home / ".write.lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                self.refresh()
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def writing(self) -> Iterator[None]:
+        """One writer at a time, across threads and processes."""
+        with self._thread_lock, self._file_lock:
+            yield
 
-    def _mtime(self) -> int:
+    def _require_index(self) -> VectorIndex:
+        if self.index is None:
+            raise PipelineError("this archive was opened without an embedder")
+        return self.index
+
+    def _open_index(self, fresh: bool) -> None:
+        folder, name, dim = self.home / "index", self.embedder.name, self.embedder.dim
+        embedders = self.store.vector_embedders()
+        if fresh or (embedders and embedders != {name}):
+            if embedders and embedders != {name} and not fresh:
+                raise IndexMismatchError(
+                    f"the archive's vectors were made with {', '.join(sorted(embedders))}, "
+                    f"but {name!r} is configured; set VOCES_EMBEDDER back or run "
+                    "`voces reindex` to re-embed every passage"
+                )
+            self.index = VectorIndex(folder, name, dim)
+            self.rebuilt = self._reembed_all()
+            return
         try:
-            return self.index.index_path.stat().st_mtime_ns
-        except FileNotFoundError:
-            return 0
+            self.index = VectorIndex.open(folder, name, dim)
+        except IndexMismatchError:
+            if not embedders:
+                raise  # a legacy index of another embedder: the user must choose
+            logger.warning("the index snapshot was made by another embedder; rebuilding it")
+            self.index = VectorIndex(folder, name, dim)
+        except Exception as exc:  # a damaged snapshot: SQLite holds every vector
+            logger.warning("rebuilding the vector index from SQLite (%s)", exc)
+            self.index = VectorIndex(folder, name, dim)
+        self._backfill_vectors()
+        self._snapshot_seq = self.index.log_seq
+        self.refresh()
+        if len(self.index) != len(self.store.vector_ids()):
+            self.rebuild_index()
 
-    def refresh(self) -> None:
-        """Reload the vector index if another process saved a newer one."""
-        if self._mtime() != self._index_mtime:
-            self.index = VectorIndex.open(
-                self.home / "index", self.embedder.name, self.embedder.dim
-            )
-            self._index_mtime = self._mtime()
+    def _backfill_vectors(self) -> None:
+        """Archives made before vectors lived in SQLite: take them from the old index
+        (or embed the passages the old index lacked)."""
+        index = self._require_index()
+        missing = sorted(self.store.all_passage_ids() - self.store.vector_ids())
+        if not missing:
+            return
+        with self.writing():
+            missing = sorted(self.store.all_passage_ids() - self.store.vector_ids())
+            held = index.ids() if index.legacy else set()
+            from_index = [pid for pid in missing if pid in held]
+            if from_index:
+                self.store.put_vectors(from_index, index.vectors(from_index), self.embedder.name)
+            to_embed = [pid for pid in missing if pid not in held]
+            if to_embed:
+                logger.warning("embedding %d passages that have no stored vector", len(to_embed))
+                self._embed_passages(to_embed)
+            index.clear()  # rebuilt from SQLite by the replay that follows
+            self.rebuilt = len(missing)
 
-    def _save_index(self) -> None:
-        self.index.save()
-        self._index_mtime = self._mtime()
-
-    def sync_index(self, progress: Progress | None = None, force: bool = False) -> int:
-        """Make the index hold exactly the stored passages; returns vectors added."""
-        stored = set(self.store.passage_ids())
-        indexed = self.index.ids()
-        missing = sorted(stored - indexed)
-        stale = sorted(indexed - stored)
-        if not missing and not stale and not force:
-            return 0
-        with (self.home / ".write.lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if stale:
-                self.index.remove(stale)
-            if missing:
-                logger.warning("adding %d passages missing from the vector index", len(missing))
-                self._embed_into_index(missing, progress)
-            self._save_index()
-        return len(missing)
-
-    def _embed_into_index(
-        self, passage_ids: Sequence[int] | None, progress: Progress | None, batch: int = 256
-    ) -> int:
-        rows = list(self.store.passage_texts(passage_ids))
+    def _embed_passages(self, passage_ids: Sequence[int] | None, batch: int = 256) -> int:
+        rows = self.store.passage_texts(Viewer.system(), passage_ids)
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
-            vectors = self.embedder.embed([t for _, t in chunk], kind="passage")
-            self.index.add([i for i, _ in chunk], vectors)
-            if progress:
-                progress(f"embedded {min(start + batch, len(rows))}/{len(rows)} passages")
+            vectors = self.embedder.embed([text for _, text, _ in chunk], kind="passage")
+            self.store.put_vectors([pid for pid, _, _ in chunk], vectors, self.embedder.name)
         return len(rows)
 
-    def reindex(self, progress: Progress | None = None) -> int:
-        """Rebuild the vector index from SQLite with the configured embedder."""
-        with (self.home / ".write.lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            self.index = VectorIndex(self.home / "index", self.embedder.name, self.embedder.dim)
-            count = self._embed_into_index(None, progress)
-            self._save_index()
+    def _reembed_all(self) -> int:
+        with self.writing():
+            count = self._embed_passages(None)
+        self.rebuild_index()
         return count
+
+    def rebuild_index(self) -> int:
+        """Rebuild the FAISS index from the vectors in SQLite (no model needed)."""
+        index = self._require_index()
+        with self._index_lock:
+            head = self.store.index_log_head()
+            ids = sorted(self.store.vector_ids())
+            index.clear()
+            for start in range(0, len(ids), 20_000):
+                found, vectors = self.store.vectors(ids[start : start + 20_000], index.dim)
+                index.add(found, vectors)
+            index.log_seq = head
+            self.snapshot()
+            return len(index)
+
+    def refresh(self) -> None:
+        """Bring the in-memory index up to date with SQLite's log of vector changes."""
+        index = self._require_index()
+        with self._index_lock:
+            changes = self.store.index_log(index.log_seq)
+            if not changes:
+                return
+            touched = {pid for _, pid, _ in changes}
+            last = {pid: op for _, pid, op in changes}
+            index.remove(sorted(touched & index.ids()))
+            added = sorted(pid for pid, op in last.items() if op == "add")
+            found, vectors = self.store.vectors(added, index.dim)
+            index.add(found, vectors)
+            index.log_seq = changes[-1][0]
+            if index.log_seq - self._snapshot_seq >= self.snapshot_every:
+                self.snapshot()
+
+    def snapshot(self) -> None:
+        """Write the index to disk (atomically) so the next open replays less."""
+        index = self._require_index()
+        with self._index_lock, self._file_lock:
+            try:
+                index.save()
+                self._snapshot_seq = index.log_seq
+            except OSError as exc:  # the log still holds every change
+                logger.error("could not save the vector index snapshot (%s)", exc)
+
+    def reindex(self, progress: Progress | None = None) -> int:
+        """Re-embed every passage with the configured embedder and rebuild the index."""
+        self._require_index()
+        with self.writing():
+            count = self._embed_passages(None)
+        self.rebuild_index()
+        if progress:
+            progress(f"re-embedded {count} passages with {self.embedder.name}")
+        return count
+
+    def fill_redactions(self) -> int:
+        """Redact passages and titles stored without a redacted copy."""
+        if self.redact is None:
+            return 0
+        passages, titles = self.store.unredacted()
+        if not passages and not titles:
+            return 0
+        redact = self.redact
+        with self.writing():
+            self.store.set_redactions(
+                {pid: redact(text, lang or "es") for pid, text, lang in passages},
+                {tid: redact(title, lang or "es") for tid, title, lang in titles},
+            )
+        return len(passages)
+
+    def warm_up(self) -> None:
+        """Load every model now (before serving), not on the first request."""
+        if self.embedder is not None:
+            self.embedder.embed(["agua"], kind="query")
+        for language in ("es", "en"):
+            self.tagger.tag(["el río"], language)
+            if self.redact is not None:
+                self.redact("Me llamo Ana.", language)
+
+    def close(self) -> None:
+        if self.index is not None and self.index.log_seq != self._snapshot_seq:
+            self.snapshot()
+        self.store.close()
 
     # -- ingest ---------------------------------------------------------------------------
 
     def ingest_paths(
-        self, paths: Sequence[Path], meta: Metadata, progress: Progress | None = None
+        self,
+        paths: Sequence[Path],
+        meta: Metadata,
+        viewer: Viewer,
+        progress: Progress | None = None,
     ) -> list[IngestResult]:
         """Ingest recordings and typed files. Every path is checked before any is read."""
         for path in paths:
@@ -199,25 +358,61 @@ class Archive:
                 raise InputError(f"no such file: {path}")
             if path.is_dir():
                 raise InputError(f"{path} is a folder; pass the files in it")
+            if not path.is_file():
+                raise InputError(f"{path} is not a regular file")
             if not is_audio(path) and path.suffix.lower() not in TEXT_EXTENSIONS:
                 raise InputError(
                     f"{path.name}: unsupported file type {path.suffix or '(none)'}; "
                     "use audio/video (wav, mp3, m4a, ogg, opus, flac, mp4, webm) or "
                     "text (.txt, .jsonl, .csv)"
                 )
+        texts = {p: read_text_items(p, meta) for p in paths if not is_audio(p)}
+        for items in texts.values():
+            self.check_conflicts(items)
         results: list[IngestResult] = []
         for path in paths:
             if is_audio(path):
-                results.append(self.ingest_audio(path, meta, progress))
+                results.append(self.ingest_audio(path, meta, viewer, progress))
             else:
-                results.extend(self.ingest_texts(read_text_items(path, meta), progress))
+                results.extend(self.ingest_texts(texts[path], viewer, progress))
         return results
 
+    def check_conflicts(self, items: Sequence[TextItem]) -> None:
+        """Refuse ids already used by a testimony with other text or another consent."""
+        for item in items:
+            if item.id:
+                self._present(item.id, _text_hash(item), item.meta.consent, item.source)
+
+    def _present(
+        self, testimony_id: str, source_hash: str, consent: str, source: str
+    ) -> str | None:
+        """The id under which this source is stored, None if it is not; ConflictError if
+        the id holds other content or the source is stored with another consent."""
+        found = self.store.find_by_hash(source_hash)
+        if found is not None:
+            existing, stored_consent = found
+            if stored_consent != consent:
+                raise ConflictError(
+                    f"{source}: already stored as {existing} with consent {stored_consent!r}, "
+                    f"not {consent!r}; change it with `voces consent {existing} {consent}`"
+                )
+            return existing
+        if self.store.source_of(testimony_id) is not None:
+            raise ConflictError(
+                f"{source}: id {testimony_id!r} is already used by a testimony with other "
+                "content; choose another id"
+            )
+        return None
+
     def ingest_audio(
-        self, path: Path, meta: Metadata, progress: Progress | None = None
+        self, path: Path, meta: Metadata, viewer: Viewer, progress: Progress | None = None
     ) -> IngestResult:
-        source_hash = _sha256_file(path)
-        existing = self.store.find_by_hash(source_hash)
+        if not viewer.can_write:
+            raise PipelineError("ingesting needs an archivist")
+        consent = _consent(meta.consent)
+        source_hash = sha256_file(path)
+        testimony_id = "a-" + source_hash[:16]
+        existing = self._present(testimony_id, source_hash, consent, path.name)
         if existing:
             return IngestResult(existing, "present", path.name)
         if self._whisper is None:
@@ -231,10 +426,10 @@ class Archive:
             segments.append(segment)
             if progress:
                 progress(
-                    f"{path.name}: {segment.end:6.1f}/{transcript.duration:.1f} s  {segment.text}"
+                    f"{path.name}: {segment.end:6.1f}/{transcript.duration:.1f} s  {segment.text}",
+                    0.95 * min(1.0, segment.end / max(transcript.duration, 1e-6)),
                 )
         grouped = list(group_segments(segments, self.passage_options))
-        testimony_id = "a-" + source_hash[:16]
         testimony = Testimony(
             id=testimony_id,
             title=meta.title or path.stem.replace("_", " ").replace("-", " "),
@@ -244,38 +439,40 @@ class Archive:
             language=transcript.language,
             language_probability=transcript.language_probability,
             duration=round(transcript.duration, 2),
-            consent=_consent(meta.consent),
+            consent=consent,
             source_kind="audio",
             source_name=path.name,
             source_hash=source_hash,
             media_path=f"media/{testimony_id}{path.suffix.lower()}",
             illustrative=meta.illustrative,
+            allow_names=meta.allow_names,
             extra=dict(meta.extra or {}),
         )
         passages = [
             Passage(testimony_id, seq, g.text, start=g.start, end=g.end)
             for seq, g in enumerate(grouped)
         ]
-        with self._writer():
-            self._store(testimony, passages, media_source=path)
+        status = self._store(self._prepare(testimony, passages), viewer, media_source=path)
         return IngestResult(
             testimony_id,
-            "added",
+            status,
             path.name,
-            len(passages),
+            len(passages) if status == "added" else 0,
             transcript.language,
             testimony.duration,
         )
 
     def ingest_texts(
-        self, items: Sequence[TextItem], progress: Progress | None = None
+        self, items: Sequence[TextItem], viewer: Viewer, progress: Progress | None = None
     ) -> list[IngestResult]:
+        if not viewer.can_write:
+            raise PipelineError("ingesting needs an archivist")
+        self.check_conflicts(items)
         results = []
         for n, item in enumerate(items, start=1):
-            source_hash = hashlib.sha256(item.text.encode("utf-8")).hexdigest()
-            existing = (
-                item.id if item.id and self.store.has_testimony(item.id) else None
-            ) or self.store.find_by_hash(source_hash)
+            source_hash = _text_hash(item)
+            testimony_id = item.id or "t-" + source_hash[:16]
+            existing = self._present(testimony_id, source_hash, item.meta.consent, item.source)
             if existing:
                 results.append(IngestResult(existing, "present", item.source))
                 continue
@@ -284,7 +481,7 @@ class Archive:
             if language in ("", "auto"):
                 language, probability = guess_language(item.text)
             testimony = Testimony(
-                id=item.id or "t-" + source_hash[:16],
+                id=testimony_id,
                 title=item.meta.title,
                 region=item.meta.region,
                 community=item.meta.community,
@@ -296,81 +493,142 @@ class Archive:
                 source_name=item.source.split(":")[0],
                 source_hash=source_hash,
                 illustrative=item.meta.illustrative,
+                allow_names=item.meta.allow_names,
                 extra=dict(item.meta.extra or {}),
             )
             passages = [
                 Passage(testimony.id, seq, text)
                 for seq, text in enumerate(split_text(item.text, self.passage_options))
             ]
-            with self._writer():
-                self._store(testimony, passages)
+            status = self._store(self._prepare(testimony, passages), viewer)
             results.append(
-                IngestResult(testimony.id, "added", item.source, len(passages), language)
+                IngestResult(
+                    testimony.id,
+                    status,
+                    item.source,
+                    len(passages) if status == "added" else 0,
+                    language,
+                )
             )
             if progress:
-                progress(f"[{n}/{len(items)}] {testimony.id}: {len(passages)} passages")
+                progress(
+                    f"[{n}/{len(items)}] {testimony.id}: {len(passages)} passages", n / len(items)
+                )
         return results
 
-    def _store(
-        self, testimony: Testimony, passages: list[Passage], media_source: Path | None = None
-    ) -> None:
-        """Embed, tag and write one testimony; all of it or none of it."""
+    def _prepare(self, testimony: Testimony, passages: list[Passage]) -> _Prepared:
+        """Run the models: embeddings, theme tags, redactions (no lock held)."""
         if not passages:
             raise InputError(
                 f"{testimony.source_name}: no speech or text found, nothing to archive"
             )
-        vectors = self.embedder.embed([p.text for p in passages], kind="passage")
-        tags = self.tagger.tag([p.text for p in passages], testimony.language, vectors)
+        if self.embedder is None:
+            raise PipelineError("this archive was opened without an embedder")
+        texts = [p.text for p in passages]
+        vectors = self.embedder.embed(texts, kind="passage")
+        tags = self.tagger.tag(texts, testimony.language, vectors)
         passages = [replace(p, tags=tuple(t)) for p, t in zip(passages, tags, strict=True)]
-        media_target = self.home / testimony.media_path if media_source else None
-        if media_source is not None and media_target is not None:
-            fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=media_target.parent)
-            os.close(fd)
+        language = testimony.language or "es"
+        redact = self.redact
+        return _Prepared(
+            testimony,
+            passages,
+            vectors,
+            redacted=[redact(t, language) for t in texts] if redact else [],
+            title_redacted=redact(testimony.title, language) if redact else "",
+        )
+
+    def _store(self, prepared: _Prepared, viewer: Viewer, media_source: Path | None = None) -> str:
+        """Write one prepared testimony, all or nothing; "present" if it raced another."""
+        testimony = prepared.testimony
+        with self.writing():
+            if self._present(
+                testimony.id, testimony.source_hash, testimony.consent, testimony.source_name
+            ):
+                return "present"  # a concurrent ingest of the same source won
+            media_target = self.home / testimony.media_path if media_source else None
+            if media_source is not None and media_target is not None:
+                _copy_durably(media_source, media_target)
             try:
-                shutil.copyfile(media_source, tmp)
-                os.replace(tmp, media_target)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-        try:
-            ids = self.store.add_testimony(testimony, passages)
-        except BaseException:
-            if media_target is not None and media_target.exists():
-                media_target.unlink()
-            raise
-        self.index.add(ids, vectors)
-        try:
-            self._save_index()
-        except OSError as exc:  # SQLite holds the truth; the next open re-adds the vectors
-            logger.error("could not save the vector index (%s); it will be repaired", exc)
+                self.store.add_testimony(
+                    testimony,
+                    prepared.passages,
+                    prepared.vectors,
+                    self.embedder.name,
+                    viewer,
+                    redacted=prepared.redacted if self.redact else None,
+                    title_redacted=prepared.title_redacted if self.redact else None,
+                )
+            except BaseException:
+                # the source was not stored when we took the lock: the file is ours
+                if media_target is not None:
+                    media_target.unlink(missing_ok=True)
+                raise
+        if self.index is not None:
+            self.refresh()
+        return "added"
 
     def retag(self, progress: Progress | None = None, batch: int = 256) -> int:
         """Recompute every passage's machine tags with the current tagger; reviews stay.
 
-        Passage vectors come from the index, so nothing is embedded again."""
-        ids = self.store.passage_ids()
-        rows = self.store.passage_rows(ids)  # text and the testimony's language
-        for start in range(0, len(ids), batch):
-            chunk = ids[start : start + batch]
-            vectors = self.index.vectors(chunk)
+        Passage vectors come from SQLite, so nothing is embedded again."""
+        index = self._require_index()
+        rows = self.store.passage_texts(Viewer.system())
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            ids, vectors = self.store.vectors([pid for pid, _, _ in chunk], index.dim)
+            by_id = dict(zip(ids, vectors, strict=True))
             tags = self.tagger.tag(
-                [rows[i]["text"] for i in chunk],
-                [rows[i]["language"] or "es" for i in chunk],
-                vectors,
+                [text for _, text, _ in chunk],
+                [lang or "es" for _, _, lang in chunk],
+                np.stack([by_id[pid] for pid, _, _ in chunk]),
             )
-            self.store.replace_machine_tags(dict(zip(chunk, tags, strict=True)))
+            self.store.replace_machine_tags(
+                dict(zip([pid for pid, _, _ in chunk], tags, strict=True))
+            )
             if progress:
-                progress(f"re-tagged {min(start + batch, len(ids))}/{len(ids)} passages")
-        return len(ids)
+                progress(f"re-tagged {min(start + batch, len(rows))}/{len(rows)} passages")
+        return len(rows)
+
+    # -- consent and deletion -----------------------------------------------------------------
+
+    def set_consent(self, testimony_id: str, consent: str, viewer: Viewer) -> Testimony:
+        with self.writing():
+            return self.store.set_consent(testimony_id, _consent(consent), viewer)
+
+    def delete(self, testimony_id: str, viewer: Viewer) -> int:
+        """Remove a testimony everywhere: passages, tags, reviews, vectors (in one
+        transaction), its recording, and its entry in the index. Returns passages removed."""
+        with self.writing():
+            testimony, removed = self.store.delete_testimony(testimony_id, viewer)
+            if testimony.media_path:
+                (self.home / testimony.media_path).unlink(missing_ok=True)
+        if self.index is not None:
+            self.refresh()
+        return len(removed)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def testimony(self, testimony_id: str, viewer: Viewer) -> Testimony:
+        return self.store.get_testimony(testimony_id, viewer)
+
+    def passages(self, testimony_id: str, viewer: Viewer) -> list[Passage]:
+        return self.store.passages(testimony_id, viewer)
+
+    def media_file(self, testimony_id: str, viewer: Viewer) -> Path | None:
+        """The stored recording of a testimony the viewer may see, if it has one."""
+        t = self.store.get_testimony(testimony_id, viewer)
+        path = self.home / t.media_path if t.media_path else None
+        return path if path is not None and path.is_file() else None
 
     def testimony_themes(
-        self, testimony_id: str, passages: Sequence[Passage] | None = None
+        self, testimony_id: str, viewer: Viewer, passages: Sequence[Passage] | None = None
     ) -> list[TestimonyTheme]:
         """A testimony's themes, derived from its passages (pass them if already read):
         the best passage score and the passages that support each theme, strongest first."""
         support: dict[str, list[tuple[float, int, str]]] = {}
         if passages is None:
-            passages = self.store.passages(testimony_id)
+            passages = self.store.passages(testimony_id, viewer)
         for p in passages:
             for tag in p.tags:
                 if tag.score >= self.tagger.options.min_score and p.id is not None:
@@ -386,50 +644,16 @@ class Archive:
         ]
         return sorted(out, key=lambda t: (-t.score, -len(t.passages)))
 
-    def delete(self, testimony_id: str) -> None:
-        with self._writer():
-            testimony = self.store.get_testimony(testimony_id)
-            removed = self.store.delete_testimony(testimony_id)
-            self.index.remove(removed)
-            self._save_index()
-        if testimony.media_path:
-            (self.home / testimony.media_path).unlink(missing_ok=True)
+    def _allowed(self, flt: PassageFilter, viewer: Viewer) -> list[int] | None:
+        if flt == PassageFilter() and set(viewer.consent) == set(CONSENT_LEVELS):
+            return None  # everything stored is allowed
+        return self.store.passage_ids(viewer, flt)
 
-    # -- reading --------------------------------------------------------------------------
-
-    def _hits(self, scored: Sequence[tuple[int, float]]) -> list[Hit]:
-        rows = self.store.passage_rows([pid for pid, _ in scored])
-        tags = self.store.tags_for([pid for pid, _ in scored])
-        hits = []
-        for pid, score in scored:
-            row = rows.get(pid)
-            if row is None:  # index ahead of the store (deleted meanwhile)
-                continue
-            hits.append(
-                Hit(
-                    testimony_id=row["testimony_id"],
-                    passage_id=pid,
-                    text=row["text"],
-                    score=round(score, 4),
-                    start=row["start"],
-                    end=row["end"],
-                    region=row["region"],
-                    community=row["community"],
-                    language=row["language"],
-                    date=row["date"],
-                    title=row["title"],
-                    consent=row["consent"],
-                    themes=tuple(dict.fromkeys(t.theme for t in tags.get(pid, []))),
-                    has_audio=bool(row["has_audio"]),
-                )
-            )
-        return hits
-
-    def _allowed(self, flt: PassageFilter) -> list[int] | None:
-        return None if flt == PassageFilter() else self.store.passage_ids(flt)
-
-    def search(self, query: str, k: int = 10, flt: PassageFilter = PassageFilter()) -> list[Hit]:
-        """Passages closest in meaning to ``query``, in any language, within ``flt``."""
+    def search(
+        self, query: str, viewer: Viewer, k: int = 10, flt: PassageFilter = PassageFilter()
+    ) -> list[Hit]:
+        """Passages closest in meaning to ``query``, in any language, within ``flt`` and
+        what ``viewer`` may see."""
         query = query.strip()
         if not query:
             raise InputError("the search query is empty")
@@ -437,33 +661,36 @@ class Archive:
             raise InputError("k must be at least 1")
         if flt.theme:
             self.tagger.taxonomy.check_theme(flt.theme)
+        index = self._require_index()
         self.refresh()
         vector = self.embedder.embed([query], kind="query")[0]
-        return self._hits(self.index.search(vector, k, self._allowed(flt)))
+        with self._index_lock:
+            scored = index.search(vector, k, self._allowed(flt, viewer))
+        return self.store.hits(scored, viewer)
 
     def similar(
-        self,
-        testimony_id: str,
-        k: int = 10,
-        other_regions: bool = False,
-        consent: tuple[Consent, ...] = CONSENT_LEVELS,
+        self, testimony_id: str, viewer: Viewer, k: int = 10, other_regions: bool = False
     ) -> list[SimilarTestimony]:
-        """Testimonies telling similar stories (optionally only from other regions)."""
-        testimony = self.store.get_testimony(testimony_id)
+        """Testimonies the viewer may see telling similar stories (optionally only from
+        other regions)."""
+        testimony = self.store.get_testimony(testimony_id, viewer)
+        index = self._require_index()
         self.refresh()
-        passage_ids = [p.id for p in self.store.passages(testimony_id) if p.id is not None]
-        if not passage_ids:
+        passage_ids = [p.id for p in self.store.passages(testimony_id, viewer) if p.id]
+        _, vectors = self.store.vectors(passage_ids, index.dim)
+        if not len(vectors):
             return []
-        centroid = self.index.vectors(passage_ids).mean(axis=0)
+        centroid = vectors.mean(axis=0)
         centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
         flt = PassageFilter(
-            consent=consent,
             exclude_testimony=testimony_id,
             exclude_region=testimony.region if other_regions and testimony.region else "",
         )
-        allowed = self.store.passage_ids(flt)
+        allowed = self.store.passage_ids(viewer, flt)
+        with self._index_lock:
+            scored = index.search(centroid, max(k * 8, 50), allowed)
         best: dict[str, Hit] = {}
-        for hit in self._hits(self.index.search(centroid, max(k * 8, 50), allowed)):
+        for hit in self.store.hits(scored, viewer):
             if hit.testimony_id not in best:
                 best[hit.testimony_id] = hit
             if len(best) == k:
@@ -480,6 +707,10 @@ class Archive:
             )
             for h in best.values()
         ]
+
+
+def _text_hash(item: TextItem) -> str:
+    return hashlib.sha256(item.text.encode("utf-8")).hexdigest()
 
 
 def _consent(value: str) -> Consent:

@@ -5,12 +5,28 @@ from pathlib import Path
 
 import pytest
 
+from corpus import Viewer
 from models.nlp import load_nlp
 from pipeline import Archive, ThemeTagger, load_taxonomy
+from pipeline.redact import Redactor
 
 from .fakes import FakeWhisper, HashEmbedder
 
 DATA = Path(__file__).parent / "data"
+
+#: The operator at the archive machine (an admin), and the other roles, for tests.
+LOCAL = Viewer.local("tester")
+ANON = Viewer.anonymous()
+RESEARCHER = Viewer("researcher", "key:test-researcher")
+ARCHIVIST = Viewer("archivist", "key:test-archivist")
+
+
+def pattern_redact(text: str, language: str) -> str:
+    """Redaction by patterns alone (no NER model): fast and deterministic."""
+    return _PATTERNS.redact(text, language).text
+
+
+_PATTERNS = Redactor(None)
 
 
 @pytest.fixture(autouse=True)
@@ -47,10 +63,14 @@ def fake_whisper():
 @pytest.fixture
 def archive(voces_home, rule_tagger, fake_whisper):
     a = Archive(
-        voces_home, embedder=HashEmbedder(), tagger=rule_tagger, whisper=lambda: fake_whisper
+        voces_home,
+        embedder=HashEmbedder(),
+        tagger=rule_tagger,
+        whisper=lambda: fake_whisper,
+        redact=pattern_redact,
     )
     yield a
-    a.store.close()
+    a.close()
 
 
 @pytest.fixture(scope="session")
@@ -63,11 +83,11 @@ def fake_cli(monkeypatch, whisper, embedder):
     from click.testing import CliRunner
 
     from api import cli as cli_module
-    from api import cli_themes, services
+    from api import services
 
-    for module in (services, cli_module, cli_themes):
-        monkeypatch.setattr(module, "load_embedder", lambda name, threads=2: embedder)
+    monkeypatch.setattr(services, "load_embedder", lambda name, threads=2: embedder)
     monkeypatch.setattr(services, "whisper_loader", lambda settings: lambda: whisper)
+    monkeypatch.setattr(services, "redactor", lambda settings: pattern_redact)
     runner = CliRunner()
 
     def invoke(*args, input=None):

@@ -1,31 +1,35 @@
 """The archive orchestrator with fake models: ingest, idempotence, atomicity, search."""
 
+import json
 import shutil
+import threading
 
 import pytest
 
-from corpus import IndexMismatchError, PassageFilter
+from corpus import ConflictError, IndexMismatchError, PassageFilter
 from pipeline import Archive, InputError, Metadata
 
-from .conftest import DATA
+from .conftest import ANON, DATA, LOCAL, RESEARCHER, pattern_redact
 from .fakes import HashEmbedder
 
 
+def _ingest(archive, path, **meta):
+    return archive.ingest_paths([path], Metadata(**meta), LOCAL)
+
+
 def test_text_collection_ingest_is_idempotent(archive):
-    first = archive.ingest_paths([DATA / "testimonies.jsonl"], Metadata())
+    first = _ingest(archive, DATA / "testimonies.jsonl")
     assert [r.status for r in first] == ["added"] * 4
     ids = [r.id for r in first]
-    counts = archive.store.counts()
-    second = archive.ingest_paths([DATA / "testimonies.jsonl"], Metadata())
+    counts = archive.store.counts(LOCAL)
+    second = _ingest(archive, DATA / "testimonies.jsonl")
     assert [r.status for r in second] == ["present"] * 4 and [r.id for r in second] == ids
-    assert archive.store.counts() == counts
+    assert archive.store.counts(LOCAL) == counts
     assert len(archive.index) == counts["passages"]
 
 
 def test_jsonl_ids_are_kept(archive):
-    results = archive.ingest_paths([DATA / "testimonies.jsonl"], Metadata())
-    import json
-
+    results = _ingest(archive, DATA / "testimonies.jsonl")
     expected = [
         json.loads(line)["id"]
         for line in (DATA / "testimonies.jsonl").read_text().splitlines()
@@ -34,42 +38,60 @@ def test_jsonl_ids_are_kept(archive):
     assert [r.id for r in results] == expected
 
 
+def test_a_reused_id_with_other_text_or_consent_is_a_conflict(archive, tmp_path):
+    _ingest(archive, DATA / "testimonies.jsonl")
+    row = json.loads((DATA / "testimonies.jsonl").read_text().splitlines()[0])
+    before = archive.store.counts(LOCAL)
+    other_text = tmp_path / "other.jsonl"
+    other_text.write_text(json.dumps({**row, "text": row["text"] + " Y más."}) + "\n")
+    with pytest.raises(ConflictError, match="already used"):
+        _ingest(archive, other_text)
+    other_consent = tmp_path / "consent.jsonl"
+    level = "private" if row.get("consent") != "private" else "public"
+    other_consent.write_text(json.dumps({**row, "consent": level}) + "\n")
+    with pytest.raises(ConflictError, match="voces consent"):
+        _ingest(archive, other_consent)
+    assert archive.store.counts(LOCAL) == before
+
+
 def test_audio_ingest_stores_segments_times_tags_and_media(archive, voces_home, fake_whisper):
-    [r] = archive.ingest_paths([DATA / "es_rio.ogg"], Metadata(region="Puno", consent="public"))
+    [r] = _ingest(archive, DATA / "es_rio.ogg", region="Puno", consent="public")
     assert r.status == "added" and r.id.startswith("a-")
-    t = archive.store.get_testimony(r.id)
+    t = archive.testimony(r.id, LOCAL)
     # FakeWhisper guesses "ja" first; detection is restricted to the archive's languages
     assert t.language == "es" and 0 < t.language_probability <= 1
     assert t.duration and t.duration > 1
     assert (voces_home / t.media_path).read_bytes() == (DATA / "es_rio.ogg").read_bytes()
-    passages = archive.store.passages(r.id)
+    passages = archive.passages(r.id, LOCAL)
     assert passages[0].start == 0.0 and passages[-1].end == 9.0
     themes = {tag.theme for p in passages for tag in p.tags}
     assert {"pollution", "land_loss"} <= themes
-    again = archive.ingest_paths([DATA / "es_rio.ogg"], Metadata())
+    again = _ingest(archive, DATA / "es_rio.ogg", consent="public")
     assert again[0].status == "present" and len(fake_whisper.calls) == 1
 
 
 def test_forced_language_is_passed_to_whisper(archive, fake_whisper):
-    archive.ingest_paths([DATA / "es_rio.ogg"], Metadata(language="es"))
+    _ingest(archive, DATA / "es_rio.ogg", language="es")
     assert fake_whisper.calls[0]["language"] == "es"
 
 
 def test_undecodable_audio_stores_nothing(archive, voces_home):
     with pytest.raises(InputError, match="cannot decode audio in not_audio.ogg"):
-        archive.ingest_paths([DATA / "not_audio.ogg"], Metadata())
-    assert archive.store.counts()["testimonies"] == 0
+        _ingest(archive, DATA / "not_audio.ogg")
+    assert archive.store.counts(LOCAL)["testimonies"] == 0
     assert list((voces_home / "media").iterdir()) == []
 
 
 def test_bad_paths_are_refused_before_anything_is_read(archive, tmp_path):
     with pytest.raises(InputError, match="no such file"):
-        archive.ingest_paths([DATA / "testimonies.jsonl", tmp_path / "missing.wav"], Metadata())
-    assert archive.store.counts()["testimonies"] == 0
+        archive.ingest_paths(
+            [DATA / "testimonies.jsonl", tmp_path / "missing.wav"], Metadata(), LOCAL
+        )
+    assert archive.store.counts(LOCAL)["testimonies"] == 0
     odd = tmp_path / "notes.docx"
     odd.write_bytes(b"x")
     with pytest.raises(InputError, match="unsupported file type .docx"):
-        archive.ingest_paths([odd], Metadata())
+        _ingest(archive, odd)
 
 
 def test_failure_while_storing_leaves_no_half_testimony(archive, voces_home, monkeypatch):
@@ -78,73 +100,146 @@ def test_failure_while_storing_leaves_no_half_testimony(archive, voces_home, mon
 
     monkeypatch.setattr(archive.store, "add_testimony", boom)
     with pytest.raises(RuntimeError):
-        archive.ingest_paths([DATA / "es_rio.ogg"], Metadata())
+        _ingest(archive, DATA / "es_rio.ogg")
     assert list((voces_home / "media").iterdir()) == []
     assert len(archive.index) == 0
 
 
-def test_index_is_repaired_from_sqlite(voces_home, rule_tagger, fake_whisper):
+def test_concurrent_ingests_of_one_recording_keep_its_media(voces_home, rule_tagger, fake_whisper):
+    """Two ingests of the same bytes race: one stores it, the other ends 'present', and the
+    stored recording is never unlinked by the loser."""
+    archives = [
+        Archive(voces_home, HashEmbedder(), rule_tagger, whisper=lambda: fake_whisper)
+        for _ in range(2)
+    ]
+    results = []
+    barrier = threading.Barrier(2)
+
+    def run(a):
+        barrier.wait()
+        results.extend(_ingest(a, DATA / "es_rio.ogg", consent="public"))
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in archives]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status for r in results) == ["added", "present"]
+    t = archives[0].testimony(results[0].id, LOCAL)
+    assert (voces_home / t.media_path).read_bytes() == (DATA / "es_rio.ogg").read_bytes()
+    assert archives[0].store.counts(LOCAL)["testimonies"] == 1
+
+
+def test_index_is_rebuilt_from_sqlite_vectors(voces_home, rule_tagger):
     a = Archive(voces_home, HashEmbedder(), rule_tagger)
-    a.ingest_paths([DATA / "testimonies.jsonl"], Metadata())
-    n = a.store.counts()["passages"]
-    a.store.close()
+    _ingest(a, DATA / "testimonies.jsonl")
+    n = a.store.counts(LOCAL)["passages"]
+    a.close()
     shutil.rmtree(voces_home / "index")  # lost or never saved
-    b = Archive(voces_home, HashEmbedder(), rule_tagger)
-    assert b.rebuilt == n and len(b.index) == n
+    embedder = HashEmbedder()
+    b = Archive(voces_home, embedder, rule_tagger)
+    assert len(b.index) == n and embedder.calls == 0  # nothing re-embedded
+
+
+def test_writes_do_not_rewrite_the_index(voces_home, rule_tagger):
+    a = Archive(voces_home, HashEmbedder(), rule_tagger, snapshot_every=10_000)
+    _ingest(a, DATA / "testimonies.jsonl")
+    assert not (voces_home / "index" / "index.faiss").exists()
+    other = Archive(voces_home, HashEmbedder(), rule_tagger)  # replays SQLite's log
+    assert len(other.index) == len(a.index) > 0
+    a.close()  # a snapshot on close
+    assert (voces_home / "index" / "index.faiss").exists()
 
 
 def test_opening_with_another_embedder_is_refused(voces_home, rule_tagger):
     a = Archive(voces_home, HashEmbedder(dim=64), rule_tagger)
-    a.ingest_paths([DATA / "testimonies.jsonl"], Metadata())
-    a.store.close()
+    _ingest(a, DATA / "testimonies.jsonl")
+    a.close()
     with pytest.raises(IndexMismatchError, match="voces reindex"):
         Archive(voces_home, HashEmbedder(dim=32), rule_tagger)
     c = Archive(voces_home, HashEmbedder(dim=32), rule_tagger, fresh_index=True)
-    assert len(c.index) == c.store.counts()["passages"]
+    assert len(c.index) == c.store.counts(LOCAL)["passages"]
     assert c.index.embedder_name == "fake-hash-32"
+    assert c.store.vector_embedders() == {"fake-hash-32"}
 
 
 def test_search_filters_and_consent(archive):
-    archive.ingest_paths([DATA / "testimonies.jsonl"], Metadata())
-    archive.ingest_paths([DATA / "es_rio.ogg"], Metadata(region="Puno", consent="private"))
-    hits = archive.search("río contaminado", k=50)
+    _ingest(archive, DATA / "testimonies.jsonl")
+    _ingest(archive, DATA / "es_rio.ogg", region="Puno", consent="private")
+    hits = archive.search("río contaminado", LOCAL, k=50)
     assert hits and hits[0].score >= hits[-1].score
-    public = archive.search("río contaminado", k=50, flt=PassageFilter(consent=("public",)))
-    assert all(h.consent == "public" for h in public)
-    assert not any(h.testimony_id.startswith("a-") for h in public)
-    puno = archive.search("agua", k=50, flt=PassageFilter(region="Puno"))
+    assert any(h.testimony_id.startswith("a-") for h in hits)
+    public = archive.search("río contaminado", ANON, k=50)
+    assert public and all(h.consent == "public" for h in public)
+    researcher = archive.search("río contaminado", RESEARCHER, k=50)
+    assert not any(h.testimony_id.startswith("a-") for h in researcher)
+    puno = archive.search("agua", LOCAL, k=50, flt=PassageFilter(region="Puno"))
     assert puno and all(h.region == "Puno" for h in puno)
     with pytest.raises(InputError, match="empty"):
-        archive.search("   ")
+        archive.search("   ", LOCAL)
     with pytest.raises(InputError, match="unknown theme"):
-        archive.search("agua", flt=PassageFilter(theme="nope"))
+        archive.search("agua", LOCAL, flt=PassageFilter(theme="nope"))
 
 
 def test_search_crosses_languages_through_the_embedder(archive):
-    archive.ingest_paths([DATA / "es_rio.ogg"], Metadata(region="Puno"))
+    _ingest(archive, DATA / "es_rio.ogg", region="Puno")
     # FakeWhisper speaks Spanish; the fake embedder maps river/polluted onto río/contaminado
-    hits = archive.search("the river is polluted", k=1)
+    hits = archive.search("the river is polluted", LOCAL, k=1)
     assert hits[0].text.startswith("El río está contaminado")
     assert hits[0].start == 0.0
 
 
 def test_similar_other_regions(archive):
-    archive.ingest_paths([DATA / "testimonies.jsonl"], Metadata())
-    first = archive.store.list_testimonies()[0][0]
-    found = archive.similar(first.id, k=10, other_regions=True)
+    _ingest(archive, DATA / "testimonies.jsonl")
+    first = archive.store.list_testimonies(LOCAL)[0][0]
+    found = archive.similar(first.id, LOCAL, k=10, other_regions=True)
     assert found and all(s.region != first.region and s.testimony_id != first.id for s in found)
     assert len({s.testimony_id for s in found}) == len(found)
 
 
+def test_similar_never_shows_what_the_viewer_may_not_see(archive):
+    _ingest(archive, DATA / "testimonies.jsonl")
+    [r] = _ingest(archive, DATA / "es_rio.ogg", region="Puno", consent="public")
+    assert all(s.passage.consent == "public" for s in archive.similar(r.id, ANON, k=10))
+
+
 def test_delete_removes_rows_vectors_and_media(archive, voces_home):
-    [r] = archive.ingest_paths([DATA / "es_rio.ogg"], Metadata())
-    archive.delete(r.id)
-    assert archive.store.counts()["testimonies"] == 0 and len(archive.index) == 0
+    [r] = _ingest(archive, DATA / "es_rio.ogg")
+    archive.delete(r.id, LOCAL)
+    assert archive.store.counts(LOCAL)["testimonies"] == 0 and len(archive.index) == 0
+    assert archive.store.vector_ids() == set()
     assert list((voces_home / "media").iterdir()) == []
 
 
 def test_a_second_process_sees_new_vectors(voces_home, rule_tagger):
     reader = Archive(voces_home, HashEmbedder(), rule_tagger)
     writer = Archive(voces_home, HashEmbedder(), rule_tagger)
-    writer.ingest_paths([DATA / "testimonies.jsonl"], Metadata())
-    assert reader.search("water", k=3)  # reloads the index saved by the writer
+    _ingest(writer, DATA / "testimonies.jsonl")
+    assert reader.search("water", LOCAL, k=3)  # replays the log the writer appended to
+    gone = writer.store.list_testimonies(LOCAL)[0][0].id
+    writer.delete(gone, LOCAL)
+    hits = reader.search("water", LOCAL, k=100)
+    assert len(hits) == len(reader.store.passage_ids(LOCAL))
+    assert all(h.testimony_id != gone for h in hits)
+
+
+def test_redaction_is_stored_and_backfilled(voces_home, rule_tagger, tmp_path):
+    typed = tmp_path / "t.jsonl"
+    typed.write_text(
+        json.dumps(
+            {
+                "id": "r1",
+                "text": "Me llamo Rosa Quispe, mi celular es 987 654 321.",
+                "consent": "public",
+            }
+        )
+        + "\n"
+    )
+    plain = Archive(voces_home, HashEmbedder(), rule_tagger)  # an archive without redaction
+    _ingest(plain, typed)
+    assert "Rosa" not in plain.passages("r1", ANON)[0].text  # withheld, not leaked
+    plain.close()
+    redacting = Archive(voces_home, HashEmbedder(), rule_tagger, redact=pattern_redact)
+    text = redacting.passages("r1", ANON)[0].text
+    assert "Rosa" not in text and "987" not in text and "[" in text
+    assert "Rosa Quispe" in redacting.passages("r1", LOCAL)[0].text

@@ -1,17 +1,25 @@
 import sqlite3
 
+import numpy as np
 import pytest
 
 from corpus import (
     CorpusError,
     DuplicateError,
+    ForbiddenError,
     NotFoundError,
     Passage,
     PassageFilter,
     Store,
     Testimony,
     ThemeTag,
+    Viewer,
 )
+
+ADMIN = Viewer.local("tester")
+ANON = Viewer.anonymous()
+RESEARCHER = Viewer("researcher", "key:r")
+ARCHIVIST = Viewer("archivist", "key:a")
 
 
 def _testimony(tid="t1", **kw):
@@ -42,6 +50,17 @@ def _passages(tid="t1"):
     ]
 
 
+def _vectors(n=2, dim=4):
+    return np.eye(dim, dtype=np.float32)[:n]
+
+
+def _add(store, t, passages=None, redacted=None):
+    passages = passages if passages is not None else _passages(t.id)
+    return store.add_testimony(
+        t, passages, _vectors(len(passages)), "fake", ADMIN, redacted=redacted
+    )
+
+
 def test_migrations_are_recorded_and_idempotent(tmp_path):
     store = Store(tmp_path / "a.db")
     assert store.schema_version() == max(v for v, _ in Store.migrations())
@@ -52,69 +71,169 @@ def test_migrations_are_recorded_and_idempotent(tmp_path):
 
 def test_round_trip(tmp_path):
     store = Store(tmp_path / "a.db")
-    ids = store.add_testimony(_testimony(extra={"basis": "x"}), _passages())
+    ids = _add(store, _testimony(extra={"basis": "x"}))
     assert len(ids) == 2
-    t = store.get_testimony("t1")
+    t = store.get_testimony("t1", ADMIN)
     assert (t.region, t.consent, t.extra) == ("Puno", "public", {"basis": "x"})
-    ps = store.passages("t1")
+    ps = store.passages("t1", ADMIN)
     assert [p.text for p in ps] == ["uno", "dos"]
     assert ps[0].tags[0].evidence == ("contaminado",) and ps[1].tags == ()
-    assert store.find_by_hash("h-t1") == "t1"
+    assert store.find_by_hash("h-t1") == ("t1", "public")
+    found, vectors = store.vectors(ids, 4)
+    assert found == ids and np.allclose(vectors, _vectors())
 
 
 def test_a_failed_write_leaves_nothing(tmp_path):
     store = Store(tmp_path / "a.db")
     bad = [Passage("t1", 0, "uno"), Passage("t1", 0, "same seq twice")]
     with pytest.raises(sqlite3.IntegrityError):
-        store.add_testimony(_testimony(), bad)
-    assert store.counts() == {"testimonies": 0, "passages": 0, "tags": 0}
+        _add(store, _testimony(), bad)
+    assert store.counts(ADMIN) == {"testimonies": 0, "passages": 0}
+    assert store.vector_ids() == set() and store.index_log(0) == []
 
 
 def test_duplicate_id_is_refused_without_damage(tmp_path):
     store = Store(tmp_path / "a.db")
-    store.add_testimony(_testimony(), _passages())
+    _add(store, _testimony())
     with pytest.raises(DuplicateError):
-        store.add_testimony(_testimony(source_hash="other"), _passages())
-    assert store.counts()["passages"] == 2
+        _add(store, _testimony(source_hash="other"))
+    assert store.counts(ADMIN)["passages"] == 2
 
 
-def test_filters_and_consent(tmp_path):
+def test_writes_need_a_writer(tmp_path):
     store = Store(tmp_path / "a.db")
-    store.add_testimony(_testimony("a"), _passages("a"))
-    store.add_testimony(
-        _testimony("b", region="Cusco", consent="restricted", language="en"), _passages("b")
-    )
-    store.add_testimony(_testimony("c", consent="private"), _passages("c"))
-    pub = store.passage_ids(PassageFilter(consent=("public",)))
-    assert {store.passage_rows(pub)[i]["testimony_id"] for i in pub} == {"a"}
-    cusco = store.passage_ids(PassageFilter(region="cusco"))
-    assert len(cusco) == 2
-    themed = store.passage_ids(PassageFilter(theme="pollution"))
-    assert len(themed) == 3  # the first passage of each
-    items, total = store.list_testimonies(
-        PassageFilter(theme="pollution", consent=("public", "restricted"))
-    )
-    assert total == 2 and {t.id for t in items} == {"a", "b"}
-    assert store.passage_ids(PassageFilter(date_from="2021")) == []
+    for viewer in (ANON, RESEARCHER):
+        with pytest.raises(ForbiddenError):
+            store.add_testimony(_testimony(), _passages(), _vectors(), "fake", viewer)
+    _add(store, _testimony())
+    with pytest.raises(ForbiddenError):
+        store.set_consent("t1", "private", RESEARCHER)
+    with pytest.raises(ForbiddenError):
+        store.delete_testimony("t1", ANON)
+    assert store.counts(ADMIN)["testimonies"] == 1
 
 
-def test_theme_counts_by_region_respect_consent(tmp_path):
+def test_reads_follow_the_viewer(tmp_path):
     store = Store(tmp_path / "a.db")
-    store.add_testimony(_testimony("a"), _passages("a"))
-    store.add_testimony(_testimony("b", region="Cusco", consent="private"), _passages("b"))
-    rows = store.theme_counts("region", consent=("public",))
-    assert rows == [{"theme": "pollution", "grp": "Puno", "testimonies": 1, "passages": 1}]
-    with pytest.raises(CorpusError, match="cannot group"):
-        store.theme_counts("colour")
-
-
-def test_delete_and_not_found(tmp_path):
-    store = Store(tmp_path / "a.db")
-    store.add_testimony(_testimony(), _passages())
-    assert len(store.delete_testimony("t1")) == 2
-    assert store.counts() == {"testimonies": 0, "passages": 0, "tags": 0}
+    _add(store, _testimony("a"))
+    _add(store, _testimony("b", region="Cusco", consent="restricted", language="en"))
+    _add(store, _testimony("c", consent="private"))
+    seen = {
+        v.role: {t.id for t in store.list_testimonies(v)[0]} for v in (ANON, RESEARCHER, ARCHIVIST)
+    }
+    assert seen == {"anonymous": {"a"}, "researcher": {"a", "b"}, "archivist": {"a", "b", "c"}}
+    assert store.counts(ANON) == {"testimonies": 1, "passages": 2}
+    assert store.counts(RESEARCHER) == {"testimonies": 2, "passages": 4}
     with pytest.raises(NotFoundError):
-        store.get_testimony("t1")
+        store.get_testimony("c", RESEARCHER)
+    with pytest.raises(NotFoundError):
+        store.passages("b", ANON)
+    pid_c = store.passage_ids(ADMIN, PassageFilter(region="puno", exclude_testimony="a"))[0]
+    with pytest.raises(NotFoundError):
+        store.passage(pid_c, RESEARCHER)
+    assert store.hits([(pid_c, 1.0)], RESEARCHER) == []
+    assert len(store.passage_ids(ADMIN, PassageFilter(region="cusco"))) == 2
+    assert len(store.passage_ids(ADMIN, PassageFilter(theme="pollution"))) == 3
+    assert len(store.passage_ids(ANON, PassageFilter(theme="pollution"))) == 1
+    items, total = store.list_testimonies(RESEARCHER, PassageFilter(theme="pollution"))
+    assert total == 2 and {t.id for t in items} == {"a", "b"}
+    assert store.passage_ids(ADMIN, PassageFilter(date_from="2021")) == []
+
+
+def test_redacted_text_for_viewers_who_may_not_see_names(tmp_path):
+    store = Store(tmp_path / "a.db")
+    t = _testimony("a", title="Testimonio de Rosa")
+    store.add_testimony(
+        t,
+        [Passage("a", 0, "Me llamo Rosa Quispe."), Passage("a", 1, "El río.")],
+        _vectors(),
+        "fake",
+        ADMIN,
+        redacted=["Me llamo [nombre].", "El río."],
+        title_redacted="Testimonio de [nombre]",
+    )
+    _add(store, _testimony("b", allow_names=True), [Passage("b", 0, "Soy Juan Pérez.")])
+    assert [p.text for p in store.passages("a", ARCHIVIST)][0] == "Me llamo Rosa Quispe."
+    anon = store.passages("a", ANON)
+    assert anon[0].text == "Me llamo [nombre]." and anon[0].redacted
+    assert store.get_testimony("a", RESEARCHER).title == "Testimonio de [nombre]"
+    [hit] = store.hits([(anon[0].id, 0.5)], ANON)
+    assert "Rosa" not in hit.text and "Rosa" not in hit.title
+    # allow_names: the witness agreed to be named
+    assert store.passages("b", ANON)[0].text == "Soy Juan Pérez."
+    # no redacted copy yet: fail closed
+    _add(store, _testimony("c"), [Passage("c", 0, "Soy Ana Mamani.")])
+    assert "Ana" not in store.passages("c", ANON)[0].text
+
+
+def test_reviewer_names_are_for_archivists(tmp_path):
+    store = Store(tmp_path / "a.db")
+    [pid, _] = _add(store, _testimony())
+    store.review(pid, "water", "add", ARCHIVIST, "rosa", "agua mentioned")
+    assert store.reviews(ARCHIVIST)[0].reviewer == "rosa"
+    anon = store.reviews(ANON)[0]
+    assert (anon.reviewer, anon.note) == ("", "")
+    human = [t for t in store.passage(pid, ANON).tags if t.source == "human"][0]
+    assert "rosa" not in " ".join(human.evidence)
+    assert "rosa" in " ".join(
+        [t for t in store.passage(pid, ARCHIVIST).tags if t.source == "human"][0].evidence
+    )
+
+
+def test_theme_counts_respect_the_viewer(tmp_path):
+    store = Store(tmp_path / "a.db")
+    _add(store, _testimony("a"))
+    _add(store, _testimony("b", region="Cusco", consent="private"))
+    rows = store.theme_counts(ANON, "region")
+    assert rows == [{"theme": "pollution", "grp": "Puno", "testimonies": 1, "passages": 1}]
+    assert len(store.theme_counts(ADMIN, "region")) == 2
+    with pytest.raises(CorpusError, match="cannot group"):
+        store.theme_counts(ADMIN, "colour")
+
+
+def test_consent_change_and_delete_are_audited(tmp_path):
+    store = Store(tmp_path / "a.db")
+    _add(store, _testimony())
+    store.set_consent("t1", "private", ARCHIVIST)
+    with pytest.raises(NotFoundError):
+        store.get_testimony("t1", RESEARCHER)
+    t, removed = store.delete_testimony("t1", ARCHIVIST)
+    assert len(removed) == 2 and t.id == "t1"
+    assert store.counts(ADMIN) == {"testimonies": 0, "passages": 0}
+    assert store.vector_ids() == set()
+    assert [op for _, _, op in store.index_log(0)] == ["add", "add", "remove", "remove"]
+    actions = [e.action for e in store.audit_entries(ADMIN)]
+    assert actions[:3] == ["delete", "consent", "add"]
+    with pytest.raises(ForbiddenError):
+        store.audit_entries(ARCHIVIST)
+    with pytest.raises(NotFoundError):
+        store.get_testimony("t1", ADMIN)
+
+
+def test_reads_of_restricted_material_are_audited(tmp_path):
+    store = Store(tmp_path / "a.db")
+    _add(store, _testimony("a"))
+    _add(store, _testimony("b", consent="restricted"))
+    store.get_testimony("a", RESEARCHER)  # public: not logged
+    store.get_testimony("b", RESEARCHER)
+    entries = store.audit_entries(ADMIN, action="read")
+    assert [(e.actor, e.target) for e in entries] == [("key:r", "b")]
+
+
+def test_keys_are_hashed_and_revocable(tmp_path):
+    store = Store(tmp_path / "a.db")
+    record, key = store.keys.create("researcher", "Ana (PUCP)", ADMIN)
+    assert key.startswith(f"voces_{record.id}_")
+    raw = store.db.query("SELECT * FROM api_keys")[0]
+    assert key.split("_", 2)[2] not in " ".join(str(v) for v in tuple(raw))
+    viewer = store.keys.viewer(key)
+    assert viewer is not None and viewer.role == "researcher"
+    assert store.keys.viewer(key[:-1] + ("A" if key[-1] != "A" else "B")) is None
+    assert store.keys.viewer("voces_nope_x") is None and store.keys.viewer("") is None
+    with pytest.raises(ForbiddenError):
+        store.keys.create("admin", "x", ARCHIVIST)
+    store.keys.revoke(record.id, ADMIN)
+    assert store.keys.viewer(key) is None
 
 
 def test_not_a_database(tmp_path):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from corpus import Hit, Passage, Testimony, ThemeTag
+from corpus import Hit, Job, Passage, Testimony, ThemeTag
+from pipeline.jobs import job_json
 
-from ..schemas import HitPublic, PassagePublic, TagPublic, TestimonySummary
+from ..schemas import HitPublic, JobPublic, PassagePublic, TagPublic, TestimonySummary
 
 
 def tag_public(tag: ThemeTag) -> TagPublic:
@@ -50,6 +51,7 @@ def summary(t: Testimony) -> TestimonySummary:
         consent=t.consent,
         source_kind=t.source_kind,
         illustrative=t.illustrative,
+        allow_names=t.allow_names,
     )
 
 
@@ -61,5 +63,10 @@ def passage_public(p: Passage) -> PassagePublic:
         start=p.start,
         end=p.end,
         text=p.text,
+        redacted=p.redacted,
         tags=[tag_public(g) for g in p.tags],
     )
+
+
+def job_public(job: Job) -> JobPublic:
+    return JobPublic(**job_json(job))

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from corpus import PassageFilter
 from pipeline.texts import check_date
 
-from ..deps import AccessDep, ArchiveDep
+from ..deps import ArchiveDep, ViewerDep
 from ..schemas import SearchResponse
 from .convert import hit_public
 
@@ -17,17 +17,18 @@ router = APIRouter(prefix="/search", tags=["search"])
 @router.get("", response_model=SearchResponse)
 def search(
     archive: ArchiveDep,
-    access: AccessDep,
+    viewer: ViewerDep,
     q: Annotated[str, Query(min_length=1, max_length=2000, description="Query, any language")],
     k: Annotated[int, Query(ge=1, le=200)] = 10,
-    region: str = "",
-    community: str = "",
-    theme: str = "",
-    language: str = "",
-    since: Annotated[str, Query(description="YYYY[-MM[-DD]]")] = "",
-    until: Annotated[str, Query(description="YYYY[-MM[-DD]]")] = "",
+    region: Annotated[str, Query(max_length=200)] = "",
+    community: Annotated[str, Query(max_length=200)] = "",
+    theme: Annotated[str, Query(max_length=100)] = "",
+    language: Annotated[str, Query(max_length=8)] = "",
+    since: Annotated[str, Query(max_length=10, description="YYYY[-MM[-DD]]")] = "",
+    until: Annotated[str, Query(max_length=10, description="YYYY[-MM[-DD]]")] = "",
 ) -> SearchResponse:
-    """Passages closest in meaning to ``q``, across languages, within the filters."""
+    """Passages closest in meaning to ``q``, across languages, within the filters and
+    what the caller may see."""
     flt = PassageFilter(
         region=region,
         community=community,
@@ -35,7 +36,6 @@ def search(
         language=language,
         date_from=check_date(since, "since: "),
         date_to=check_date(until, "until: "),
-        consent=access,
     )
-    hits = archive.search(q, k, flt)
+    hits = archive.search(q, viewer, k, flt)
     return SearchResponse(query=q, hits=[hit_public(h) for h in hits])

@@ -1,0 +1,46 @@
+"""API keys and the audit log (admins)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from ..deps import AdminDep, ArchiveDep
+from ..schemas import AuditList, AuditPublic, KeyCreate, KeyCreated, KeyList, KeyPublic
+
+router = APIRouter(tags=["admin"])
+
+
+@router.get("/keys", response_model=KeyList)
+def list_keys(archive: ArchiveDep, viewer: AdminDep) -> KeyList:
+    """Every API key (never the secrets)."""
+    return KeyList(keys=[KeyPublic(**asdict(k)) for k in archive.store.keys.list(viewer)])
+
+
+@router.post("/keys", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)
+def create_key(archive: ArchiveDep, viewer: AdminDep, body: KeyCreate) -> KeyCreated:
+    """A new key: the answer holds it this once; only its hash is kept."""
+    record, key = archive.store.keys.create(body.role, body.name, viewer)
+    return KeyCreated(**asdict(record), key=key)
+
+
+@router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_key(
+    archive: ArchiveDep, viewer: AdminDep, key_id: Annotated[str, Path(max_length=100)]
+) -> None:
+    archive.store.keys.revoke(key_id, viewer)
+
+
+@router.get("/audit", response_model=AuditList)
+def audit(
+    archive: ArchiveDep,
+    viewer: AdminDep,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 100,
+    since: Annotated[str, Query(max_length=40, description="ISO time")] = "",
+    action: Annotated[str, Query(max_length=40)] = "",
+) -> AuditList:
+    """Writes, consent changes and reads of restricted or private material, newest first."""
+    entries = archive.store.audit_entries(viewer, limit, since, action)
+    return AuditList(entries=[AuditPublic(**asdict(e)) for e in entries])

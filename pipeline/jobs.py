@@ -1,0 +1,208 @@
+"""Ingest jobs: an upload is staged durably, queued, and stored by a worker.
+
+The queue is huey's (a well-kept task library): on a laptop its SQLite storage in
+``VOCES_HOME/queue.sqlite3``; across machines its Redis or PostgreSQL storage, with the
+same code. A huey message carries only a job id. Huey hands a message to one worker and
+forgets it, so the job table (corpus/jobs.py) is what makes a job survive a crash: a
+worker claims a job by compare-and-set, beats a heartbeat while it works, and at start
+(and every minute) hands the queue again every job that is queued or whose worker went
+silent. Handing a job out twice is harmless: the claim lets one worker have it, and
+ingest is idempotent (the same bytes are "present" the second time).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from corpus import ConflictError, CorpusError, ForbiddenError, Job, Viewer
+
+from .archive import Archive, IngestResult
+from .errors import InputError, PipelineError
+from .texts import Metadata, read_text_items
+from .uploads import UploadCheck
+
+__all__ = ["JobRunner", "job_json", "new_job_id"]
+
+logger = logging.getLogger(__name__)
+
+
+def new_job_id() -> str:
+    return "job-" + secrets.token_hex(8)
+
+
+def _fsync_tree(path: Path) -> None:
+    import os
+
+    with path.open("rb") as fh:
+        os.fsync(fh.fileno())
+    if os.name == "posix":
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class JobRunner:
+    """Stages uploads, queues them, and runs them against one archive."""
+
+    def __init__(
+        self,
+        archive: Archive,
+        huey: Any,
+        stale_after: float = 120.0,
+        poll_seconds: float = 0.5,
+    ) -> None:
+        self.archive = archive
+        self.huey = huey
+        self.stale_after = stale_after
+        self.poll_seconds = poll_seconds
+        self.uploads = archive.home / "uploads"
+        self.uploads.mkdir(exist_ok=True)
+        self._task = huey.task(name="voces.ingest")(self.process)
+
+    # -- submitting ----------------------------------------------------------------------------
+
+    def staging_path(self, job_id: str, name: str) -> Path:
+        """Where an upload for ``job_id`` is written before it is checked."""
+        folder = self.uploads / job_id
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / name
+
+    def discard(self, job_id: str) -> None:
+        shutil.rmtree(self.uploads / job_id, ignore_errors=True)
+
+    def submit(
+        self, job_id: str, staged: Path, check: UploadCheck, meta: Metadata, viewer: Viewer
+    ) -> Job:
+        """Record and queue a checked upload (already written to ``staged``)."""
+        if not viewer.can_write:
+            raise ForbiddenError("uploading needs an archivist's key")
+        if check.kind == "text":
+            self.archive.check_conflicts(check.items)
+        _fsync_tree(staged)
+        metadata = {
+            **asdict(meta),
+            "extra": dict(meta.extra or {}),
+            "kind": check.kind,
+            "name": check.name,
+            "duration": check.duration,
+            "role": viewer.role,
+        }
+        job = self.archive.store.jobs.create(
+            job_id, check.name, str(staged.relative_to(self.archive.home)), metadata, viewer
+        )
+        self._task(job_id)
+        return job
+
+    # -- working ---------------------------------------------------------------------------
+
+    def process(self, job_id: str) -> None:
+        """Run one job if no other worker has it (the huey task)."""
+        jobs = self.archive.store.jobs
+        job = jobs.claim(job_id, self.stale_after)
+        if job is None:
+            return
+        beating = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(job_id, beating), daemon=True)
+        beat.start()
+        try:
+            results = self._ingest(job)
+        except (InputError, ConflictError, ForbiddenError) as exc:
+            jobs.fail(job_id, str(exc))
+            self.discard(job_id)
+        except (PipelineError, CorpusError) as exc:
+            logger.error("job %s failed: %s", job_id, exc)
+            jobs.fail(job_id, str(exc))
+        except Exception as exc:  # a bug: keep the upload, say so, keep the worker alive
+            logger.exception("job %s failed unexpectedly", job_id)
+            jobs.fail(job_id, f"internal error ({type(exc).__name__}); see the worker log")
+        else:
+            jobs.finish(job_id, [asdict(r) for r in results])
+            self.discard(job_id)
+        finally:
+            beating.set()
+
+    def _beat(self, job_id: str, stop: threading.Event) -> None:
+        jobs = self.archive.store.jobs
+        while not stop.wait(self.stale_after / 4):
+            try:
+                job = jobs.get(job_id, Viewer.system())
+                jobs.progress(job_id, job.progress, job.message)
+            except CorpusError:
+                return
+
+    def _ingest(self, job: Job) -> list[IngestResult]:
+        meta_fields = {k: v for k, v in job.metadata.items() if k in Metadata.__dataclass_fields__}
+        meta = Metadata(**meta_fields)
+        role = job.metadata.get("role", "archivist")
+        viewer = Viewer(role if role in ("archivist", "admin") else "anonymous", job.submitted_by)
+        path = self.archive.home / job.upload_path
+        if not path.is_file():
+            raise PipelineError(f"the upload of {job.source_name} is missing from {path.parent}")
+        jobs = self.archive.store.jobs
+
+        def progress(message: str, fraction: float | None = None) -> None:
+            jobs.progress(job.id, fraction if fraction is not None else job.progress, message)
+
+        if job.metadata.get("kind") == "audio":
+            return [self.archive.ingest_audio(path, meta, viewer, progress)]
+        items = read_text_items(path, meta, name=job.metadata.get("name", path.name))
+        return self.archive.ingest_texts(items, viewer, progress)
+
+    def recover(self) -> int:
+        """Queue again every job that is queued or whose worker stopped; returns how many."""
+        pending = self.archive.store.jobs.unfinished(self.stale_after)
+        for job_id in pending:
+            self._task(job_id)
+        if pending:
+            logger.info("re-queued %d unfinished jobs", len(pending))
+        return len(pending)
+
+    def run(self, stop: threading.Event, recover_every: float = 60.0) -> None:
+        """Take jobs from the queue until ``stop`` is set (a worker's main loop)."""
+        self.recover()
+        last_recovery = time.monotonic()
+        while not stop.is_set():
+            task = self.huey.dequeue()
+            if task is not None:
+                try:
+                    self.huey.execute(task)
+                except Exception:  # process() already recorded it; keep working
+                    logger.exception("job task failed")
+                continue
+            if time.monotonic() - last_recovery > recover_every:
+                self.recover()
+                last_recovery = time.monotonic()
+            stop.wait(self.poll_seconds)
+
+    def start(self) -> tuple[threading.Thread, threading.Event]:
+        """Run a worker in a thread of this process (``voces serve``)."""
+        stop = threading.Event()
+        thread = threading.Thread(target=self.run, args=(stop,), name="voces-worker", daemon=True)
+        thread.start()
+        return thread, stop
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    """A job as the CLI and the API show it."""
+    return {
+        "id": job.id,
+        "state": job.state,
+        "source_name": job.source_name,
+        "submitted_by": job.submitted_by,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "progress": round(job.progress, 3),
+        "message": job.message,
+        "error": job.error,
+        "attempts": job.attempts,
+        "results": list(job.results),
+    }

@@ -1,0 +1,200 @@
+"""Keeping an archive whole: the consistency check, backup and restore.
+
+``check`` compares what SQLite holds (the truth) with what is derived from it or stored
+beside it: vectors, the FAISS index, media files, redacted copies, staged uploads. With
+``repair`` it fixes what can be fixed from SQLite alone.
+
+``backup`` is consistent while the server runs: it holds the archive's write lock (reads
+go on; writers wait), copies SQLite with its online backup API (a transactionally
+consistent snapshot, WAL included) and copies the files beside it; a manifest records
+every file's SHA-256. ``restore`` checks those digests and SQLite's integrity before an
+archive is put in place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from corpus import Viewer
+
+from .archive import Archive, sha256_file
+from .errors import InputError, PipelineError
+
+__all__ = ["CheckReport", "backup", "check", "restore"]
+
+logger = logging.getLogger(__name__)
+
+_DATABASES = ("voces.sqlite3", "queue.sqlite3")
+_FOLDERS = ("media", "index", "theme-models", "uploads")
+
+
+@dataclass
+class CheckReport:
+    passages: int = 0
+    vectors: int = 0
+    indexed: int = 0
+    problems: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "passages": self.passages,
+            "vectors": self.vectors,
+            "indexed": self.indexed,
+            "problems": self.problems,
+            "repaired": self.repaired,
+        }
+
+
+def check(archive: Archive, repair: bool = False) -> CheckReport:
+    """Find (and with ``repair``, fix) disagreements between SQLite and the rest."""
+    report = CheckReport()
+    store = archive.store
+
+    def problem(text: str, fixed: bool) -> None:
+        (report.repaired if fixed else report.problems).append(text)
+
+    integrity = store.db.query("PRAGMA integrity_check")[0][0]
+    if integrity != "ok":
+        problem(f"SQLite integrity check: {integrity}", False)
+    with archive.writing():
+        passages = store.all_passage_ids()
+        vectors = store.vector_ids()
+        missing = sorted(passages - vectors)
+        if missing:
+            fixed = repair and archive.embedder is not None
+            if fixed:
+                archive._embed_passages(missing)
+            problem(f"{len(missing)} passages have no stored vector", fixed)
+        media = store.media_paths()
+        for path in sorted(media):
+            if not (archive.home / path).is_file():
+                problem(f"recording {path} is missing (restore it from a backup)", False)
+        folder = archive.home / "media"
+        for file in sorted(folder.iterdir()) if folder.is_dir() else []:
+            name = f"media/{file.name}"
+            if file.is_file() and name not in media:
+                if repair:
+                    file.unlink()
+                problem(f"{name} belongs to no testimony (left by an interrupted ingest)", repair)
+        uploads = archive.home / "uploads"
+        jobs = {j.id: j for j in store.jobs.list(Viewer.system(), limit=10**9)}
+        for staged in sorted(uploads.iterdir()) if uploads.is_dir() else []:
+            job = jobs.get(staged.name)
+            if job is None or job.state == "done":
+                if repair:
+                    shutil.rmtree(staged, ignore_errors=True)
+                problem(f"uploads/{staged.name} belongs to no unfinished job", repair)
+    passages_left, titles_left = store.unredacted()
+    if (passages_left or titles_left) and archive.redact is not None:
+        fixed = repair
+        if repair:
+            archive.fill_redactions()
+        problem(f"{len(passages_left)} passages have no redacted copy", fixed)
+    elif passages_left or titles_left:
+        problem(
+            f"{len(passages_left)} passages have no redacted copy (redaction is off: "
+            "anonymous users and researchers see […] in their place)",
+            False,
+        )
+    if archive.index is not None:
+        archive.refresh()
+        held = archive.index.ids()
+        stored = store.vector_ids()
+        if held != stored:
+            if repair:
+                archive.rebuild_index()
+            problem(
+                f"the vector index holds {len(held)} passages, SQLite {len(stored)} vectors",
+                repair,
+            )
+        report.indexed = len(archive.index)
+    report.passages = len(store.all_passage_ids())
+    report.vectors = len(store.vector_ids())
+    return report
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    src = sqlite3.connect(str(source))
+    dst = sqlite3.connect(str(target))
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+def backup(archive: Archive, destination: Path) -> dict[str, Any]:
+    """Write a consistent copy of the archive into ``destination`` (a new folder)."""
+    if destination.exists() and any(destination.iterdir()):
+        raise InputError(f"{destination} is not empty; back up into a new folder")
+    destination.mkdir(parents=True, exist_ok=True)
+    files: dict[str, str] = {}
+    with archive.writing():
+        if archive.index is not None:
+            archive.snapshot()
+        for name in _DATABASES:
+            if (archive.home / name).is_file():
+                _copy_database(archive.home / name, destination / name)
+        for folder in _FOLDERS:
+            source = archive.home / folder
+            if source.is_dir():
+                shutil.copytree(
+                    source, destination / folder, ignore=shutil.ignore_patterns(".tmp-*", ".*")
+                )
+    for path in sorted(p for p in destination.rglob("*") if p.is_file()):
+        files[path.relative_to(destination).as_posix()] = sha256_file(path)
+    manifest = {
+        "format": "voces-backup/1",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "schema_version": archive.store.schema_version(),
+        "files": files,
+    }
+    (destination / "manifest.json").write_text(json.dumps(manifest, indent=1), "utf-8")
+    return manifest
+
+
+def restore(source: Path, home: Path, force: bool = False) -> dict[str, Any]:
+    """Put the backup in ``source`` in place as the archive in ``home``."""
+    try:
+        manifest = json.loads((source / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{source} is not a Voces backup (no readable manifest.json)") from exc
+    if manifest.get("format") != "voces-backup/1":
+        raise InputError(f"{source}: unknown backup format {manifest.get('format')!r}")
+    for name, digest in manifest["files"].items():
+        path = source / name
+        if ".." in Path(name).parts or not path.is_file() or sha256_file(path) != digest:
+            raise PipelineError(f"the backup is damaged: {name} is missing or altered")
+    if (home / "voces.sqlite3").exists() and not force:
+        raise InputError(f"{home} already holds an archive; restore elsewhere or use --force")
+    conn = sqlite3.connect(str(source / "voces.sqlite3"))
+    try:
+        if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise PipelineError("the backup's database fails SQLite's integrity check")
+    finally:
+        conn.close()
+    home.mkdir(parents=True, exist_ok=True)
+    for name in _DATABASES:
+        for suffix in ("", "-wal", "-shm"):
+            (home / f"{name}{suffix}").unlink(missing_ok=True)
+    for folder in _FOLDERS:
+        shutil.rmtree(home / folder, ignore_errors=True)
+    for name in manifest["files"]:
+        target = home / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / name, target)
+    return manifest
