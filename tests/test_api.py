@@ -1,4 +1,7 @@
-"""The HTTP API with fake models: routes, consent, the one error shape, OpenAPI."""
+"""The HTTP API with fake models: routes, roles, uploads and jobs, the one error shape,
+OpenAPI."""
+
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -7,24 +10,34 @@ from api.app import create_app
 from api.settings import get_settings
 from pipeline import Metadata
 
-from .conftest import DATA
+from .conftest import DATA, LOCAL
 
 TOKEN = "s3cret-token"
 
 
 @pytest.fixture
 def client(archive):
-    archive.ingest_paths([DATA / "testimonies.jsonl"], Metadata())
+    archive.ingest_paths([DATA / "testimonies.jsonl"], Metadata(), LOCAL)
     archive.ingest_paths(
-        [DATA / "es_rio.ogg"], Metadata(region="Puno", consent="public", language="es")
+        [DATA / "es_rio.ogg"], Metadata(region="Puno", consent="public", language="es"), LOCAL
     )
-    archive.ingest_paths([DATA / "en_land.ogg"], Metadata(region="Cusco", consent="private"))
+    archive.ingest_paths([DATA / "en_land.ogg"], Metadata(region="Cusco", consent="private"), LOCAL)
     settings = get_settings(api_token=TOKEN)
     with TestClient(create_app(settings, archive=archive)) as c:
         yield c
 
 
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
+@pytest.fixture
+def keys(archive):
+    """A bearer header per role."""
+    out = {"anonymous": {}}
+    for role in ("researcher", "archivist", "admin"):
+        _, key = archive.store.keys.create(role, f"test {role}", LOCAL)
+        out[role] = {"Authorization": f"Bearer {key}"}
+    return out
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}  # the legacy token: an admin
 
 
 def _assert_error(r, status, code):
@@ -33,9 +46,28 @@ def _assert_error(r, status, code):
     assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
 
 
-def test_health_and_openapi(client):
-    h = client.get("/api/v1/health").json()
-    assert h["status"] == "ok" and h["testimonies"] == 6 and h["indexed"] == h["passages"]
+def _public(archive, **where):
+    return next(
+        t
+        for t in archive.store.list_testimonies(LOCAL, limit=100)[0]
+        if all(getattr(t, k) == v for k, v in where.items())
+    )
+
+
+def test_health_counts_what_the_caller_may_see(client, archive, keys):
+    anon = client.get("/api/v1/health").json()
+    admin = client.get("/api/v1/health", headers=keys["admin"]).json()
+    researcher = client.get("/api/v1/health", headers=keys["researcher"]).json()
+    assert anon["status"] == "ok" and anon["role"] == "anonymous"
+    assert anon["testimonies"] < researcher["testimonies"] < admin["testimonies"] == 6
+    _assert_error(
+        client.get("/api/v1/health", headers={"Authorization": "Bearer wrong"}),
+        401,
+        "unauthorized",
+    )
+
+
+def test_openapi_says_keys_are_optional_and_lists_errors(client):
     spec = client.get("/openapi.json").json()
     for path in (
         "/api/v1/search",
@@ -44,9 +76,24 @@ def test_health_and_openapi(client):
         "/api/v1/testimonies/{testimony_id}/similar",
         "/api/v1/themes",
         "/api/v1/health",
+        "/api/v1/jobs/{job_id}",
+        "/api/v1/keys",
+        "/api/v1/audit",
     ):
         assert path in spec["paths"]
+    search = spec["paths"]["/api/v1/search"]["get"]
+    assert {} in search["security"]  # anonymous is allowed
+    assert {"400", "401", "404", "422"} <= set(search["responses"])
+    assert "ErrorResponse" in spec["components"]["schemas"]
     assert client.get("/").status_code == 200 and "Voces" in client.get("/").text
+
+
+def test_docs_are_served_without_a_cdn(client):
+    page = client.get("/docs").text
+    assert "cdn" not in page.lower() and "https://" not in page
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        url = next(part for part in page.split('"') if part.endswith(asset))
+        assert client.get(url).status_code == 200
 
 
 def test_search_returns_times_and_audio_links(client):
@@ -61,9 +108,10 @@ def test_search_returns_times_and_audio_links(client):
     assert ranged.status_code == 206 and len(ranged.content) == 100
 
 
-def test_consent_levels(client, archive):
-    restricted = [t for t in archive.store.list_testimonies()[0] if t.consent == "restricted"]
-    private = [t for t in archive.store.list_testimonies()[0] if t.consent == "private"]
+def test_consent_levels(client, archive, keys):
+    AUTH = keys["researcher"]
+    restricted = [t for t in archive.store.list_testimonies(LOCAL)[0] if t.consent == "restricted"]
+    private = [t for t in archive.store.list_testimonies(LOCAL)[0] if t.consent == "private"]
     assert restricted and private, "fixtures must hold restricted and private testimonies"
     anon = client.get("/api/v1/testimonies", params={"limit": 100}).json()
     assert {t["consent"] for t in anon["items"]} == {"public"}
@@ -85,7 +133,7 @@ def test_consent_levels(client, archive):
 
 
 def test_testimony_detail(client, archive):
-    tid = next(t.id for t in archive.store.list_testimonies()[0] if t.source_kind == "audio")
+    tid = next(t.id for t in archive.store.list_testimonies(LOCAL)[0] if t.source_kind == "audio")
     d = client.get(f"/api/v1/testimonies/{tid}").json()
     assert d["language"] == "es" and d["duration"] > 0 and d["audio_url"]
     assert d["passages"][0]["start"] == 0.0
@@ -95,17 +143,18 @@ def test_testimony_detail(client, archive):
     assert pollution["score"] >= 0.5 and pollution["reviewed"] is False
     tag = d["passages"][0]["tags"][0]
     assert set(tag) == {"theme", "score", "source", "evidence"} and tag["evidence"]
+    assert d["passages"][0]["redacted"] is True  # anonymous reads the redacted copy
 
 
 def test_similar_and_themes(client, archive):
-    tid = next(t.id for t in archive.store.list_testimonies()[0] if t.consent == "public")
+    tid = next(t.id for t in archive.store.list_testimonies(LOCAL)[0] if t.consent == "public")
     s = client.get(f"/api/v1/testimonies/{tid}/similar", params={"other_regions": True}).json()
-    region = archive.store.get_testimony(tid).region
+    region = archive.testimony(tid, LOCAL).region
     assert all(x["region"] != region for x in s["similar"])
     t = client.get("/api/v1/themes", params={"by": "region"}).json()
     assert t["version"] and len(t["themes"]) == 8 and t["counts"]
     assert {c["group"] for c in t["counts"]} <= {
-        x.region for x in archive.store.list_testimonies()[0]
+        x.region for x in archive.store.list_testimonies(LOCAL)[0]
     }
 
 
@@ -122,6 +171,11 @@ def test_similar_and_themes(client, archive):
         ("/api/v1/testimonies/nope/audio", 404, "not_found"),
         ("/api/v1/themes?by=colour", 422, "invalid_request"),
         ("/api/v1/nothing-here", 404, "not_found"),
+        ("/api/v1/passages/9223372036854775808", 422, "invalid_request"),
+        ("/api/v1/testimonies?offset=9223372036854775808", 422, "invalid_request"),
+        ("/api/v1/jobs", 401, "unauthorized"),
+        ("/api/v1/keys", 401, "unauthorized"),
+        ("/api/v1/audit", 401, "unauthorized"),
     ],
 )
 def test_one_error_shape(client, url, status, code):
@@ -131,16 +185,17 @@ def test_one_error_shape(client, url, status, code):
 def test_text_testimony_has_no_audio(client, archive):
     tid = next(
         t.id
-        for t in archive.store.list_testimonies()[0]
+        for t in archive.store.list_testimonies(LOCAL)[0]
         if t.source_kind == "text" and t.consent == "public"
     )
     _assert_error(client.get(f"/api/v1/testimonies/{tid}/audio"), 404, "not_found")
 
 
-def test_reviews_over_http_need_the_token_and_win(client, archive):
+def test_reviews_over_http_need_an_archivist_and_win(client, archive, keys):
+    AUTH = keys["archivist"]
     tid = next(
         t.id
-        for t in archive.store.list_testimonies()[0]
+        for t in archive.store.list_testimonies(LOCAL)[0]
         if t.source_kind == "audio" and t.consent == "public"
     )
     passage = client.get(f"/api/v1/testimonies/{tid}").json()["passages"][0]
@@ -154,6 +209,13 @@ def test_reviews_over_http_need_the_token_and_win(client, archive):
     _assert_error(
         client.post(f"/api/v1/passages/{passage['id']}/reviews", json=body), 401, "unauthorized"
     )
+    _assert_error(
+        client.post(
+            f"/api/v1/passages/{passage['id']}/reviews", json=body, headers=keys["researcher"]
+        ),
+        403,
+        "forbidden",
+    )
     r = client.post(f"/api/v1/passages/{passage['id']}/reviews", json=body, headers=AUTH)
     assert r.status_code == 201, r.text
     assert "pollution" not in {t["theme"] for t in r.json()["tags"]}
@@ -164,6 +226,9 @@ def test_reviews_over_http_need_the_token_and_win(client, archive):
     assert human["source"] == "human" and human["score"] == 1.0 and "rosa" in human["evidence"][0]
     detail = client.get(f"/api/v1/testimonies/{tid}").json()
     assert any(t["theme"] == "displacement" and t["reviewed"] for t in detail["themes"])
+    public_passage = client.get(f"/api/v1/passages/{passage['id']}").json()
+    assert all(r["reviewer"] == "" and r["note"] == "" for r in public_passage["reviews"])
+    assert "rosa" not in str(public_passage)
     bad = {"theme": "mining", "verdict": "add", "reviewer": "rosa"}
     _assert_error(
         client.post(f"/api/v1/passages/{passage['id']}/reviews", json=bad, headers=AUTH),
@@ -181,7 +246,10 @@ def test_reviews_over_http_need_the_token_and_win(client, archive):
     )
 
 
-def test_private_passages_are_invisible(client, archive):
-    private = next(t for t in archive.store.list_testimonies()[0] if t.consent == "private")
-    pid = archive.store.passages(private.id)[0].id
-    _assert_error(client.get(f"/api/v1/passages/{pid}", headers=AUTH), 404, "not_found")
+def test_private_passages_are_for_archivists(client, archive, keys):
+    private = next(t for t in archive.store.list_testimonies(LOCAL)[0] if t.consent == "private")
+    pid = archive.passages(private.id, LOCAL)[0].id
+    _assert_error(
+        client.get(f"/api/v1/passages/{pid}", headers=keys["researcher"]), 404, "not_found"
+    )
+    assert client.get(f"/api/v1/passages/{pid}", headers=keys["archivist"]).status_code == 200

@@ -147,7 +147,6 @@ def test_reindex_after_changing_embedder(run, monkeypatch):
     run("ingest", str(DATA / "testimonies.jsonl"))
     other = HashEmbedder(dim=32)
     monkeypatch.setattr(services, "load_embedder", lambda name, threads=2: other)
-    monkeypatch.setattr(cli_module, "load_embedder", lambda name, threads=2: other)
     _one_line_error(run("search", "agua"), "voces reindex")
     r = run("reindex")
     assert r.exit_code == 0 and "fake-hash-32" in r.output

@@ -7,27 +7,27 @@ import pytest
 from corpus import CorpusError, NotFoundError, PassageFilter
 from pipeline import Archive, Metadata, load_taxonomy
 
-from .conftest import DATA, fake_cli
+from .conftest import DATA, LOCAL, fake_cli
 from .fakes import HashEmbedder
 
 
 def _passage_with(archive, theme):
-    for t in archive.store.list_testimonies()[0]:
-        for p in archive.store.passages(t.id):
+    for t in archive.store.list_testimonies(LOCAL)[0]:
+        for p in archive.store.passages(t.id, LOCAL):
             if theme in {g.theme for g in p.tags}:
                 return p
     raise AssertionError(f"no passage tagged {theme}")
 
 
 def test_reviews_win_and_survive_retag_and_reindex(archive, voces_home, rule_tagger):
-    archive.ingest_paths([DATA / "es_rio.ogg"], Metadata(region="Puno"))
+    archive.ingest_paths([DATA / "es_rio.ogg"], Metadata(region="Puno"), LOCAL)
     p = _passage_with(archive, "pollution")
-    archive.store.review(p.id, "pollution", "reject", "rosa", "test")
-    archive.store.review(p.id, "repression", "add", "rosa")
-    archive.store.review(p.id, "land_loss", "accept", "juan")
+    archive.store.review(p.id, "pollution", "reject", LOCAL, "rosa", "test")
+    archive.store.review(p.id, "repression", "add", LOCAL, "rosa")
+    archive.store.review(p.id, "land_loss", "accept", LOCAL, "juan")
 
     def effective():
-        return {t.theme: t for t in archive.store.passage(p.id).tags}
+        return {t.theme: t for t in archive.store.passage(p.id, LOCAL).tags}
 
     before = effective()
     assert "pollution" not in before
@@ -38,36 +38,36 @@ def test_reviews_win_and_survive_retag_and_reindex(archive, voces_home, rule_tag
     assert archive.retag() >= 1
     assert "pollution" in {t.theme for t in archive.store.machine_tags([p.id])[p.id]}
     assert effective().keys() == before.keys()
-    archive.store.close()
+    archive.close()
     # re-indexing (a new embedder, fresh index) keeps reviews too
     rebuilt = Archive(voces_home, HashEmbedder(dim=32), rule_tagger, fresh_index=True)
-    assert {t.theme for t in rebuilt.store.passage(p.id).tags} == set(before)
+    assert {t.theme for t in rebuilt.store.passage(p.id, LOCAL).tags} == set(before)
     # theme filters and counts see the reviewed tags
-    ids = rebuilt.store.passage_ids(PassageFilter(theme="repression"))
-    assert p.id in ids and p.id not in rebuilt.store.passage_ids(PassageFilter(theme="pollution"))
+    ids = rebuilt.store.passage_ids(LOCAL, PassageFilter(theme="repression"))
+    assert p.id in ids and p.id not in rebuilt.store.passage_ids(LOCAL, PassageFilter(theme="pollution"))
     rebuilt.store.close()
 
 
 def test_latest_review_wins_and_all_are_logged(archive):
-    archive.ingest_paths([DATA / "es_rio.ogg"], Metadata())
+    archive.ingest_paths([DATA / "es_rio.ogg"], Metadata(), LOCAL)
     p = _passage_with(archive, "pollution")
-    archive.store.review(p.id, "pollution", "reject", "a")
-    archive.store.review(p.id, "pollution", "accept", "b")
-    [r] = archive.store.reviews([p.id])
+    archive.store.review(p.id, "pollution", "reject", LOCAL, "a")
+    archive.store.review(p.id, "pollution", "accept", LOCAL, "b")
+    [r] = archive.store.reviews(LOCAL, [p.id])
     assert (r.verdict, r.reviewer) == ("accept", "b")
     log = archive.store._query("SELECT verdict FROM review_log ORDER BY id")
     assert [row[0] for row in log] == ["reject", "accept"]
 
 
 def test_review_errors(archive):
-    archive.ingest_paths([DATA / "es_rio.ogg"], Metadata())
+    archive.ingest_paths([DATA / "es_rio.ogg"], Metadata(), LOCAL)
     p = _passage_with(archive, "pollution")
     with pytest.raises(NotFoundError):
-        archive.store.review(999_999, "pollution", "accept", "a")
+        archive.store.review(999_999, "pollution", "accept", LOCAL, "a")
     with pytest.raises(CorpusError, match="verdict"):
-        archive.store.review(p.id, "pollution", "maybe", "a")
+        archive.store.review(p.id, "pollution", "maybe", LOCAL, "a")
     with pytest.raises(CorpusError, match="reviewer"):
-        archive.store.review(p.id, "pollution", "accept", "  ")
+        archive.store.review(p.id, "pollution", "accept", LOCAL, "  ")
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ def test_defaults_apply_where_rows_are_silent(tmp_path):
         ('{"text": "t", "consent": "everyone"}\n', "consent 'everyone'"),
         ('{"text": "t", "date": "26/11/2026"}\n', "is not YYYY"),
         ('{"text": "t", "date": "2026-13-01"}\n', "not a real date"),
-        ('{"id": "a b", "text": "t"}\n', "may only hold"),
+        ('{"id": "a b", "text": "t"}\n', "must start with a letter"),
         ('{"id": "a", "text": "t"}\n{"id": "a", "text": "u"}\n', "repeats x.jsonl:1"),
         ("[1, 2]\n", "must be a JSON object"),
         ("\n\n", "holds no testimonies"),
