@@ -41,8 +41,13 @@ def _job(row: Any) -> Job:
     )
 
 
+def _beat() -> str:
+    """Heartbeat times carry milliseconds (stale_after may be under a second in tests)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
 def _ago(seconds: float) -> str:
-    return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat(timespec="seconds")
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
 
 
 class JobTable:
@@ -114,7 +119,7 @@ class JobTable:
                 "UPDATE jobs SET state = 'running', attempts = attempts + 1, heartbeat_at = ?, "
                 "updated_at = ? WHERE id = ? AND (state = 'queued' OR "
                 "(state = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < ?)))",
-                (now(), now(), job_id, _ago(stale_after)),
+                (_beat(), now(), job_id, _ago(stale_after)),
             ).rowcount
         return self._get(job_id) if done else None
 
@@ -123,7 +128,7 @@ class JobTable:
             db.execute(
                 "UPDATE jobs SET progress = ?, message = ?, heartbeat_at = ?, updated_at = ? "
                 "WHERE id = ? AND state = 'running'",
-                (max(0.0, min(1.0, fraction)), message[:500], now(), now(), job_id),
+                (max(0.0, min(1.0, fraction)), message[:500], _beat(), now(), job_id),
             )
 
     def finish(self, job_id: str, results: builtins.list[dict[str, Any]]) -> None:

