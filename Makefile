@@ -34,6 +34,7 @@ lint: setup
 	$(BIN)/ruff check api pipeline models corpus tests bench
 	$(BIN)/ruff format --check api pipeline models corpus tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python bench/transcribe.py

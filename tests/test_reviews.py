@@ -44,7 +44,9 @@ def test_reviews_win_and_survive_retag_and_reindex(archive, voces_home, rule_tag
     assert {t.theme for t in rebuilt.store.passage(p.id, LOCAL).tags} == set(before)
     # theme filters and counts see the reviewed tags
     ids = rebuilt.store.passage_ids(LOCAL, PassageFilter(theme="repression"))
-    assert p.id in ids and p.id not in rebuilt.store.passage_ids(LOCAL, PassageFilter(theme="pollution"))
+    assert p.id in ids and p.id not in rebuilt.store.passage_ids(
+        LOCAL, PassageFilter(theme="pollution")
+    )
     rebuilt.store.close()
 
 
