@@ -24,7 +24,8 @@ def ingest_demo(
     collection = demo_dir / "testimonies.jsonl"
     if not collection.is_file():
         raise InputError(f"the demo corpus is missing: {collection}")
-    defaults = Metadata(consent="public", illustrative=True)
+    # illustrative: no real person is named, so names (and recordings) may be shown
+    defaults = Metadata(consent="public", illustrative=True, allow_names=True)
     results = archive.ingest_texts(read_text_items(collection, defaults), viewer, progress)
     for sidecar in sorted((demo_dir / "audio").glob("*.json")):
         info = json.loads(sidecar.read_text("utf-8"))
@@ -37,6 +38,7 @@ def ingest_demo(
             language=info.get("language", ""),
             consent=info.get("consent", "public"),
             illustrative=True,
+            allow_names=True,
             extra={"basis": info.get("basis", ""), "demo_id": info.get("id", "")},
         )
         results.append(archive.ingest_audio(recording, meta, viewer, progress))

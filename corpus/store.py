@@ -118,7 +118,8 @@ def _testimony(row: sqlite3.Row, viewer: Viewer) -> Testimony:
         source_kind=row["source_kind"],
         source_name=row["source_name"] if viewer.sees_originals else "",
         source_hash=row["source_hash"] if viewer.sees_originals else "",
-        media_path=row["media_path"],
+        # a recording cannot be redacted: only those who may hear names get it
+        media_path=row["media_path"] if _names_visible(viewer, row["allow_names"]) else "",
         illustrative=bool(row["illustrative"]),
         allow_names=bool(row["allow_names"]),
         extra=json.loads(row["extra"]) if viewer.sees_originals else {},
@@ -563,7 +564,7 @@ class Store:
                     title=title,
                     consent=row["consent"],
                     themes=tuple(dict.fromkeys(t.theme for t in tags.get(pid, []))),
-                    has_audio=bool(row["media_path"]),
+                    has_audio=bool(row["media_path"]) and names,
                 )
             )
         self._audit_reads(viewer, "search", {h.testimony_id: h.consent for h in hits})

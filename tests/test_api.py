@@ -19,7 +19,9 @@ TOKEN = "s3cret-token"
 def client(archive):
     archive.ingest_paths([DATA / "testimonies.jsonl"], Metadata(), LOCAL)
     archive.ingest_paths(
-        [DATA / "es_rio.ogg"], Metadata(region="Puno", consent="public", language="es"), LOCAL
+        [DATA / "es_rio.ogg"],
+        Metadata(region="Puno", consent="public", language="es", allow_names=True),
+        LOCAL,
     )
     archive.ingest_paths([DATA / "en_land.ogg"], Metadata(region="Cusco", consent="private"), LOCAL)
     settings = get_settings(api_token=TOKEN)
@@ -143,7 +145,7 @@ def test_testimony_detail(client, archive):
     assert pollution["score"] >= 0.5 and pollution["reviewed"] is False
     tag = d["passages"][0]["tags"][0]
     assert set(tag) == {"theme", "score", "source", "evidence"} and tag["evidence"]
-    assert d["passages"][0]["redacted"] is True  # anonymous reads the redacted copy
+    assert d["passages"][0]["redacted"] is False  # allow_names: the original text
 
 
 def test_similar_and_themes(client, archive):
@@ -253,3 +255,18 @@ def test_private_passages_are_for_archivists(client, archive, keys):
         client.get(f"/api/v1/passages/{pid}", headers=keys["researcher"]), 404, "not_found"
     )
     assert client.get(f"/api/v1/passages/{pid}", headers=keys["archivist"]).status_code == 200
+
+
+def test_a_recording_without_leave_to_name_is_for_archivists(client, archive, keys):
+    """A recording cannot be redacted: without allow_names only archivists hear it."""
+    [r] = archive.ingest_paths(
+        [DATA / "en_land.ogg"], Metadata(region="Cusco", consent="public"), LOCAL
+    )
+    if r.status == "present":  # the fixture stored these bytes as private: make it public
+        archive.set_consent(r.id, "public", LOCAL)
+    url = f"/api/v1/testimonies/{r.id}/audio"
+    _assert_error(client.get(url), 404, "not_found")
+    _assert_error(client.get(url, headers=keys["researcher"]), 404, "not_found")
+    assert client.get(url, headers=keys["archivist"]).status_code == 200
+    detail = client.get(f"/api/v1/testimonies/{r.id}").json()
+    assert detail["audio_url"] is None
