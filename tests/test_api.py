@@ -259,14 +259,11 @@ def test_private_passages_are_for_archivists(client, archive, keys):
 
 def test_a_recording_without_leave_to_name_is_for_archivists(client, archive, keys):
     """A recording cannot be redacted: without allow_names only archivists hear it."""
-    [r] = archive.ingest_paths(
-        [DATA / "en_land.ogg"], Metadata(region="Cusco", consent="public"), LOCAL
-    )
-    if r.status == "present":  # the fixture stored these bytes as private: make it public
-        archive.set_consent(r.id, "public", LOCAL)
-    url = f"/api/v1/testimonies/{r.id}/audio"
+    private = next(t for t in archive.store.list_testimonies(LOCAL)[0] if t.consent == "private")
+    archive.set_consent(private.id, "public", LOCAL)  # the fixture's en_land.ogg
+    url = f"/api/v1/testimonies/{private.id}/audio"
     _assert_error(client.get(url), 404, "not_found")
     _assert_error(client.get(url, headers=keys["researcher"]), 404, "not_found")
     assert client.get(url, headers=keys["archivist"]).status_code == 200
-    detail = client.get(f"/api/v1/testimonies/{r.id}").json()
+    detail = client.get(f"/api/v1/testimonies/{private.id}").json()
     assert detail["audio_url"] is None
