@@ -352,10 +352,10 @@ def themes(settings: Settings, by: str, as_json: bool, as_role: str | None) -> N
     key = by or "all"
     rows = [
         {
-            "theme": c["theme"],
-            key: c["grp"] if by else "",
-            "testimonies": c["testimonies"],
-            "passages": c["passages"],
+            "theme": c.theme,
+            key: c.group if by else "",
+            "testimonies": c.testimonies,
+            "passages": c.passages,
         }
         for c in counts
     ]

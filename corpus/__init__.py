@@ -23,6 +23,7 @@ from .records import (
     Review,
     Segment,
     Testimony,
+    ThemeCount,
     ThemeTag,
 )
 from .store import PassageFilter, Store
@@ -49,6 +50,7 @@ __all__ = [
     "Segment",
     "Store",
     "Testimony",
+    "ThemeCount",
     "ThemeTag",
     "VERDICTS",
     "VectorIndex",

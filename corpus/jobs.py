@@ -10,7 +10,6 @@ Jobs hold upload names and metadata, so only archivists and admins may read them
 from __future__ import annotations
 
 import builtins
-
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any

@@ -8,7 +8,6 @@ hash is enough: there is nothing to brute-force that a slow hash would protect.
 from __future__ import annotations
 
 import builtins
-
 import hashlib
 import hmac
 import secrets

@@ -18,6 +18,7 @@ __all__ = [
     "VERDICTS",
     "Segment",
     "Testimony",
+    "ThemeCount",
     "ThemeTag",
 ]
 
@@ -164,3 +165,14 @@ class AuditEntry:
     action: str
     target: str
     detail: str
+
+
+@dataclass(frozen=True)
+class ThemeCount:
+    """How many testimonies and passages tell of a theme within a group (a region, a
+    year...; "" when not grouped)."""
+
+    theme: str
+    group: str
+    testimonies: int
+    passages: int

@@ -31,6 +31,7 @@ from .records import (
     Passage,
     Review,
     Testimony,
+    ThemeCount,
     ThemeTag,
 )
 
@@ -648,7 +649,7 @@ class Store:
 
     def theme_counts(
         self, viewer: Viewer, by: str = "", min_score: float = 0.0
-    ) -> list[dict[str, Any]]:
+    ) -> list[ThemeCount]:
         """Testimonies and passages per theme among those the viewer may see, optionally
         grouped by region, community, language or year."""
         key = {
@@ -671,7 +672,9 @@ class Store:
             "GROUP BY g.theme, grp ORDER BY g.theme, grp",
             [min_score, *consent],
         )
-        return [dict(r) for r in rows]
+        return [
+            ThemeCount(r["theme"], r["grp"] or "", r["testimonies"], r["passages"]) for r in rows
+        ]
 
     def counts(self, viewer: Viewer) -> dict[str, int]:
         """Testimonies and passages the viewer may see."""

@@ -12,6 +12,7 @@ from corpus import (
     PassageFilter,
     Store,
     Testimony,
+    ThemeCount,
     ThemeTag,
     Viewer,
 )
@@ -185,7 +186,7 @@ def test_theme_counts_respect_the_viewer(tmp_path):
     _add(store, _testimony("a"))
     _add(store, _testimony("b", region="Cusco", consent="private"))
     rows = store.theme_counts(ANON, "region")
-    assert rows == [{"theme": "pollution", "grp": "Puno", "testimonies": 1, "passages": 1}]
+    assert rows == [ThemeCount("pollution", "Puno", testimonies=1, passages=1)]
     assert len(store.theme_counts(ADMIN, "region")) == 2
     with pytest.raises(CorpusError, match="cannot group"):
         store.theme_counts(ADMIN, "colour")

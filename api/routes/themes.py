@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, Query
 
 from ..deps import ArchiveDep, ViewerDep
@@ -22,13 +24,5 @@ def themes(
         version=taxonomy["version"],
         themes=[ThemeInfo(**t) for t in taxonomy["themes"]],
         by=by or None,
-        counts=[
-            ThemeCount(
-                theme=c["theme"],
-                group=c["grp"],
-                testimonies=c["testimonies"],
-                passages=c["passages"],
-            )
-            for c in counts
-        ],
+        counts=[ThemeCount(**asdict(c)) for c in counts],
     )
