@@ -77,7 +77,7 @@ def review() -> None:
 
 def _review_command(verdict: str) -> None:
     @review.command(name=verdict, help=f"{verdict.capitalize()} THEME on passage PASSAGE_ID.")
-    @click.argument("passage_id", type=int)
+    @click.argument("passage_id", type=click.IntRange(1, 2**63 - 1))
     @click.argument("theme")
     @click.option("--by", "reviewer", default="", help="Who decides (default: you).")
     @click.option("--note", default="", help="Why, in a few words.")

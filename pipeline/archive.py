@@ -47,7 +47,7 @@ from .errors import InputError, PipelineError
 from .language import guess_language
 from .passages import PassageOptions, group_segments, split_text
 from .tagger import ThemeTagger
-from .texts import TEXT_EXTENSIONS, Metadata, TextItem, read_text_items
+from .texts import TEXT_EXTENSIONS, Metadata, TextItem, check_metadata, read_text_items
 from .transcribe import TranscribeOptions, transcribe
 
 __all__ = [
@@ -353,6 +353,7 @@ class Archive:
         progress: Progress | None = None,
     ) -> list[IngestResult]:
         """Ingest recordings and typed files. Every path is checked before any is read."""
+        meta = check_metadata(meta)
         for path in paths:
             if not path.exists():
                 raise InputError(f"no such file: {path}")
@@ -409,6 +410,7 @@ class Archive:
     ) -> IngestResult:
         if not viewer.can_write:
             raise PipelineError("ingesting needs an archivist")
+        meta = check_metadata(meta, path.name)
         consent = _consent(meta.consent)
         source_hash = sha256_file(path)
         testimony_id = "a-" + source_hash[:16]

@@ -31,6 +31,7 @@ __all__ = [
     "check_date",
     "check_id",
     "check_language",
+    "check_metadata",
     "check_text",
     "manifest_rows",
     "row_metadata",
@@ -176,6 +177,20 @@ def row_metadata(row: Mapping[str, Any], defaults: Metadata, source: str) -> Met
         allow_names=_flag(row.get("allow_names", defaults.allow_names), "allow_names", where),
         extra={**(defaults.extra or {}), **extra},
     )
+
+
+def check_metadata(meta: Metadata, source: str = "metadata") -> Metadata:
+    """The same checks a collection's rows get, for metadata given as options or form
+    fields: clean text within its limits, a real date, a language code, a consent level."""
+    fields = {
+        "title": meta.title,
+        "region": meta.region,
+        "community": meta.community,
+        "date": meta.date,
+        "language": meta.language,
+        "consent": meta.consent,
+    }
+    return row_metadata(fields, replace(meta, consent=meta.consent or "restricted"), source)
 
 
 def _row_item(row: Mapping[str, Any], defaults: Metadata, source: str) -> TextItem:
