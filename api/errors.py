@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -53,6 +54,26 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI schema documents for this path (Starlette's own 405 names
+    only the first route that matched the path)."""
+    path = request.url.path
+    paths = request.app.openapi().get("paths", {})
+    templates = (
+        [path]
+        if path in paths
+        else [  # a literal path wins over a template
+            t
+            for t in paths
+            if re.match("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(t)) + "$", path)
+        ]
+    )
+    return sorted({m.upper() for t in templates for m in paths[t] if m.lower() in _HTTP_METHODS})
+
+
+_HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: Exception) -> JSONResponse:
         for cls, status, code in STATUS:
@@ -69,6 +90,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         response = error_response(exc.status_code, code, str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        if exc.status_code == 405:  # every method the path allows, not only one route's
+            response.headers["Allow"] = ", ".join(_allowed_methods(request))
         if exc.status_code == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response

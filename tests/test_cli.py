@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from api import cli as cli_module
 from api import services
 
 from .conftest import DATA, fake_cli
