@@ -179,6 +179,10 @@ class Archive:
         self._file_lock = FileLock(str(home / ".write.lock"), thread_local=False)
         self._thread_lock = threading.RLock()
         self._index_lock = threading.RLock()
+        # snapshots take their own lock (never the write lock): writers hold the write
+        # lock, then may refresh the index; a snapshot is taken under the index lock
+        self._snapshot_file_lock = FileLock(str(home / ".snapshot.lock"), thread_local=False)
+        self._snapshot_thread_lock = threading.Lock()
         self._snapshot_seq = 0
         self.rebuilt = 0
         self.index: VectorIndex | None = None
@@ -295,9 +299,12 @@ class Archive:
                 self.snapshot()
 
     def snapshot(self) -> None:
-        """Write the index to disk (atomically) so the next open replays less."""
+        """Write the index to disk (atomically) so the next open replays less. Temporary
+        files left by a snapshot that was interrupted (a crash) are removed first."""
         index = self._require_index()
-        with self._index_lock, self._file_lock:
+        with self._index_lock, self._snapshot_thread_lock, self._snapshot_file_lock:
+            for leftover in index.folder.glob(".index-*"):
+                leftover.unlink(missing_ok=True)
             try:
                 index.save()
                 self._snapshot_seq = index.log_seq

@@ -157,9 +157,22 @@ class JobRunner:
         items = read_text_items(path, meta, name=job.metadata.get("name", path.name))
         return self.archive.ingest_texts(items, viewer, progress)
 
+    def _in_queue(self) -> set[str]:
+        """Job ids whose message is still waiting in the queue."""
+        try:
+            return {str(task.args[0]) for task in self.huey.pending() if task.args}
+        except Exception:  # a broker that cannot list its queue: hand everything out
+            return set()
+
     def recover(self) -> int:
-        """Queue again every job that is queued or whose worker stopped; returns how many."""
-        pending = self.archive.store.jobs.unfinished(self.stale_after)
+        """Queue again every job that is queued (and whose message was lost) or whose
+        worker stopped; returns how many."""
+        waiting = self._in_queue()
+        pending = [
+            job_id
+            for job_id in self.archive.store.jobs.unfinished(self.stale_after)
+            if job_id not in waiting
+        ]
         for job_id in pending:
             self._task(job_id)
         if pending:

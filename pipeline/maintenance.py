@@ -109,6 +109,11 @@ def check(archive: Archive, repair: bool = False) -> CheckReport:
             "anonymous users and researchers see […] in their place)",
             False,
         )
+    leftovers = sorted((archive.home / "index").glob(".index-*"))
+    if leftovers:
+        if repair:
+            archive.snapshot()  # removes the temporary files of interrupted snapshots
+        problem(f"{len(leftovers)} temporary files of interrupted index snapshots", repair)
     if archive.index is not None:
         archive.refresh()
         held = archive.index.ids()
@@ -179,8 +184,8 @@ def restore(source: Path, home: Path, force: bool = False) -> dict[str, Any]:
         path = source / name
         if ".." in Path(name).parts or not path.is_file() or sha256_file(path) != digest:
             raise PipelineError(f"the backup is damaged: {name} is missing or altered")
-    if (home / "voces.sqlite3").exists() and not force:
-        raise InputError(f"{home} already holds an archive; restore elsewhere or use --force")
+    if home.exists() and any(home.iterdir()) and not force:
+        raise InputError(f"{home} is not empty; restore into an empty folder or use --force")
     conn = sqlite3.connect(str(source / "voces.sqlite3"))
     try:
         if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":

@@ -224,7 +224,8 @@ def test_a_job_whose_worker_died_is_taken_over(archive, voces_home):
     staged.write_bytes((DATA / "testimonies.jsonl").read_bytes())
     meta = Metadata(consent="public")
     runner.submit(job_id, staged, check_upload(staged, "t.jsonl", meta), meta, LOCAL)
-    assert archive.store.jobs.claim(job_id, 0.5) is not None  # a worker took it, then died
+    assert runner.huey.dequeue() is not None  # a worker took the message,
+    assert archive.store.jobs.claim(job_id, 0.5) is not None  # claimed the job, then died
     assert archive.store.jobs.claim(job_id, 0.5) is None  # not stale yet: nobody else may
     time.sleep(1.1)
     assert runner.recover() == 1
