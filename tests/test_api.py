@@ -1,7 +1,6 @@
 """The HTTP API with fake models: routes, roles, uploads and jobs, the one error shape,
 OpenAPI."""
 
-
 import pytest
 from fastapi.testclient import TestClient
 

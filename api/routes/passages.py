@@ -21,10 +21,7 @@ def _detail(archive: ArchiveDep, passage: Passage, viewer: Viewer) -> PassageDet
     return PassageDetail(
         **passage_public(passage).model_dump(),
         testimony_id=passage.testimony_id,
-        reviews=[
-            ReviewPublic(**asdict(r))
-            for r in archive.store.reviews(__import__("corpus").Viewer.local(), [passage.id])
-        ],
+        reviews=[ReviewPublic(**asdict(r)) for r in archive.store.reviews(viewer, [passage.id])],
     )
 
 
