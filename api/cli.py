@@ -131,18 +131,23 @@ def _enqueue(settings: Settings, paths: list[Path], meta: Metadata, as_json: boo
     archive = services.build_archive(settings, models=False)
     runner = services.build_jobs(archive, settings)
     limits = UploadLimits(settings.max_upload_bytes, settings.max_upload_seconds)
+    job_ids: list[str] = []
     staged = []
     try:
         for path in paths:
+            if path.is_symlink():
+                raise click.ClickException(f"{path} is a symbolic link; pass the file itself")
             if not path.is_file():
                 raise click.ClickException(f"no such file: {path}")
-            job_id = new_job_id()
-            target = runner.staging_path(job_id, safe_name(path.name))
+            job_ids.append(new_job_id())  # discarded with the others on any failure
+            target = runner.staging_path(job_ids[-1], safe_name(path.name))
             shutil.copyfile(path, target)
-            staged.append((job_id, target, check_upload(target, path.name, meta, limits)))
+            check = check_upload(target, path.name, meta, limits)
+            runner.validate(target, check, meta)
+            staged.append((job_ids[-1], target, check))
         jobs = [runner.submit(j, t, c, meta, viewer_for(None)) for j, t, c in staged]
     except BaseException:
-        for job_id, _, _ in staged:
+        for job_id in job_ids:
             runner.discard(job_id)
         raise
     finally:

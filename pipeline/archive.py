@@ -49,6 +49,7 @@ from .passages import PassageOptions, group_segments, split_text
 from .tagger import ThemeTagger
 from .texts import TEXT_EXTENSIONS, Metadata, TextItem, check_metadata, read_text_items
 from .transcribe import TranscribeOptions, transcribe
+from .uploads import check_complete
 
 __all__ = [
     "Archive",
@@ -60,6 +61,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Shorter recordings hold no speech worth a testimony (uploads use the same floor).
+MIN_SECONDS = 0.2
 
 
 class Progress(Protocol):
@@ -364,6 +368,8 @@ class Archive:
         for path in paths:
             if not path.exists():
                 raise InputError(f"no such file: {path}")
+            if path.is_symlink():
+                raise InputError(f"{path} is a symbolic link; pass the file it points to")
             if path.is_dir():
                 raise InputError(f"{path} is a folder; pass the files in it")
             if not path.is_file():
@@ -390,6 +396,12 @@ class Archive:
         for item in items:
             if item.id:
                 self._present(item.id, _text_hash(item), item.meta.consent, item.source)
+
+    def check_recording(self, path: Path, consent: str, source: str) -> str | None:
+        """Before queueing a recording: the id it is stored under (None if it is not), or
+        ConflictError if it is stored with another consent."""
+        source_hash = sha256_file(path)
+        return self._present("a-" + source_hash[:16], source_hash, consent, source)
 
     def _present(
         self, testimony_id: str, source_hash: str, consent: str, source: str
@@ -427,6 +439,11 @@ class Archive:
         if self._whisper is None:
             raise PipelineError("no speech recogniser is configured for this archive")
         audio = decode_audio(path)
+        check_complete(path, len(audio) / 16_000)
+        if len(audio) < MIN_SECONDS * 16_000:
+            raise InputError(
+                f"{path.name} holds {len(audio) / 16_000:.2f} s of audio; nothing to transcribe"
+            )
         language = meta.language if meta.language not in ("", "auto") else None
         options = replace(self.transcribe_options, language=language)
         transcript = transcribe(self._whisper(), audio, options)

@@ -25,7 +25,7 @@ from corpus import ConflictError, CorpusError, ForbiddenError, Job, Viewer
 
 from .archive import Archive, IngestResult
 from .errors import InputError, PipelineError
-from .texts import Metadata, read_text_items
+from .texts import Metadata, check_metadata, read_text_items
 from .uploads import UploadCheck
 
 __all__ = ["JobRunner", "job_json", "new_job_id"]
@@ -79,14 +79,23 @@ class JobRunner:
     def discard(self, job_id: str) -> None:
         shutil.rmtree(self.uploads / job_id, ignore_errors=True)
 
+    def validate(self, staged: Path, check: UploadCheck, meta: Metadata) -> Metadata:
+        """Refuse, before anything is queued, what the worker would refuse: bad metadata,
+        an id or recording stored with other content or consent."""
+        meta = check_metadata(meta, check.name)
+        if check.kind == "text":
+            self.archive.check_conflicts(check.items)
+        else:
+            self.archive.check_recording(staged, meta.consent, check.name)
+        return meta
+
     def submit(
         self, job_id: str, staged: Path, check: UploadCheck, meta: Metadata, viewer: Viewer
     ) -> Job:
         """Record and queue a checked upload (already written to ``staged``)."""
         if not viewer.can_write:
             raise ForbiddenError("uploading needs an archivist's key")
-        if check.kind == "text":
-            self.archive.check_conflicts(check.items)
+        meta = self.validate(staged, check, meta)
         _fsync_tree(staged)
         metadata = {
             **asdict(meta),

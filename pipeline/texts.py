@@ -111,7 +111,7 @@ def check_text(value: object, field: str, where: str = "", required: bool = Fals
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise InputError(f"{where}{field} is not valid Unicode (a lone surrogate)") from None
-    if any(ord(c) < 32 and c not in "\n\r\t" for c in text) or "\x7f" in text:
+    if any((ord(c) < 32 and c not in "\n\r\t") or 0x7F <= ord(c) <= 0x9F for c in text):
         raise InputError(f"{where}{field} holds control characters")
     limit = LIMITS.get(field, LIMITS["extra"])
     if len(text) > limit:

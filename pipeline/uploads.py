@@ -24,6 +24,7 @@ __all__ = [
     "UploadCheck",
     "UploadLimits",
     "UnsupportedType",
+    "check_complete",
     "check_upload",
     "read_manifest",
     "safe_name",
@@ -40,7 +41,7 @@ class UnsupportedType(InputError):
 class UploadLimits:
     max_bytes: int = 2 * 1024**3  # 2 GiB: hours of compressed audio
     max_seconds: float = 6 * 3600.0
-    min_seconds: float = 0.2
+    min_seconds: float = 0.2  # as pipeline.archive.MIN_SECONDS
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,48 @@ def _sniff_audio(path: Path) -> bool:
     return any(m.mime_type.startswith(_AUDIO_MIMES) for m in matches[:3])
 
 
+def _ogg_is_complete(path: Path) -> bool:
+    """An Ogg stream ends with a page flagged end-of-stream (RFC 3533); a file cut short
+    (an interrupted copy from a phone) has none, though it decodes without an error."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        fh.seek(max(0, size - 65_536))
+        tail = fh.read()
+    last = tail.rfind(b"OggS")
+    return last >= 0 and len(tail) > last + 5 and bool(tail[last + 5] & 0x04)
+
+
+def _declared_seconds(container: object) -> float:
+    stream = container.streams.audio[0]  # type: ignore[attr-defined]
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    duration = container.duration  # type: ignore[attr-defined]
+    return duration / 1_000_000 if duration is not None else 0.0
+
+
+def check_complete(path: Path, seconds: float) -> None:
+    """Refuse a recording cut short: fewer decoded seconds than its header declares, or
+    an Ogg stream with no final page."""
+    import av
+
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            declared = _declared_seconds(container) if container.streams.audio else 0.0
+            is_ogg = container.format.name == "ogg"
+    except Exception as exc:  # PyAV raises many error types
+        raise InputError(f"cannot decode audio in {path.name}: {exc}") from exc
+    if declared > 1.0 and seconds < 0.95 * declared - 0.5:
+        raise InputError(
+            f"{path.name} is truncated: it decodes to {seconds:.1f} s of the "
+            f"{declared:.1f} s its header declares"
+        )
+    if is_ogg and not _ogg_is_complete(path):
+        raise InputError(f"{path.name} is truncated: its Ogg stream has no final page")
+
+
 def _probe_duration(path: Path) -> float:
-    """Seconds of audio in the file, decoding it through (raises InputError if it cannot)."""
+    """Seconds of audio in the file, decoding it through. Raises InputError if it cannot
+    be decoded, or if it is shorter than its container says (a truncated file)."""
     import av
 
     try:
@@ -86,12 +127,14 @@ def _probe_duration(path: Path) -> float:
             stream = container.streams.audio[0]
             seconds = 0.0
             for frame in container.decode(stream):
-                seconds = max(seconds, float(frame.time or 0.0) + frame.samples / frame.sample_rate)
-            return seconds
+                end = float(frame.time or 0.0) + frame.samples / frame.sample_rate
+                seconds = max(seconds, end)
     except InputError:
         raise
     except Exception as exc:  # PyAV raises many error types
         raise InputError(f"cannot decode audio in {path.name}: {exc}") from exc
+    check_complete(path, seconds)
+    return seconds
 
 
 def _is_text(path: Path) -> bool:
@@ -112,6 +155,8 @@ def check_upload(
     testimonies whose every row is valid. Raises InputError (UnsupportedType for a type
     Voces does not take) with a message fit for the person who uploaded it."""
     name = safe_name(original_name)
+    if path.is_symlink():
+        raise InputError(f"{name} is a symbolic link; pass the file it points to")
     if not path.is_file():
         raise InputError(f"{name} is not a regular file")
     size = path.stat().st_size
