@@ -173,6 +173,10 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def integrity_check(self) -> str:
+        """SQLite's own integrity check: "ok", or what is damaged."""
+        return str(self.db.query("PRAGMA integrity_check")[0][0])
+
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return self.db.query(sql, args)
 

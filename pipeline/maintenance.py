@@ -66,7 +66,7 @@ def check(archive: Archive, repair: bool = False) -> CheckReport:
     def problem(text: str, fixed: bool) -> None:
         (report.repaired if fixed else report.problems).append(text)
 
-    integrity = store.db.query("PRAGMA integrity_check")[0][0]
+    integrity = store.integrity_check()
     if integrity != "ok":
         problem(f"SQLite integrity check: {integrity}", False)
     with archive.writing():
