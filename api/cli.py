@@ -271,6 +271,7 @@ def _theme_check(settings: Settings, theme: str) -> None:
 @click.option("--language", default="")
 @click.option("--since", "date_from", default="", help="Only testimonies dated on/after.")
 @click.option("--until", "date_to", default="", help="Only testimonies dated on/before.")
+@click.option("--passages", is_flag=True, help="The k closest passages, not one hit per testimony.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @as_option
 @pass_settings
@@ -285,10 +286,12 @@ def search(
     language: str,
     date_from: str,
     date_to: str,
+    passages: bool,
     as_json: bool,
     as_role: str | None,
 ) -> None:
-    """Search passages by meaning, across languages."""
+    """Search by meaning, across languages: one hit per testimony (its best passage and
+    the passages around it), or with --passages the closest passages."""
     if not query.strip():
         raise click.ClickException("the search query is empty")
     _theme_check(settings, theme)
@@ -301,7 +304,7 @@ def search(
         date_from=check_date(date_from, "--since: "),
         date_to=check_date(date_to, "--until: "),
     )
-    hits = archive.search(query, viewer_for(as_role), k, flt)
+    hits = archive.search(query, viewer_for(as_role), k, flt, group=not passages)
     if as_json:
         emit({"hits": [asdict(h) for h in hits]})
         return

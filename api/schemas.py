@@ -37,6 +37,10 @@ class HitPublic(BaseModel):
     title: str
     themes: list[str]
     audio_url: str | None  # with a #t=start fragment: plays from the passage
+    context_before: str = ""  # grouped results: the passages around this one
+    context_after: str = ""
+    matched: int = 1  # passages of this testimony among the matches
+    highlights: list[tuple[int, int]] = []  # [start, end) of the query's words in text
 
 
 class SearchResponse(BaseModel):

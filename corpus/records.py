@@ -120,6 +120,12 @@ class Hit:
     consent: Consent
     themes: tuple[str, ...]
     has_audio: bool = False  # the testimony's recording is stored and can be played
+    # grouped results (one hit per testimony): the passages around the best one, how many
+    # of the testimony's passages matched, and the query's words found in ``text``
+    context_before: str = ""
+    context_after: str = ""
+    matched: int = 1
+    highlights: tuple[tuple[int, int], ...] = ()
 
 
 JobState = Literal["queued", "running", "done", "failed"]

@@ -626,6 +626,35 @@ class Store:
             for r in rows
         ]
 
+    def layout(self, passage_ids: Sequence[int], viewer: Viewer) -> dict[str, list[int]]:
+        """For the testimonies these passages belong to (those the viewer may see): each
+        testimony's passage ids in order. Ids only, for ranking."""
+        out: dict[str, list[int]] = {}
+        consent = viewer.consent
+        for chunk in chunks(passage_ids):
+            rows = self._query(
+                "SELECT p.testimony_id, p.id FROM passages p "
+                "JOIN testimonies t ON t.id = p.testimony_id "
+                "WHERE p.testimony_id IN (SELECT testimony_id FROM passages WHERE id IN "
+                f"({','.join('?' * len(chunk))})) "
+                f"AND t.consent IN ({','.join('?' * len(consent))}) "
+                "ORDER BY p.testimony_id, p.seq",
+                [*chunk, *consent],
+            )
+            for r in rows:
+                ids = out.setdefault(r[0], [])
+                if r[1] not in ids:
+                    ids.append(r[1])
+        return out
+
+    def texts(self, passage_ids: Sequence[int], viewer: Viewer) -> dict[int, str]:
+        """The text of each passage the viewer may see, as the viewer may read it."""
+        out: dict[int, str] = {}
+        for chunk in chunks(passage_ids):
+            rows = self._passage_rows(f"p.id IN ({','.join('?' * len(chunk))})", chunk, viewer)
+            out.update({r["id"]: _text(r, viewer)[0] for r in rows})
+        return out
+
     def passage_ids(self, viewer: Viewer, flt: PassageFilter = PassageFilter()) -> list[int]:
         """Ids of the passages the viewer may see within ``flt``."""
         where, args = flt.where(viewer)

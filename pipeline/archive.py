@@ -46,6 +46,7 @@ from .audio import decode_audio, is_audio
 from .errors import InputError, PipelineError
 from .language import guess_language
 from .passages import PassageOptions, group_segments, split_text
+from .search import DEFAULT_WEIGHTS, ContextWeights, highlight, rank_stories
 from .tagger import ThemeTagger
 from .texts import TEXT_EXTENSIONS, Metadata, TextItem, check_metadata, read_text_items
 from .transcribe import TranscribeOptions, transcribe
@@ -676,10 +677,18 @@ class Archive:
         return self.store.passage_ids(viewer, flt)
 
     def search(
-        self, query: str, viewer: Viewer, k: int = 10, flt: PassageFilter = PassageFilter()
+        self,
+        query: str,
+        viewer: Viewer,
+        k: int = 10,
+        flt: PassageFilter = PassageFilter(),
+        group: bool = True,
+        weights: ContextWeights = DEFAULT_WEIGHTS,
     ) -> list[Hit]:
-        """Passages closest in meaning to ``query``, in any language, within ``flt`` and
-        what ``viewer`` may see."""
+        """What answers ``query`` best, in any language, within ``flt`` and what
+        ``viewer`` may see: ``k`` distinct testimonies (each with its best passage, the
+        passages around it and the query's words highlighted), or with ``group=False``
+        the ``k`` closest passages."""
         query = query.strip()
         if not query:
             raise InputError("the search query is empty")
@@ -690,9 +699,54 @@ class Archive:
         index = self._require_index()
         self.refresh()
         vector = self.embedder.embed([query], kind="query")[0]
+        allowed = self._allowed(flt, viewer)
+        depth = k if not group else max(20 * k, 200)
         with self._index_lock:
-            scored = index.search(vector, k, self._allowed(flt, viewer))
-        return self.store.hits(scored, viewer)
+            scored = index.search(vector, depth, allowed)
+        if not group:
+            return [
+                replace(h, highlights=highlight(query, h.text))
+                for h in self.store.hits(scored, viewer)
+            ]
+        return self._stories(query, vector, scored, viewer, k, weights)
+
+    def _stories(
+        self,
+        query: str,
+        vector: np.ndarray,
+        scored: Sequence[tuple[int, float]],
+        viewer: Viewer,
+        k: int,
+        weights: ContextWeights,
+    ) -> list[Hit]:
+        layout = self.store.layout([pid for pid, _ in scored], viewer)
+        owner = {pid: tid for tid, ids in layout.items() for pid in ids}
+        every = [pid for ids in layout.values() for pid in ids]
+        found, array = self.store.vectors(every, self._require_index().dim)
+        vectors = dict(zip(found, array, strict=True))
+        ranked = rank_stories(vector, scored, layout, owner, vectors, weights)[:k]
+        hits = {
+            h.passage_id: h
+            for h in self.store.hits([(s.passage_id, s.score) for s in ranked], viewer)
+        }
+        around = [p for s in ranked for p in s.neighbours[1:] if p is not None]
+        texts = self.store.texts(around, viewer)
+        out = []
+        for story in ranked:
+            hit = hits.get(story.passage_id)
+            if hit is None:
+                continue
+            _, before, after = story.neighbours
+            out.append(
+                replace(
+                    hit,
+                    context_before=texts.get(before, "") if before is not None else "",
+                    context_after=texts.get(after, "") if after is not None else "",
+                    matched=story.matched,
+                    highlights=highlight(query, hit.text),
+                )
+            )
+        return out
 
     def similar(
         self, testimony_id: str, viewer: Viewer, k: int = 10, other_regions: bool = False

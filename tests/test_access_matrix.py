@@ -315,7 +315,17 @@ def check_detail(w: World, role: str, s: Subject) -> None:
 
 
 def check_search(w: World, role: str, s: Subject) -> None:
-    r = w.get(role, "/api/v1/search", q=QUERY, k=200)
+    grouped = w.get(role, "/api/v1/search", q=QUERY, k=200)
+    assert grouped.status_code == 200, grouped.text
+    stories = grouped.json()["hits"]
+    assert [h["testimony_id"] for h in stories] != [] or not _visible(role)
+    assert sorted(h["testimony_id"] for h in stories) == sorted(v.id for v in _visible(role))
+    _assert_no_trace(role, s, grouped.text, "grouped search")
+    for h in stories:
+        if h["testimony_id"] == s.id:
+            around = h["context_before"] + h["text"] + h["context_after"]
+            _assert_text(role, s, around + h["title"], None, "grouped hit")
+    r = w.get(role, "/api/v1/search", q=QUERY, k=200, group="false")
     assert r.status_code == 200, r.text
     hits = r.json()["hits"]
     assert {h["testimony_id"] for h in hits} == {v.id for v in _visible(role)}
@@ -525,7 +535,8 @@ def cli_search(run, role: str, s: Subject) -> None:
     _assert_no_trace(role, s, r.output, "cli search")
     for h in hits:
         if h["testimony_id"] == s.id:
-            _assert_text(role, s, h["text"] + h["title"], None, "cli search")
+            around = h["context_before"] + h["text"] + h["context_after"]
+            _assert_text(role, s, around + h["title"], None, "cli search")
     only = run("search", QUERY, "--region", s.region, "--json", "--as", role)
     assert {h["testimony_id"] for h in json.loads(only.output)["hits"]} == (
         {s.id} if s.visible(role) else set()

@@ -173,7 +173,7 @@ def test_search_filters_and_consent(archive):
     assert public and all(h.consent == "public" for h in public)
     researcher = archive.search("río contaminado", RESEARCHER, k=50)
     assert not any(h.testimony_id.startswith("a-") for h in researcher)
-    puno = archive.search("agua", LOCAL, k=50, flt=PassageFilter(region="Puno"))
+    puno = archive.search("agua", LOCAL, k=50, flt=PassageFilter(region="Puno"), group=False)
     assert puno and all(h.region == "Puno" for h in puno)
     with pytest.raises(InputError, match="empty"):
         archive.search("   ", LOCAL)
@@ -218,7 +218,7 @@ def test_a_second_process_sees_new_vectors(voces_home, rule_tagger):
     assert reader.search("water", LOCAL, k=3)  # replays the log the writer appended to
     gone = writer.store.list_testimonies(LOCAL)[0][0].id
     writer.delete(gone, LOCAL)
-    hits = reader.search("water", LOCAL, k=100)
+    hits = reader.search("water", LOCAL, k=100, group=False)
     assert len(hits) == len(reader.store.passage_ids(LOCAL))
     assert all(h.testimony_id != gone for h in hits)
 
@@ -243,3 +243,18 @@ def test_redaction_is_stored_and_backfilled(voces_home, rule_tagger, tmp_path):
     text = redacting.passages("r1", ANON)[0].text
     assert "Rosa" not in text and "987" not in text and "[" in text
     assert "Rosa Quispe" in redacting.passages("r1", LOCAL)[0].text
+
+
+def test_search_groups_passages_into_stories(archive):
+    _ingest(archive, DATA / "testimonies.jsonl")
+    _ingest(archive, DATA / "es_rio.ogg", region="Puno", consent="public")
+    stories = archive.search("río contaminado", LOCAL, k=3)
+    ids = [h.testimony_id for h in stories]
+    assert len(ids) == len(set(ids)) == 3  # k distinct testimonies
+    passages = archive.search("río contaminado", LOCAL, k=50, group=False)
+    assert len({h.testimony_id for h in passages}) < len(passages)  # several per story
+    audio = next(h for h in archive.search("río contaminado", LOCAL, k=10) if h.start is not None)
+    assert audio.context_after or audio.context_before  # its neighbours come with it
+    assert any(
+        audio.text[a:b].lower().startswith(("río", "contaminad")) for a, b in audio.highlights
+    )

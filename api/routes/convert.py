@@ -36,6 +36,10 @@ def hit_public(hit: Hit) -> HitPublic:
         title=hit.title,
         themes=list(hit.themes),
         audio_url=audio_url(hit.testimony_id, hit.has_audio, hit.start),
+        context_before=hit.context_before,
+        context_after=hit.context_after,
+        matched=hit.matched,
+        highlights=[list(span) for span in hit.highlights],  # type: ignore[misc]
     )
 
 

@@ -26,9 +26,13 @@ def search(
     language: Annotated[str, Query(max_length=8)] = "",
     since: Annotated[str, Query(max_length=10, description="YYYY[-MM[-DD]]")] = "",
     until: Annotated[str, Query(max_length=10, description="YYYY[-MM[-DD]]")] = "",
+    group: Annotated[
+        bool, Query(description="One hit per testimony (default), or false: passages")
+    ] = True,
 ) -> SearchResponse:
-    """Passages closest in meaning to ``q``, across languages, within the filters and
-    what the caller may see."""
+    """What answers ``q`` best, across languages, within the filters and what the caller
+    may see: ``k`` distinct testimonies, each with its best passage, the passages around
+    it and the query's words highlighted (``group=false``: the ``k`` closest passages)."""
     flt = PassageFilter(
         region=region,
         community=community,
@@ -37,5 +41,5 @@ def search(
         date_from=check_date(since, "since: "),
         date_to=check_date(until, "until: "),
     )
-    hits = archive.search(q, viewer, k, flt)
+    hits = archive.search(q, viewer, k, flt, group=group)
     return SearchResponse(query=q, hits=[hit_public(h) for h in hits])

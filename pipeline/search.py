@@ -1,0 +1,125 @@
+"""Ranking stories, not fragments: passage hits grouped per testimony and scored with
+their context.
+
+A passage is one to three sentences; a best-matching fragment alone misjudges a story
+(a sentence can match a query by accident, and a story can answer it across several
+sentences). A testimony's score mixes three cosines with the query:
+
+- ``best``: its best passage;
+- ``window``: that passage with its neighbours (the normalised sum of their vectors);
+- ``whole``: the whole testimony (the normalised mean of its passage vectors).
+
+The weights are chosen on the development half of the relevance set
+(``voces eval search``, docs/eval/search_queries.md) and recorded in
+:data:`DEFAULT_WEIGHTS`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "ContextWeights",
+    "StoryScore",
+    "highlight",
+    "rank_stories",
+]
+
+
+@dataclass(frozen=True)
+class ContextWeights:
+    best: float = 1.0
+    window: float = 0.0
+    whole: float = 0.0
+
+
+DEFAULT_WEIGHTS = ContextWeights(best=0.4, window=0.3, whole=0.3)
+
+
+@dataclass(frozen=True)
+class StoryScore:
+    testimony_id: str
+    score: float
+    passage_id: int  # the best passage
+    neighbours: tuple[int, int | None, int | None]  # (best, before, after) passage ids
+    matched: int  # passages of this testimony among the candidates
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / max(float(np.linalg.norm(x)), 1e-12)
+
+
+def rank_stories(
+    query: np.ndarray,
+    candidates: Sequence[tuple[int, float]],
+    layout: Mapping[str, Sequence[int]],
+    owner: Mapping[int, str],
+    vectors: Mapping[int, np.ndarray],
+    weights: ContextWeights = DEFAULT_WEIGHTS,
+) -> list[StoryScore]:
+    """Testimonies ranked by context-aware score.
+
+    ``candidates`` are (passage id, cosine) from the index; ``layout`` lists each
+    candidate testimony's passage ids in order; ``owner`` maps passage → testimony;
+    ``vectors`` holds the unit vectors of every passage in ``layout``.
+    """
+    best: dict[str, tuple[int, float]] = {}
+    matched: dict[str, int] = {}
+    for pid, score in candidates:
+        tid = owner.get(pid)
+        if tid is None:
+            continue
+        matched[tid] = matched.get(tid, 0) + 1
+        if tid not in best or score > best[tid][1]:
+            best[tid] = (pid, score)
+    out = []
+    for tid, (pid, score) in best.items():
+        order = list(layout.get(tid, [pid]))
+        i = order.index(pid) if pid in order else 0
+        before = order[i - 1] if i > 0 else None
+        after = order[i + 1] if i + 1 < len(order) else None
+        total = score * weights.best
+        if weights.window:
+            window = [vectors[p] for p in (before, pid, after) if p is not None and p in vectors]
+            if window:
+                total += weights.window * float(_unit(np.sum(window, axis=0)) @ query)
+        if weights.whole:
+            whole = [vectors[p] for p in order if p in vectors]
+            if whole:
+                total += weights.whole * float(_unit(np.mean(whole, axis=0)) @ query)
+        out.append(StoryScore(tid, total, pid, (pid, before, after), matched[tid]))
+    return sorted(out, key=lambda s: -s.score)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_STOP = frozenset(
+    "a al con de del el en es la las lo los o para por que se su sus un una y "
+    "an and are as at be by for from in is it of on or that the their they this to was "
+    "we were with our my".split()
+)
+
+
+def _fold(word: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def highlight(query: str, text: str) -> tuple[tuple[int, int], ...]:
+    """Character spans of ``text`` whose words (accent-folded) occur in the query, or
+    share its first five letters (río/ríos, contaminado/contaminada)."""
+    terms = {_fold(w) for w in _WORD.findall(query)} - _STOP
+    stems = {t[:5] for t in terms if len(t) >= 5}
+    spans = []
+    for m in _WORD.finditer(text):
+        word = _fold(m.group())
+        if word in _STOP:
+            continue
+        if word in terms or (len(word) >= 5 and word[:5] in stems):
+            spans.append((m.start(), m.end()))
+    return tuple(spans)
