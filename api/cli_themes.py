@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import click
 
 from corpus import VERDICTS, Viewer
 from pipeline.evaluate import evaluate_themes, read_labelled
+from pipeline.search import DEFAULT_WEIGHTS
 from pipeline.training import TrainingSet, train_theme_model
 
 from . import services
@@ -333,3 +335,64 @@ def eval_themes(
     )
     if spans:
         click.echo(f"macro-F1 95% interval (bootstrap over items): {spans}")
+
+
+@eval_group.command(name="search")
+@click.argument("queries", type=click.Path(path_type=Path))
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--split", default="", help="Only queries of this split (dev, test).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+@friendly
+def eval_search(settings: Settings, queries: Path, k: int, split: str, as_json: bool) -> None:
+    """nDCG@k, recall@k and MRR of search on QUERIES.jsonl ({"qid", "query", "graded":
+    {testimony_id: grade}} per line) against the archive in VOCES_HOME, next to the
+    dense-only baseline (the best passage alone), with 95% bootstrap intervals and the
+    same-language / cross-lingual split."""
+    from corpus import PassageFilter
+    from pipeline.evaluate_search import evaluate_search, read_queries
+    from pipeline.search import ContextWeights
+
+    items = read_queries(queries, split)
+    archive = services.build_archive(settings)
+    viewer = Viewer.system()
+    depth = max(100, k)
+
+    def ranker(weights: ContextWeights) -> Callable[[str], list[str]]:
+        def rank(query: str) -> list[str]:
+            hits = archive.search(query, viewer, depth, PassageFilter(), weights=weights)
+            return [h.testimony_id for h in hits]
+
+        return rank
+
+    languages = {t.id: t.language for t in archive.store.list_testimonies(viewer, limit=10**9)[0]}
+    report = evaluate_search(
+        {
+            "voces": ranker(DEFAULT_WEIGHTS),
+            "dense_best_passage": ranker(ContextWeights(best=1.0)),
+        },
+        items,
+        languages,
+        k=k,
+    )
+    archive.close()
+    if as_json:
+        emit(report)
+        return
+    click.echo(
+        f"{report['queries']} queries ({report['cross_lingual']} cross-lingual), "
+        f"nDCG@{k} / recall@{k} / MRR, 95% intervals over queries"
+    )
+    for name, result in report["systems"].items():
+        for part in ("all", "same_language", "cross_lingual"):
+            m = result[part]
+            if not m.get("queries"):
+                continue
+            ci = m.get("ndcg_ci95", [m["ndcg"], m["ndcg"]])
+            click.echo(
+                f"{name:<20} {part:<14} n={m['queries']:<3} nDCG {m['ndcg']:.3f} "
+                f"[{ci[0]:.2f}, {ci[1]:.2f}]  R {m['recall']:.3f}  MRR {m['mrr']:.3f}"
+            )
+        for direction, m in result["directions"].items():
+            if m.get("queries"):
+                click.echo(f"{name:<20} {direction:<14} n={m['queries']:<3} nDCG {m['ndcg']:.3f}")
