@@ -655,6 +655,41 @@ class Store:
             out.update({r["id"]: _text(r, viewer)[0] for r in rows})
         return out
 
+    def keyword_passages(
+        self,
+        terms: Sequence[str],
+        viewer: Viewer,
+        flt: PassageFilter = PassageFilter(),
+        limit: int = 200,
+    ) -> list[tuple[int, float]]:
+        """Passages holding any of ``terms`` (accent-folded words), best BM25 first, as
+        (passage id, BM25 score > 0), among those the viewer may see within ``flt``. A
+        viewer who may not see names matches the redacted text only."""
+        words = [t.replace('"', "") for t in terms if t.replace('"', "").strip()]
+        if not words:
+            return []
+        column = "original" if viewer.sees_originals else "redacted"
+        match = f"{{{column}}}: (" + " OR ".join(f'"{w}"' for w in words) + ")"
+        where, args = flt.where(viewer)
+        rows = self._query(
+            "SELECT f.rowid, bm25(passages_fts) FROM passages_fts f "
+            "JOIN passages p ON p.id = f.rowid JOIN testimonies t ON t.id = p.testimony_id "
+            f"WHERE passages_fts MATCH ? AND {where} ORDER BY bm25(passages_fts) LIMIT ?",
+            [match, *args, limit],
+        )
+        return [(r[0], -float(r[1])) for r in rows]
+
+    def term_passages(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many passages hold each (folded) term: rare terms are names and codes."""
+        if not terms:
+            return {}
+        rows = self._query(
+            f"SELECT term, doc FROM passages_fts_vocab WHERE term IN "
+            f"({','.join('?' * len(terms))})",
+            list(terms),
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
     def passage_ids(self, viewer: Viewer, flt: PassageFilter = PassageFilter()) -> list[int]:
         """Ids of the passages the viewer may see within ``flt``."""
         where, args = flt.where(viewer)

@@ -46,7 +46,14 @@ from .audio import decode_audio, is_audio
 from .errors import InputError, PipelineError
 from .language import guess_language
 from .passages import PassageOptions, group_segments, split_text
-from .search import DEFAULT_WEIGHTS, ContextWeights, highlight, rank_stories
+from .search import (
+    DEFAULT_WEIGHTS,
+    ContextWeights,
+    highlight,
+    query_terms,
+    rank_stories,
+    rare_terms,
+)
 from .tagger import ThemeTagger
 from .texts import TEXT_EXTENSIONS, Metadata, TextItem, check_metadata, read_text_items
 from .transcribe import TranscribeOptions, transcribe
@@ -708,7 +715,7 @@ class Archive:
                 replace(h, highlights=highlight(query, h.text))
                 for h in self.store.hits(scored, viewer)
             ]
-        return self._stories(query, vector, scored, viewer, k, weights)
+        return self._stories(query, vector, scored, viewer, k, weights, flt)
 
     def _stories(
         self,
@@ -718,13 +725,32 @@ class Archive:
         viewer: Viewer,
         k: int,
         weights: ContextWeights,
+        flt: PassageFilter,
     ) -> list[Hit]:
-        layout = self.store.layout([pid for pid, _ in scored], viewer)
+        rare: dict[int, set[str]] = {}
+        terms = query_terms(query) if weights.rare else []
+        counts = self.store.term_passages(terms)
+        rarest = rare_terms(counts, len(self._require_index()))
+        for term in rarest:  # exact names and codes: found even where meaning is not
+            for pid, _ in self.store.keyword_passages([term], viewer, flt, limit=50):
+                rare.setdefault(pid, set()).add(term)
+        candidates = {pid: score for pid, score in scored}
+        layout = self.store.layout([*candidates, *rare], viewer)
         owner = {pid: tid for tid, ids in layout.items() for pid in ids}
         every = [pid for ids in layout.values() for pid in ids]
         found, array = self.store.vectors(every, self._require_index().dim)
         vectors = dict(zip(found, array, strict=True))
-        ranked = rank_stories(vector, scored, layout, owner, vectors, weights)[:k]
+        for pid in rare:
+            if pid not in candidates and pid in vectors:
+                candidates[pid] = float(vectors[pid] @ vector)
+        held: dict[str, set[str]] = {}
+        for pid, words in rare.items():
+            if pid in owner:
+                held.setdefault(owner[pid], set()).update(words)
+        shares = {tid: len(words) / len(rarest) for tid, words in held.items()}
+        ranked = rank_stories(
+            vector, list(candidates.items()), layout, owner, vectors, weights, shares
+        )[:k]
         hits = {
             h.passage_id: h
             for h in self.store.hits([(s.passage_id, s.score) for s in ranked], viewer)

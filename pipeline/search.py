@@ -28,7 +28,9 @@ __all__ = [
     "ContextWeights",
     "StoryScore",
     "highlight",
+    "query_terms",
     "rank_stories",
+    "rare_terms",
 ]
 
 
@@ -37,9 +39,11 @@ class ContextWeights:
     best: float = 1.0
     window: float = 0.0
     whole: float = 0.0
+    #: added to a story for the share of the query's rare words (names, codes) it holds
+    rare: float = 0.0
 
 
-DEFAULT_WEIGHTS = ContextWeights(best=0.4, window=0.3, whole=0.3)
+DEFAULT_WEIGHTS = ContextWeights(best=0.4, window=0.3, whole=0.3, rare=0.5)
 
 
 @dataclass(frozen=True)
@@ -62,12 +66,14 @@ def rank_stories(
     owner: Mapping[int, str],
     vectors: Mapping[int, np.ndarray],
     weights: ContextWeights = DEFAULT_WEIGHTS,
+    rare_hits: Mapping[str, float] | None = None,
 ) -> list[StoryScore]:
     """Testimonies ranked by context-aware score.
 
     ``candidates`` are (passage id, cosine) from the index; ``layout`` lists each
     candidate testimony's passage ids in order; ``owner`` maps passage → testimony;
-    ``vectors`` holds the unit vectors of every passage in ``layout``.
+    ``vectors`` holds the unit vectors of every passage in ``layout``; ``rare_hits`` gives
+    each testimony the share (0..1) of the query's rare words it holds.
     """
     best: dict[str, tuple[int, float]] = {}
     matched: dict[str, int] = {}
@@ -93,6 +99,8 @@ def rank_stories(
             whole = [vectors[p] for p in order if p in vectors]
             if whole:
                 total += weights.whole * float(_unit(np.mean(whole, axis=0)) @ query)
+        if rare_hits:
+            total += weights.rare * rare_hits.get(tid, 0.0)
         out.append(StoryScore(tid, total, pid, (pid, before, after), matched[tid]))
     return sorted(out, key=lambda s: -s.score)
 
@@ -108,6 +116,23 @@ _STOP = frozenset(
 def _fold(word: str) -> str:
     decomposed = unicodedata.normalize("NFKD", word.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def query_terms(query: str) -> list[str]:
+    """The query's words, accent-folded and lower-cased, without stop words."""
+    return list(
+        dict.fromkeys(
+            t for t in (_fold(w) for w in _WORD.findall(query)) if len(t) > 2 and t not in _STOP
+        )
+    )
+
+
+def rare_terms(counts: Mapping[str, int], total: int) -> list[str]:
+    """Words held by only a few passages: names of people's places, mines, companies,
+    codes. Keyword matching helps exactly there; for common words it only adds noise
+    (it cannot cross languages), so they are left to the dense ranking."""
+    limit = max(3, int(total * 0.002))
+    return [term for term, n in counts.items() if 0 < n <= limit]
 
 
 def highlight(query: str, text: str) -> tuple[tuple[int, int], ...]:

@@ -258,3 +258,27 @@ def test_search_groups_passages_into_stories(archive):
     assert any(
         audio.text[a:b].lower().startswith(("río", "contaminad")) for a, b in audio.highlights
     )
+
+
+def test_a_rare_name_is_found_even_among_many_words(archive, tmp_path):
+    rows = [
+        {
+            "id": f"x{n}",
+            "text": f"El agua del río está sucia y los animales mueren, año {n}.",
+            "consent": "public",
+        }
+        for n in range(12)
+    ]
+    rows.append(
+        {"id": "target", "text": "En Quellaveco nos quitaron el agua.", "consent": "public"}
+    )
+    typed = tmp_path / "many.jsonl"
+    typed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _ingest(archive, typed)
+    query = "el agua del río sucia y los animales, en quellaveco"
+    with_names = [h.testimony_id for h in archive.search(query, LOCAL, k=3)]
+    assert with_names[0] == "target"
+    from pipeline.search import ContextWeights
+
+    dense_only = archive.search(query, LOCAL, k=3, weights=ContextWeights(0.4, 0.3, 0.3, 0.0))
+    assert [h.testimony_id for h in dense_only][0] != "target"  # what the keyword adds

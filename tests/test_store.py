@@ -242,3 +242,25 @@ def test_not_a_database(tmp_path):
     path.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(CorpusError):
         Store(path)
+
+
+def test_keyword_search_folds_accents_and_respects_redaction(tmp_path):
+    store = Store(tmp_path / "a.db")
+    store.add_testimony(
+        _testimony("a"),
+        [Passage("a", 0, "Me llamo Rosa Quispe, el río Pilcomayo está sucio.")],
+        _vectors(1),
+        "fake",
+        ADMIN,
+        redacted=["Me llamo [nombre], el río Pilcomayo está sucio."],
+    )
+    _add(store, _testimony("b", consent="private"), [Passage("b", 0, "El rio Pilcomayo.")])
+    assert [pid for pid, _ in store.keyword_passages(["rio"], ADMIN)] == [1, 2] or len(
+        store.keyword_passages(["rio"], ADMIN)
+    ) == 2
+    assert len(store.keyword_passages(["pilcomayo"], ANON)) == 1  # private one hidden
+    assert store.keyword_passages(["quispe"], ARCHIVIST)  # originals
+    assert store.keyword_passages(["quispe"], ANON) == []  # a masked name is not findable
+    assert store.term_passages(["pilcomayo", "nada"]) == {"pilcomayo": 2}
+    store.delete_testimony("b", ADMIN)
+    assert store.term_passages(["pilcomayo"]) == {"pilcomayo": 1}
