@@ -777,8 +777,9 @@ class Archive:
     def similar(
         self, testimony_id: str, viewer: Viewer, k: int = 10, other_regions: bool = False
     ) -> list[SimilarTestimony]:
-        """Testimonies the viewer may see telling similar stories (optionally only from
-        other regions)."""
+        """Testimonies the viewer may see telling similar stories. With ``other_regions``:
+        "the same story elsewhere", the closest testimony of each other region, regions
+        ordered by how close their best one is."""
         testimony = self.store.get_testimony(testimony_id, viewer)
         index = self._require_index()
         self.refresh()
@@ -794,11 +795,12 @@ class Archive:
         )
         allowed = self.store.passage_ids(viewer, flt)
         with self._index_lock:
-            scored = index.search(centroid, max(k * 8, 50), allowed)
+            scored = index.search(centroid, max(k * 50, 400), allowed)
         best: dict[str, Hit] = {}
         for hit in self.store.hits(scored, viewer):
-            if hit.testimony_id not in best:
-                best[hit.testimony_id] = hit
+            key = hit.region.strip().lower() if other_regions else hit.testimony_id
+            if key not in best:
+                best[key] = hit
             if len(best) == k:
                 break
         return [

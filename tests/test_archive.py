@@ -194,7 +194,8 @@ def test_similar_other_regions(archive):
     first = archive.store.list_testimonies(LOCAL)[0][0]
     found = archive.similar(first.id, LOCAL, k=10, other_regions=True)
     assert found and all(s.region != first.region and s.testimony_id != first.id for s in found)
-    assert len({s.testimony_id for s in found}) == len(found)
+    assert len({s.region for s in found}) == len(found)  # the best one per other region
+    assert [s.score for s in found] == sorted((s.score for s in found), reverse=True)
 
 
 def test_similar_never_shows_what_the_viewer_may_not_see(archive):
