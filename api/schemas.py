@@ -170,8 +170,8 @@ class UploadMetadata(BaseModel):
         "archivists only."
     )
     title: str = Field("", max_length=500)
-    region: str = Field("", max_length=200)
-    community: str = Field("", max_length=200)
+    region: str = Field("", max_length=500)
+    community: str = Field("", max_length=500)
     date: str = Field("", max_length=10, description="YYYY, YYYY-MM or YYYY-MM-DD")
     language: str = Field("auto", max_length=4, description="es, en, ... or auto")
     allow_names: bool = Field(False, description="The witness agreed to be named publicly.")

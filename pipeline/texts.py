@@ -56,7 +56,7 @@ _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _LANGUAGE = re.compile(r"^([a-z]{2,3}|auto)?$")
 #: Longest accepted metadata values, in characters (a testimony's text has its own limit).
-LIMITS = {"title": 500, "region": 200, "community": 200, "extra": 2000, "text": 2_000_000}
+LIMITS = {"title": 500, "region": 500, "community": 500, "extra": 2000, "text": 2_000_000}
 _MAX_EXTRA_FIELDS = 50
 
 
