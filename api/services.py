@@ -11,7 +11,7 @@ from models.ner import load_ner
 from models.nlp import load_nlp
 from pipeline import Archive, TaggerOptions, ThemeTagger, TranscribeOptions, load_taxonomy
 from pipeline.jobs import JobRunner
-from pipeline.redact import Redactor
+from pipeline.redact import Redactor, TextRedactor
 from pipeline.theme_model import ThemeModel, ThemeModelStore, bundled_model
 
 from .settings import Settings
@@ -70,12 +70,11 @@ def build_tagger(settings: Settings, embedder: Any | None, use_model: bool = Tru
 
 
 def redactor(settings: Settings) -> Any:
-    """``redact(text, language) -> str`` with spaCy NER and patterns, or None when
+    """Masks names and numbers with spaCy NER and patterns, or None when
     redaction is switched off (then viewers who may not see names get nothing)."""
     if not settings.redaction:
         return None
-    engine = Redactor(load_ner)
-    return lambda text, language: engine.redact(text, language).text
+    return TextRedactor(Redactor(load_ner))
 
 
 def build_archive(settings: Settings, models: bool = True) -> Archive:

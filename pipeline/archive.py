@@ -81,9 +81,11 @@ class Progress(Protocol):
 
 
 class Redact(Protocol):
-    """Masks what identifies a person (see pipeline/redact.py)."""
+    """Masks what identifies a person (pipeline.redact.TextRedactor)."""
 
     def __call__(self, text: str, language: str) -> str: ...
+
+    def many(self, texts: Sequence[str], language: str) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -342,8 +344,18 @@ class Archive:
             return 0
         redact = self.redact
         with self.writing():
+            by_language: dict[str, list[tuple[int, str]]] = {}
+            for pid, text, lang in passages:
+                by_language.setdefault(lang or "es", []).append((pid, text))
+            masked = {
+                pid: text
+                for lang, rows in by_language.items()
+                for pid, text in zip(
+                    [p for p, _ in rows], redact.many([t for _, t in rows], lang), strict=True
+                )
+            }
             self.store.set_redactions(
-                {pid: redact(text, lang or "es") for pid, text, lang in passages},
+                masked,
                 {tid: redact(title, lang or "es") for tid, title, lang in titles},
             )
         return len(passages)
@@ -497,80 +509,123 @@ class Archive:
         )
 
     def ingest_texts(
-        self, items: Sequence[TextItem], viewer: Viewer, progress: Progress | None = None
+        self,
+        items: Sequence[TextItem],
+        viewer: Viewer,
+        progress: Progress | None = None,
+        batch: int = 32,
     ) -> list[IngestResult]:
+        """Store typed testimonies, ``batch`` at a time through the models (one embedding,
+        tagging and redaction call per batch); each testimony is still written in its own
+        transaction, so an interruption keeps every testimony whole."""
         if not viewer.can_write:
             raise PipelineError("ingesting needs an archivist")
         self.check_conflicts(items)
-        results = []
-        for n, item in enumerate(items, start=1):
-            source_hash = _text_hash(item)
-            testimony_id = item.id or "t-" + source_hash[:16]
-            existing = self._present(testimony_id, source_hash, item.meta.consent, item.source)
-            if existing:
-                results.append(IngestResult(existing, "present", item.source))
-                continue
-            language = item.meta.language
-            probability = None
-            if language in ("", "auto"):
-                language, probability = guess_language(item.text)
-            testimony = Testimony(
-                id=testimony_id,
-                title=item.meta.title,
-                region=item.meta.region,
-                community=item.meta.community,
-                date=item.meta.date,
-                language=language,
-                language_probability=probability,
-                consent=_consent(item.meta.consent),
-                source_kind="text",
-                source_name=item.source.split(":")[0],
-                source_hash=source_hash,
-                illustrative=item.meta.illustrative,
-                allow_names=item.meta.allow_names,
-                extra=dict(item.meta.extra or {}),
-            )
-            passages = [
-                Passage(testimony.id, seq, text)
-                for seq, text in enumerate(split_text(item.text, self.passage_options))
-            ]
-            status = self._store(self._prepare(testimony, passages), viewer)
-            results.append(
-                IngestResult(
-                    testimony.id,
-                    status,
-                    item.source,
-                    len(passages) if status == "added" else 0,
-                    language,
+        results: list[IngestResult] = []
+        for start in range(0, len(items), batch):
+            chunk = items[start : start + batch]
+            new: list[tuple[TextItem, Testimony, list[Passage]]] = []
+            for item in chunk:
+                source_hash = _text_hash(item)
+                testimony_id = item.id or "t-" + source_hash[:16]
+                existing = self._present(testimony_id, source_hash, item.meta.consent, item.source)
+                if existing:
+                    results.append(IngestResult(existing, "present", item.source))
+                    continue
+                testimony = self._typed_testimony(item, testimony_id, source_hash)
+                passages = [
+                    Passage(testimony.id, seq, text)
+                    for seq, text in enumerate(split_text(item.text, self.passage_options))
+                ]
+                new.append((item, testimony, passages))
+            prepared = self._prepare_many([(t, p) for _, t, p in new])
+            for (item, testimony, passages), ready in zip(new, prepared, strict=True):
+                status = self._store(ready, viewer)
+                results.append(
+                    IngestResult(
+                        testimony.id,
+                        status,
+                        item.source,
+                        len(passages) if status == "added" else 0,
+                        testimony.language,
+                    )
                 )
-            )
             if progress:
-                progress(
-                    f"[{n}/{len(items)}] {testimony.id}: {len(passages)} passages", n / len(items)
-                )
+                done = min(start + batch, len(items))
+                progress(f"[{done}/{len(items)}] typed testimonies", done / len(items))
         return results
 
+    def _typed_testimony(self, item: TextItem, testimony_id: str, source_hash: str) -> Testimony:
+        language = item.meta.language
+        probability = None
+        if language in ("", "auto"):
+            language, probability = guess_language(item.text)
+        return Testimony(
+            id=testimony_id,
+            title=item.meta.title,
+            region=item.meta.region,
+            community=item.meta.community,
+            date=item.meta.date,
+            language=language,
+            language_probability=probability,
+            consent=_consent(item.meta.consent),
+            source_kind="text",
+            source_name=item.source.split(":")[0],
+            source_hash=source_hash,
+            illustrative=item.meta.illustrative,
+            allow_names=item.meta.allow_names,
+            extra=dict(item.meta.extra or {}),
+        )
+
     def _prepare(self, testimony: Testimony, passages: list[Passage]) -> _Prepared:
-        """Run the models: embeddings, theme tags, redactions (no lock held)."""
-        if not passages:
-            raise InputError(
-                f"{testimony.source_name}: no speech or text found, nothing to archive"
-            )
+        return self._prepare_many([(testimony, passages)])[0]
+
+    def _prepare_many(self, stories: Sequence[tuple[Testimony, list[Passage]]]) -> list[_Prepared]:
+        """Run the models over several testimonies at once: embeddings, theme tags and
+        redactions (no lock held)."""
+        for testimony, passages in stories:
+            if not passages:
+                raise InputError(
+                    f"{testimony.source_name}: no speech or text found, nothing to archive"
+                )
+        if not stories:
+            return []
         if self.embedder is None:
             raise PipelineError("this archive was opened without an embedder")
-        texts = [p.text for p in passages]
+        texts = [p.text for _, passages in stories for p in passages]
+        languages = [t.language or "es" for t, passages in stories for _ in passages]
         vectors = self.embedder.embed(texts, kind="passage")
-        tags = self.tagger.tag(texts, testimony.language, vectors)
-        passages = [replace(p, tags=tuple(t)) for p, t in zip(passages, tags, strict=True)]
-        language = testimony.language or "es"
-        redact = self.redact
-        return _Prepared(
-            testimony,
-            passages,
-            vectors,
-            redacted=[redact(t, language) for t in texts] if redact else [],
-            title_redacted=redact(testimony.title, language) if redact else "",
-        )
+        tags = self.tagger.tag(texts, languages, vectors)
+        redacted: list[str] = list(texts)
+        if self.redact is not None:
+            by_language: dict[str, list[int]] = {}
+            for n, lang in enumerate(languages):
+                by_language.setdefault(lang, []).append(n)
+            for lang, rows in by_language.items():
+                masked = self.redact.many([texts[r] for r in rows], lang)
+                for row, text in zip(rows, masked, strict=True):
+                    redacted[row] = text
+        out, at = [], 0
+        for testimony, passages in stories:
+            n = len(passages)
+            tagged = [
+                replace(p, tags=tuple(t)) for p, t in zip(passages, tags[at : at + n], strict=True)
+            ]
+            out.append(
+                _Prepared(
+                    testimony,
+                    tagged,
+                    vectors[at : at + n],
+                    redacted=redacted[at : at + n] if self.redact else [],
+                    title_redacted=(
+                        self.redact(testimony.title, testimony.language or "es")
+                        if self.redact
+                        else ""
+                    ),
+                )
+            )
+            at += n
+        return out
 
     def _store(self, prepared: _Prepared, viewer: Viewer, media_source: Path | None = None) -> str:
         """Write one prepared testimony, all or nothing; "present" if it raced another."""

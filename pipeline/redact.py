@@ -31,13 +31,13 @@ and may return ``None``; without it a blank spaCy tokenizer is used for the cue 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .taxonomy import fold
 
-__all__ = ["KINDS", "MASKS", "RedactedSpan", "Redaction", "Redactor"]
+__all__ = ["KINDS", "MASKS", "RedactedSpan", "Redaction", "Redactor", "TextRedactor"]
 
 KINDS = ("name", "phone", "id_number", "email", "address")
 MASKS: dict[str, dict[str, str]] = {
@@ -167,18 +167,32 @@ class Redactor:
 
     def find(self, text: str, language: str) -> list[RedactedSpan]:
         lang = _lang(language)
+        nlp, matcher = self._pipe(lang)
+        return self._find(text, nlp(text), matcher)
+
+    def _find(self, text: str, doc: Any, matcher: Any) -> list[RedactedSpan]:
         masked = [(m.start(), m.end()) for m in _MASKED.finditer(text)]
         protected = masked + [(m.start(), m.end()) for m in _PROTECTED.finditer(text)]
         structured = _select(_structured(text), masked)
-        nlp, matcher = self._pipe(lang)
-        doc = nlp(text)
         names = [*_ner_names(doc), *_cue_names(doc, matcher), *_surname_names(doc)]
         taken = [(s, e) for s, e, _ in structured] + protected
         chosen = structured + [n for n in _merge(names) if not _overlaps(n, taken)]
         return [RedactedSpan(s, e, k) for s, e, k in sorted(chosen)]
 
     def redact(self, text: str, language: str) -> Redaction:
-        spans = self.find(text, language)
+        return self._mask(text, self.find(text, language), language)
+
+    def redact_many(self, texts: Sequence[str], language: str) -> list[Redaction]:
+        """``redact`` for many texts of one language, through ``nlp.pipe`` (batched NER)."""
+        nlp, matcher = self._pipe(_lang(language))
+        docs = nlp.pipe(list(texts), batch_size=64)
+        return [
+            self._mask(text, self._find(text, doc, matcher), language)
+            for text, doc in zip(texts, docs, strict=True)
+        ]
+
+    @staticmethod
+    def _mask(text: str, spans: Sequence[RedactedSpan], language: str) -> Redaction:
         masks = MASKS[_lang(language)]
         parts, pos = [], 0
         for span in spans:
@@ -331,3 +345,16 @@ def _surname_names(doc: Any) -> Iterable[Span]:
             while j < len(doc) and j - i < _MAX_NAME_TOKENS and _is_cap(doc[j]):
                 j += 1
             yield _span(doc, i, j)
+
+
+class TextRedactor:
+    """What the archive calls: masked text for one passage or for a batch of them."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+
+    def __call__(self, text: str, language: str) -> str:
+        return self.redactor.redact(text, language).text
+
+    def many(self, texts: Sequence[str], language: str) -> list[str]:
+        return [r.text for r in self.redactor.redact_many(texts, language)]

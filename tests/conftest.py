@@ -8,7 +8,7 @@ import pytest
 from corpus import Viewer
 from models.nlp import load_nlp
 from pipeline import Archive, ThemeTagger, load_taxonomy
-from pipeline.redact import Redactor
+from pipeline.redact import Redactor, TextRedactor
 
 from .fakes import FakeWhisper, HashEmbedder
 
@@ -21,12 +21,8 @@ RESEARCHER = Viewer("researcher", "key:test-researcher")
 ARCHIVIST = Viewer("archivist", "key:test-archivist")
 
 
-def pattern_redact(text: str, language: str) -> str:
-    """Redaction by patterns alone (no NER model): fast and deterministic."""
-    return _PATTERNS.redact(text, language).text
-
-
-_PATTERNS = Redactor(None)
+#: Redaction by patterns alone (no NER model): fast and deterministic.
+pattern_redact = TextRedactor(Redactor(None))
 
 
 @pytest.fixture(autouse=True)

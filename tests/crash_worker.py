@@ -54,8 +54,17 @@ class _Token:
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
-def light_nlp(text: str) -> list[_Token]:
-    return [_Token(t, is_punct=not t[0].isalnum()) for t in _TOKEN.findall(text)]
+class _LightNlp:
+    """Quacks like a spaCy Language for the theme rules: call it, or pipe texts."""
+
+    def __call__(self, text: str) -> list[_Token]:
+        return [_Token(t, is_punct=not t[0].isalnum()) for t in _TOKEN.findall(text)]
+
+    def pipe(self, texts, batch_size: int = 64):
+        return (self(t) for t in texts)
+
+
+light_nlp = _LightNlp()
 
 
 def rule_tagger() -> ThemeTagger:
@@ -67,11 +76,19 @@ _PHONE = re.compile(r"\+?\d[\d -]{6,}\d")
 _NAME = re.compile(r"\b(me llamo|my name is|soy)\s+[A-ZÁÉÍÓÚÑ]\w+", re.IGNORECASE)
 
 
-def redact(text: str, language: str) -> str:
+class _Redact:
     """Pattern redaction of phone numbers and self-introductions (deterministic)."""
-    phone, name = ("[teléfono]", "[nombre]") if language == "es" else ("[phone]", "[name]")
-    text = _PHONE.sub(phone, text)
-    return _NAME.sub(lambda m: f"{m.group(1)} {name}", text)
+
+    def __call__(self, text: str, language: str) -> str:
+        phone, name = ("[teléfono]", "[nombre]") if language == "es" else ("[phone]", "[name]")
+        text = _PHONE.sub(phone, text)
+        return _NAME.sub(lambda m: f"{m.group(1)} {name}", text)
+
+    def many(self, texts: list[str], language: str) -> list[str]:
+        return [self(t, language) for t in texts]
+
+
+redact = _Redact()
 
 
 class SlowEmbedder(HashEmbedder):
