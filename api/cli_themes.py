@@ -346,12 +346,12 @@ def eval_themes(
 @friendly
 def eval_search(settings: Settings, queries: Path, k: int, split: str, as_json: bool) -> None:
     """nDCG@k, recall@k and MRR of search on QUERIES.jsonl ({"qid", "query", "graded":
-    {testimony_id: grade}} per line) against the archive in VOCES_HOME, next to the
-    dense-only baseline (the best passage alone), with 95% bootstrap intervals and the
-    same-language / cross-lingual split."""
+    {testimony_id: grade}} per line) against the archive in VOCES_HOME, next to two
+    baselines in the same run: dense only (the best passage alone) and keyword only
+    (BM25), with 95% bootstrap intervals and the same-language / cross-lingual split."""
     from corpus import PassageFilter
     from pipeline.evaluate_search import evaluate_search, read_queries
-    from pipeline.search import ContextWeights
+    from pipeline.search import ContextWeights, query_terms
 
     items = read_queries(queries, split)
     archive = services.build_archive(settings)
@@ -365,11 +365,19 @@ def eval_search(settings: Settings, queries: Path, k: int, split: str, as_json: 
 
         return rank
 
+    def keyword(query: str) -> list[str]:
+        """BM25 over accent-folded words (SQLite FTS5), best passage per testimony."""
+        scored = archive.store.keyword_passages(query_terms(query), viewer, limit=1000)
+        layout = archive.store.layout([pid for pid, _ in scored], viewer)
+        owner = {pid: tid for tid, ids in layout.items() for pid in ids}
+        return list(dict.fromkeys(owner[pid] for pid, _ in scored if pid in owner))
+
     languages = {t.id: t.language for t in archive.store.list_testimonies(viewer, limit=10**9)[0]}
     report = evaluate_search(
         {
             "voces": ranker(DEFAULT_WEIGHTS),
             "dense_best_passage": ranker(ContextWeights(best=1.0)),
+            "keyword_bm25": keyword,
         },
         items,
         languages,

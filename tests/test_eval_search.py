@@ -80,7 +80,7 @@ def test_eval_search_verb(monkeypatch, fake_whisper, tmp_path):
     r = run("eval", "search", str(queries), "--json")
     assert r.exit_code == 0, r.output
     report = json.loads(r.output)
-    assert set(report["systems"]) == {"voces", "dense_best_passage"}
+    assert set(report["systems"]) == {"voces", "dense_best_passage", "keyword_bm25"}
     for system in report["systems"].values():
         assert 0.0 <= system["all"]["ndcg"] <= 1.0 and system["all"]["queries"] == 3
     text = run("eval", "search", str(queries))
