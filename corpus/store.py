@@ -357,8 +357,13 @@ class Store:
                 [(text, tid) for tid, text in titles.items()],
             )
 
-    def unredacted(self) -> tuple[list[tuple[int, str, str]], list[tuple[str, str, str]]]:
-        """(id, text, language) of passages and testimony titles with no redacted copy."""
+    def unredacted(
+        self, viewer: Viewer
+    ) -> tuple[list[tuple[int, str, str]], list[tuple[str, str, str]]]:
+        """(id, text, language) of passages and testimony titles with no redacted copy:
+        original text, so only for a viewer who may read originals."""
+        if not viewer.sees_originals:
+            raise ForbiddenError("original transcripts are for archivists")
         passages = self._query(
             "SELECT p.id, p.text, t.language FROM passages p "
             "JOIN testimonies t ON t.id = p.testimony_id WHERE p.redacted IS NULL"

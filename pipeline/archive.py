@@ -339,7 +339,7 @@ class Archive:
         """Redact passages and titles stored without a redacted copy."""
         if self.redact is None:
             return 0
-        passages, titles = self.store.unredacted()
+        passages, titles = self.store.unredacted(Viewer.system())
         if not passages and not titles:
             return 0
         redact = self.redact

@@ -97,7 +97,7 @@ def check(archive: Archive, repair: bool = False) -> CheckReport:
                 if repair:
                     shutil.rmtree(staged, ignore_errors=True)
                 problem(f"uploads/{staged.name} belongs to no unfinished job", repair)
-    passages_left, titles_left = store.unredacted()
+    passages_left, titles_left = store.unredacted(Viewer.system())
     if (passages_left or titles_left) and archive.redact is not None:
         fixed = repair
         if repair:
