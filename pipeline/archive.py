@@ -806,6 +806,17 @@ class Archive:
         ranked = rank_stories(
             vector, list(candidates.items()), layout, owner, vectors, weights, shares
         )[:k]
+        # show the passage that holds the rare word (the name searched for), not a
+        # passage that merely means something close
+        for n, story in enumerate(ranked):
+            holding = [p for p in rare if owner.get(p) == story.testimony_id]
+            if holding and story.passage_id not in rare:
+                pid = max(holding, key=lambda p: candidates.get(p, 0.0))
+                order = layout[story.testimony_id]
+                i = order.index(pid)
+                before = order[i - 1] if i > 0 else None
+                after = order[i + 1] if i + 1 < len(order) else None
+                ranked[n] = replace(story, passage_id=pid, neighbours=(pid, before, after))
         hits = {
             h.passage_id: h
             for h in self.store.hits([(s.passage_id, s.score) for s in ranked], viewer)

@@ -280,6 +280,26 @@ def test_a_rare_name_is_found_even_among_many_words(archive, tmp_path):
     from pipeline.search import ContextWeights
 
     lifted = archive.search(query, LOCAL, k=3, weights=ContextWeights(0.2, 0.2, 0.6, 1.0))
-    assert lifted[0].testimony_id == "target"
+    assert lifted[0].testimony_id == "target" and "Quellaveco" in lifted[0].text
     dense_only = archive.search(query, LOCAL, k=3, weights=ContextWeights(0.2, 0.2, 0.6, 0.0))
     assert [h.testimony_id for h in dense_only][0] != "target"  # what the keyword adds
+
+
+def test_the_passage_shown_holds_the_name_searched_for(archive, tmp_path):
+    text = (
+        "El agua del río está sucia y los animales mueren. Nadie nos escucha. "
+        "Vinieron los ingenieros. Todo empezó en Antapaccay, cuando llegaron."
+    )
+    rows = [{"id": "story", "text": text, "consent": "public"}] + [
+        {"id": f"o{n}", "text": f"El agua del río está sucia, historia {n}.", "consent": "public"}
+        for n in range(6)
+    ]
+    typed = tmp_path / "s.jsonl"
+    typed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _ingest(archive, typed)
+    from pipeline.search import ContextWeights
+
+    weights = ContextWeights(0.2, 0.2, 0.6, 1.0)
+    [hit] = archive.search("el agua del río sucia, antapaccay", LOCAL, k=1, weights=weights)
+    assert hit.testimony_id == "story" and "Antapaccay" in hit.text
+    assert hit.context_before  # its neighbour comes with it
