@@ -34,6 +34,7 @@ __all__ = [
     "StoryScore",
     "highlight",
     "query_terms",
+    "RARE_MIN_PASSAGES",
     "rank_stories",
     "rare_terms",
 ]
@@ -132,11 +133,19 @@ def query_terms(query: str) -> list[str]:
     )
 
 
+#: Below this many passages every word is rare and rarity says nothing about names.
+RARE_MIN_PASSAGES = 500
+
+
 def rare_terms(counts: Mapping[str, int], total: int) -> list[str]:
-    """Words held by only a few passages: names of people's places, mines, companies,
+    """Words held by at most 0.2% of the passages: names of places, mines, companies,
     codes. Keyword matching helps exactly there; for common words it only adds noise
-    (it cannot cross languages), so they are left to the dense ranking."""
-    limit = max(3, int(total * 0.002))
+    (it cannot cross languages), so they are left to the dense ranking. In an archive
+    of fewer than :data:`RARE_MIN_PASSAGES` passages nothing counts as rare: there, a
+    word in one English passage would lift it above a Spanish story that says the same."""
+    if total < RARE_MIN_PASSAGES:
+        return []
+    limit = max(1, int(total * 0.002))
     return [term for term, n in counts.items() if 0 < n <= limit]
 
 

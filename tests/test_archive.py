@@ -261,15 +261,20 @@ def test_search_groups_passages_into_stories(archive):
     )
 
 
-def test_a_rare_name_is_found_even_among_many_words(archive, tmp_path):
-    rows = [
+def _filler(count: int) -> list[dict]:
+    """Enough one-passage testimonies for rarity to mean something (RARE_MIN_PASSAGES)."""
+    return [
         {
             "id": f"x{n}",
             "text": f"El agua del río está sucia y los animales mueren, año {n}.",
             "consent": "public",
         }
-        for n in range(12)
+        for n in range(count)
     ]
+
+
+def test_a_rare_name_is_found_even_among_many_words(archive, tmp_path):
+    rows = _filler(520)
     rows.append(
         {"id": "target", "text": "En Quellaveco nos quitaron el agua.", "consent": "public"}
     )
@@ -290,10 +295,7 @@ def test_the_passage_shown_holds_the_name_searched_for(archive, tmp_path):
         "El agua del río está sucia y los animales mueren. Nadie nos escucha. "
         "Vinieron los ingenieros. Todo empezó en Antapaccay, cuando llegaron."
     )
-    rows = [{"id": "story", "text": text, "consent": "public"}] + [
-        {"id": f"o{n}", "text": f"El agua del río está sucia, historia {n}.", "consent": "public"}
-        for n in range(6)
-    ]
+    rows = [{"id": "story", "text": text, "consent": "public"}] + _filler(520)
     typed = tmp_path / "s.jsonl"
     typed.write_text("".join(json.dumps(r) + "\n" for r in rows))
     _ingest(archive, typed)
@@ -303,3 +305,10 @@ def test_the_passage_shown_holds_the_name_searched_for(archive, tmp_path):
     [hit] = archive.search("el agua del río sucia, antapaccay", LOCAL, k=1, weights=weights)
     assert hit.testimony_id == "story" and "Antapaccay" in hit.text
     assert hit.context_before  # its neighbour comes with it
+
+
+def test_in_a_small_archive_no_word_counts_as_rare(archive, tmp_path):
+    from pipeline.search import rare_terms
+
+    assert rare_terms({"river": 1}, 20) == []
+    assert rare_terms({"quellaveco": 1, "agua": 400}, 5000) == ["quellaveco"]
