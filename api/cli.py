@@ -98,12 +98,9 @@ def ingest(
     if no_wait:
         _enqueue(settings, list(paths), meta, as_json)
         return
-    archive = services.build_archive(settings)
     show = sys.stderr.isatty() if progress is None else progress
-    try:
+    with services.build_archive(settings) as archive:
         results = archive.ingest_paths(list(paths), meta, viewer, progress_printer(show))
-    finally:
-        archive.close()
     if as_json:
         emit(
             {

@@ -30,11 +30,8 @@ from .settings import Settings
 @friendly
 def consent(settings: Settings, testimony_id: str, level: str, as_json: bool) -> None:
     """Change a testimony's consent level (recorded in the audit log)."""
-    archive = services.build_archive(settings, models=False)
-    try:
+    with services.build_archive(settings, models=False) as archive:
         t = archive.set_consent(testimony_id, level, viewer_for(None))
-    finally:
-        archive.close()
     if as_json:
         emit({"id": t.id, "consent": t.consent})
     else:
@@ -50,11 +47,8 @@ def delete(settings: Settings, testimony_id: str, yes: bool) -> None:
     """Withdraw a testimony: remove its recording, passages, tags, reviews and vectors."""
     if not yes:
         click.confirm(f"Delete {testimony_id} and its recording for good?", abort=True)
-    archive = services.build_archive(settings, models=False)
-    try:
+    with services.build_archive(settings, models=False) as archive:
         removed = archive.delete(testimony_id, viewer_for(None))
-    finally:
-        archive.close()
     click.echo(f"deleted {testimony_id} ({removed} passages)")
 
 
@@ -70,11 +64,8 @@ def keys() -> None:
 @pass_settings
 @friendly
 def keys_create(settings: Settings, role: str, name: str, as_json: bool) -> None:
-    archive = services.build_archive(settings, models=False)
-    try:
+    with services.build_archive(settings, models=False) as archive:
         record, key = archive.store.keys.create(role, name, viewer_for(None))
-    finally:
-        archive.close()
     if as_json:
         emit({**asdict(record), "key": key})
         return
@@ -87,11 +78,8 @@ def keys_create(settings: Settings, role: str, name: str, as_json: bool) -> None
 @pass_settings
 @friendly
 def keys_list(settings: Settings, as_json: bool) -> None:
-    archive = services.build_archive(settings, models=False)
-    try:
+    with services.build_archive(settings, models=False) as archive:
         found = archive.store.keys.list(viewer_for(None))
-    finally:
-        archive.close()
     if as_json:
         emit({"keys": [asdict(k) for k in found]})
         return
@@ -105,11 +93,8 @@ def keys_list(settings: Settings, as_json: bool) -> None:
 @pass_settings
 @friendly
 def keys_revoke(settings: Settings, key_id: str) -> None:
-    archive = services.build_archive(settings, models=False)
-    try:
+    with services.build_archive(settings, models=False) as archive:
         archive.store.keys.revoke(key_id, viewer_for(None))
-    finally:
-        archive.close()
     click.echo(f"revoked {key_id}")
 
 
@@ -122,11 +107,8 @@ def keys_revoke(settings: Settings, key_id: str) -> None:
 @friendly
 def audit(settings: Settings, limit: int, since: str, action: str, as_json: bool) -> None:
     """Writes, consent changes and reads of restricted or private material, newest first."""
-    archive = services.build_archive(settings, models=False)
-    try:
+    with services.build_archive(settings, models=False) as archive:
         entries = archive.store.audit_entries(viewer_for(None), limit, since, action)
-    finally:
-        archive.close()
     if as_json:
         emit({"entries": [asdict(e) for e in entries]})
         return
@@ -141,11 +123,8 @@ def audit(settings: Settings, limit: int, since: str, action: str, as_json: bool
 @friendly
 def jobs(settings: Settings, state: str, as_json: bool) -> None:
     """Uploads and where they stand, newest first."""
-    archive = services.build_archive(settings, models=False)
-    try:
+    with services.build_archive(settings, models=False) as archive:
         found = archive.store.jobs.list(viewer_for(None), state)
-    finally:
-        archive.close()
     if as_json:
         emit({"jobs": [job_json(j) for j in found]})
         return
@@ -184,11 +163,8 @@ def worker(settings: Settings) -> None:
 @friendly
 def check(settings: Settings, repair: bool, as_json: bool) -> None:
     """Check that SQLite, the vectors, the index, the recordings and the redactions agree."""
-    archive = services.build_archive(settings)
-    try:
+    with services.build_archive(settings) as archive:
         report = check_archive(archive, repair=repair)
-    finally:
-        archive.close()
     if as_json:
         emit(report.to_dict())
     else:
@@ -210,11 +186,8 @@ def check(settings: Settings, repair: bool, as_json: bool) -> None:
 @friendly
 def backup(settings: Settings, destination: Path) -> None:
     """Copy the archive into a new folder, consistently, even while the server runs."""
-    archive = services.build_archive(settings, models=False)
-    try:
+    with services.build_archive(settings, models=False) as archive:
         manifest = backup_archive(archive, destination)
-    finally:
-        archive.close()
     click.echo(f"backed up {len(manifest['files'])} files into {destination}")
 
 

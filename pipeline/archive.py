@@ -374,6 +374,12 @@ class Archive:
             self.snapshot()
         self.store.close()
 
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- ingest ---------------------------------------------------------------------------
 
     def ingest_paths(
