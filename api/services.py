@@ -88,6 +88,7 @@ def build_archive(settings: Settings, models: bool = True) -> Archive:
         whisper=whisper_loader(settings) if models else None,
         transcribe_options=transcribe_options(settings),
         redact=redactor(settings) if models else None,
+        exact_below=settings.exact_search_below,
     )
 
 

@@ -9,7 +9,7 @@ from .errors import (
     IndexMismatchError,
     NotFoundError,
 )
-from .index import VectorIndex
+from .index import EXACT_BELOW, IdSet, VectorIndex
 from .keys import KEY_ROLES
 from .records import (
     CONSENT_LEVELS,
@@ -54,5 +54,7 @@ __all__ = [
     "ThemeTag",
     "VERDICTS",
     "VectorIndex",
+    "EXACT_BELOW",
+    "IdSet",
     "Viewer",
 ]

@@ -312,6 +312,39 @@ class Store:
             "vector = excluded.vector",
             [(pid, embedder, array[n].tobytes()) for n, pid in enumerate(ids)],
         )
+        tids: set[str] = set()
+        for chunk in chunks(ids):
+            rows = db.execute(
+                f"SELECT DISTINCT testimony_id FROM passages WHERE id IN "
+                f"({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            tids.update(r[0] for r in rows)
+        Store._write_testimony_vectors(db, sorted(tids), embedder)
+
+    @staticmethod
+    def _write_testimony_vectors(
+        db: sqlite3.Connection, testimony_ids: Sequence[str], embedder: str
+    ) -> None:
+        """Store the mean passage vector of each testimony (what grouped search reads)."""
+        for tid in testimony_ids:
+            blobs = [
+                r[0]
+                for r in db.execute(
+                    "SELECT v.vector FROM vectors v JOIN passages p ON p.id = v.passage_id "
+                    "WHERE p.testimony_id = ?",
+                    (tid,),
+                )
+            ]
+            if not blobs:
+                continue
+            mean = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+            db.execute(
+                "INSERT INTO testimony_vectors (testimony_id, embedder, vector) VALUES (?, ?, ?) "
+                "ON CONFLICT (testimony_id) DO UPDATE SET embedder = excluded.embedder, "
+                "vector = excluded.vector",
+                (tid, embedder, mean.mean(axis=0).astype(np.float32).tobytes()),
+            )
 
     def put_vectors(self, ids: Sequence[int], vectors: np.ndarray, embedder: str) -> None:
         """Store (or replace) passage vectors, e.g. after a change of embedder."""
@@ -788,6 +821,64 @@ class Store:
         if array.shape[1] != dim:
             raise CorpusError(f"stored vectors are {array.shape[1]}-d, not {dim}")
         return found, array
+
+    def testimony_vectors(self, testimony_ids: Sequence[str], dim: int) -> dict[str, np.ndarray]:
+        """The mean passage vector of each testimony that has vectors; computed from the
+        passage vectors where the stored one is missing (it was dropped by a change)."""
+        out: dict[str, np.ndarray] = {}
+        for chunk in chunks(testimony_ids):
+            rows = self._query(
+                f"SELECT testimony_id, vector FROM testimony_vectors WHERE testimony_id IN "
+                f"({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for r in rows:
+                out[r[0]] = np.frombuffer(r[1], dtype=np.float32)
+        missing = [tid for tid in testimony_ids if tid not in out]
+        for chunk in chunks(missing):
+            rows = self._query(
+                "SELECT p.testimony_id, v.vector FROM vectors v "
+                "JOIN passages p ON p.id = v.passage_id "
+                f"WHERE p.testimony_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            grouped: dict[str, list[bytes]] = {}
+            for r in rows:
+                grouped.setdefault(r[0], []).append(r[1])
+            for tid, blobs in grouped.items():
+                array = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+                out[tid] = array.mean(axis=0)
+        for tid, vector in out.items():
+            if vector.shape != (dim,):
+                raise CorpusError(f"the stored vectors of {tid!r} are not {dim}-d")
+        return out
+
+    def needs_testimony_vectors(self) -> bool:
+        return bool(
+            self._query(
+                "SELECT 1 FROM testimonies t WHERE NOT EXISTS "
+                "(SELECT 1 FROM testimony_vectors w WHERE w.testimony_id = t.id) "
+                "AND EXISTS (SELECT 1 FROM passages p JOIN vectors v ON v.passage_id = p.id "
+                "WHERE p.testimony_id = t.id) LIMIT 1"
+            )
+        )
+
+    def fill_testimony_vectors(self) -> int:
+        """Store the mean vector of testimonies that lack one (archives made before
+        testimony vectors were kept, or changed since). Returns how many."""
+        rows = self._query(
+            "SELECT DISTINCT p.testimony_id, v.embedder FROM vectors v "
+            "JOIN passages p ON p.id = v.passage_id "
+            "WHERE p.testimony_id NOT IN (SELECT testimony_id FROM testimony_vectors)"
+        )
+        with self.db.transaction() as db:
+            for r in rows:
+                self._write_testimony_vectors(db, [r[0]], r[1])
+        return len(rows)
+
+    def filter_generation(self) -> int:
+        """Changes whenever the passages a search filter selects may have changed."""
+        return int(self._query("SELECT n FROM filter_generation WHERE id = 1")[0][0])
 
     def vector_embedders(self) -> set[str]:
         return {r[0] for r in self._query("SELECT DISTINCT embedder FROM vectors")}

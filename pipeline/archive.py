@@ -18,6 +18,7 @@ import hashlib
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -29,9 +30,11 @@ from filelock import FileLock
 
 from corpus import (
     CONSENT_LEVELS,
+    EXACT_BELOW,
     ConflictError,
     Consent,
     Hit,
+    IdSet,
     IndexMismatchError,
     Passage,
     PassageFilter,
@@ -53,6 +56,7 @@ from .search import (
     query_terms,
     rank_stories,
     rare_terms,
+    window_ids,
 )
 from .tagger import ThemeTagger
 from .texts import TEXT_EXTENSIONS, Metadata, TextItem, check_metadata, read_text_items
@@ -72,6 +76,10 @@ logger = logging.getLogger(__name__)
 
 #: Shorter recordings hold no speech worth a testimony (uploads use the same floor).
 MIN_SECONDS = 0.2
+
+
+#: filters whose allowed passage ids are kept between searches
+ALLOWED_CACHE_SIZE = 64
 
 
 class Progress(Protocol):
@@ -178,6 +186,7 @@ class Archive:
         redact: Redact | None = None,
         fresh_index: bool = False,
         snapshot_every: int = 5000,
+        exact_below: int = EXACT_BELOW,
     ) -> None:
         self.home = home
         home.mkdir(parents=True, exist_ok=True)
@@ -190,6 +199,7 @@ class Archive:
         self.transcribe_options = transcribe_options
         self.passage_options = passage_options
         self.snapshot_every = snapshot_every
+        self.exact_below = exact_below
         self._file_lock = FileLock(str(home / ".write.lock"), thread_local=False)
         self._thread_lock = threading.RLock()
         self._index_lock = threading.RLock()
@@ -198,6 +208,10 @@ class Archive:
         self._snapshot_file_lock = FileLock(str(home / ".snapshot.lock"), thread_local=False)
         self._snapshot_thread_lock = threading.Lock()
         self._snapshot_seq = 0
+        self._allowed_lock = threading.Lock()
+        self._allowed_cache: OrderedDict[
+            tuple[PassageFilter, tuple[str, ...]], tuple[int, IdSet]
+        ] = OrderedDict()
         self.rebuilt = 0
         self.index: VectorIndex | None = None
         if embedder is not None:
@@ -228,23 +242,26 @@ class Archive:
                     f"but {name!r} is configured; set VOCES_EMBEDDER back or run "
                     "`voces reindex` to re-embed every passage"
                 )
-            self.index = VectorIndex(folder, name, dim)
+            self.index = VectorIndex(folder, name, dim, self.exact_below)
             self.rebuilt = self._reembed_all()
             return
         try:
-            self.index = VectorIndex.open(folder, name, dim)
+            self.index = VectorIndex.open(folder, name, dim, self.exact_below)
         except IndexMismatchError:
             if not embedders:
                 raise  # a legacy index of another embedder: the user must choose
             logger.warning("the index snapshot was made by another embedder; rebuilding it")
-            self.index = VectorIndex(folder, name, dim)
+            self.index = VectorIndex(folder, name, dim, self.exact_below)
         except Exception as exc:  # a damaged snapshot: SQLite holds every vector
             logger.warning("rebuilding the vector index from SQLite (%s)", exc)
-            self.index = VectorIndex(folder, name, dim)
+            self.index = VectorIndex(folder, name, dim, self.exact_below)
         self._backfill_vectors()
+        if self.store.needs_testimony_vectors():
+            with self.writing():
+                self.store.fill_testimony_vectors()
         self._snapshot_seq = self.index.log_seq
         self.refresh()
-        if len(self.index) != len(self.store.vector_ids()):
+        if len(self.index) != len(self.store.vector_ids()) or self.index.wants_rebuild():
             self.rebuild_index()
 
     def _backfill_vectors(self) -> None:
@@ -282,21 +299,38 @@ class Archive:
         return count
 
     def rebuild_index(self) -> int:
-        """Rebuild the FAISS index from the vectors in SQLite (no model needed)."""
+        """Rebuild the FAISS index from the vectors in SQLite (no model needed), choosing
+        its kind by the archive's size (see :mod:`corpus.index`)."""
         index = self._require_index()
         with self._index_lock:
             head = self.store.index_log_head()
             ids = sorted(self.store.vector_ids())
-            index.clear()
-            for start in range(0, len(ids), 20_000):
-                found, vectors = self.store.vectors(ids[start : start + 20_000], index.dim)
-                index.add(found, vectors)
+
+            def sample(m: int) -> np.ndarray:
+                rng = np.random.default_rng(len(ids))
+                chosen = sorted(rng.choice(ids, size=min(m, len(ids)), replace=False).tolist())
+                return self.store.vectors(chosen, index.dim)[1]
+
+            def batches() -> Iterator[tuple[list[int], np.ndarray]]:
+                for start in range(0, len(ids), 20_000):
+                    yield self.store.vectors(ids[start : start + 20_000], index.dim)
+
+            index.build(len(ids), sample, batches)
             index.log_seq = head
             self.snapshot()
+            if index.recall_at_10 is not None:
+                logger.info(
+                    "built an IVF index over %d passages: %d cells, nprobe %d, recall@10 %.3f",
+                    len(index),
+                    index.plan.nlist,
+                    index.nprobe,
+                    index.recall_at_10,
+                )
             return len(index)
 
     def refresh(self) -> None:
-        """Bring the in-memory index up to date with SQLite's log of vector changes."""
+        """Bring the in-memory index up to date with SQLite's log of vector changes
+        (and rebuild it when the archive has outgrown its kind of index)."""
         index = self._require_index()
         with self._index_lock:
             changes = self.store.index_log(index.log_seq)
@@ -304,12 +338,14 @@ class Archive:
                 return
             touched = {pid for _, pid, _ in changes}
             last = {pid: op for _, pid, op in changes}
-            index.remove(sorted(touched & index.ids()))
+            index.remove(sorted(touched))
             added = sorted(pid for pid, op in last.items() if op == "add")
             found, vectors = self.store.vectors(added, index.dim)
             index.add(found, vectors)
             index.log_seq = changes[-1][0]
-            if index.log_seq - self._snapshot_seq >= self.snapshot_every:
+            if index.wants_rebuild():
+                self.rebuild_index()
+            elif index.log_seq - self._snapshot_seq >= self.snapshot_every:
                 self.snapshot()
 
     def snapshot(self) -> None:
@@ -739,10 +775,29 @@ class Archive:
         ]
         return sorted(out, key=lambda t: (-t.score, -len(t.passages)))
 
-    def _allowed(self, flt: PassageFilter, viewer: Viewer) -> list[int] | None:
-        if flt == PassageFilter() and set(viewer.consent) == set(CONSENT_LEVELS):
+    def _allowed(self, flt: PassageFilter, viewer: Viewer) -> IdSet | None:
+        """The passages ``viewer`` may find within ``flt`` (``None``: every passage).
+
+        Cached per (filter, consent levels) and keyed on the store's filter generation,
+        which every write that could change the answer bumps (in SQLite, so writes by
+        other processes count too): a repeated filter costs one counter read."""
+        consent = tuple(sorted(viewer.consent))
+        if flt == PassageFilter() and set(consent) == set(CONSENT_LEVELS):
             return None  # everything stored is allowed
-        return self.store.passage_ids(viewer, flt)
+        generation = self.store.filter_generation()
+        key = (flt, consent)
+        with self._allowed_lock:
+            cached = self._allowed_cache.get(key)
+            if cached is not None and cached[0] == generation:
+                self._allowed_cache.move_to_end(key)
+                return cached[1]
+        ids = IdSet(self.store.passage_ids(viewer, flt))
+        with self._allowed_lock:
+            self._allowed_cache[key] = (generation, ids)
+            self._allowed_cache.move_to_end(key)
+            while len(self._allowed_cache) > ALLOWED_CACHE_SIZE:
+                self._allowed_cache.popitem(last=False)
+        return ids
 
     def search(
         self,
@@ -796,21 +851,25 @@ class Archive:
             for pid, _ in self.store.keyword_passages([term], viewer, flt, limit=50):
                 rare.setdefault(pid, set()).add(term)
         candidates = {pid: score for pid, score in scored}
+        dim = self._require_index().dim
         layout = self.store.layout([*candidates, *rare], viewer)
         owner = {pid: tid for tid, ids in layout.items() for pid in ids}
-        every = [pid for ids in layout.values() for pid in ids]
-        found, array = self.store.vectors(every, self._require_index().dim)
+        found, array = self.store.vectors(sorted(set(rare) - set(candidates)), dim)
+        for pid, value in zip(found, array, strict=True):
+            candidates[pid] = float(value @ vector)
+        # a story is scored by its best passage, that passage's neighbours and the whole
+        # testimony: read those vectors, not every passage of every candidate story
+        window = window_ids(candidates.items(), layout, owner)
+        found, array = self.store.vectors(sorted(window), dim)
         vectors = dict(zip(found, array, strict=True))
-        for pid in rare:
-            if pid not in candidates and pid in vectors:
-                candidates[pid] = float(vectors[pid] @ vector)
+        whole = self.store.testimony_vectors(sorted(layout), dim)
         held: dict[str, set[str]] = {}
         for pid, words in rare.items():
             if pid in owner:
                 held.setdefault(owner[pid], set()).update(words)
         shares = {tid: len(words) / len(rarest) for tid, words in held.items()}
         ranked = rank_stories(
-            vector, list(candidates.items()), layout, owner, vectors, weights, shares
+            vector, list(candidates.items()), layout, owner, vectors, weights, shares, whole
         )[:k]
         # show the passage that holds the rare word (the name searched for), not a
         # passage that merely means something close
@@ -865,7 +924,7 @@ class Archive:
             exclude_testimony=testimony_id,
             exclude_region=testimony.region if other_regions and testimony.region else "",
         )
-        allowed = self.store.passage_ids(viewer, flt)
+        allowed = self._allowed(flt, viewer)
         with self._index_lock:
             scored = index.search(centroid, max(k * 50, 400), allowed)
         best: dict[str, Hit] = {}

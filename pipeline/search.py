@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +37,7 @@ __all__ = [
     "RARE_MIN_PASSAGES",
     "rank_stories",
     "rare_terms",
+    "window_ids",
 ]
 
 
@@ -65,22 +66,9 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / max(float(np.linalg.norm(x)), 1e-12)
 
 
-def rank_stories(
-    query: np.ndarray,
-    candidates: Sequence[tuple[int, float]],
-    layout: Mapping[str, Sequence[int]],
-    owner: Mapping[int, str],
-    vectors: Mapping[int, np.ndarray],
-    weights: ContextWeights = DEFAULT_WEIGHTS,
-    rare_hits: Mapping[str, float] | None = None,
-) -> list[StoryScore]:
-    """Testimonies ranked by context-aware score.
-
-    ``candidates`` are (passage id, cosine) from the index; ``layout`` lists each
-    candidate testimony's passage ids in order; ``owner`` maps passage → testimony;
-    ``vectors`` holds the unit vectors of every passage in ``layout``; ``rare_hits`` gives
-    each testimony the share (0..1) of the query's rare words it holds.
-    """
+def _best(
+    candidates: Iterable[tuple[int, float]], owner: Mapping[int, str]
+) -> tuple[dict[str, tuple[int, float]], dict[str, int]]:
     best: dict[str, tuple[int, float]] = {}
     matched: dict[str, int] = {}
     for pid, score in candidates:
@@ -90,21 +78,67 @@ def rank_stories(
         matched[tid] = matched.get(tid, 0) + 1
         if tid not in best or score > best[tid][1]:
             best[tid] = (pid, score)
+    return best, matched
+
+
+def _around(order: Sequence[int], pid: int) -> tuple[int | None, int | None]:
+    i = order.index(pid) if pid in order else 0
+    before = order[i - 1] if i > 0 else None
+    after = order[i + 1] if i + 1 < len(order) else None
+    return before, after
+
+
+def window_ids(
+    candidates: Iterable[tuple[int, float]],
+    layout: Mapping[str, Sequence[int]],
+    owner: Mapping[int, str],
+) -> set[int]:
+    """The passages whose vectors :func:`rank_stories` needs besides the testimonies'
+    mean vectors: each candidate story's best passage and its two neighbours."""
+    best, _ = _best(candidates, owner)
+    out: set[int] = set()
+    for tid, (pid, _) in best.items():
+        out.add(pid)
+        out.update(p for p in _around(layout.get(tid, [pid]), pid) if p is not None)
+    return out
+
+
+def rank_stories(
+    query: np.ndarray,
+    candidates: Sequence[tuple[int, float]],
+    layout: Mapping[str, Sequence[int]],
+    owner: Mapping[int, str],
+    vectors: Mapping[int, np.ndarray],
+    weights: ContextWeights = DEFAULT_WEIGHTS,
+    rare_hits: Mapping[str, float] | None = None,
+    whole: Mapping[str, np.ndarray] | None = None,
+) -> list[StoryScore]:
+    """Testimonies ranked by context-aware score.
+
+    ``candidates`` are (passage id, cosine) from the index; ``layout`` lists each
+    candidate testimony's passage ids in order; ``owner`` maps passage → testimony;
+    ``vectors`` holds the unit vectors of at least each story's best passage and its
+    neighbours (:func:`window_ids`); ``whole`` each testimony's mean passage vector
+    (without it, the mean of its passages in ``vectors``); ``rare_hits`` gives each
+    testimony the share (0..1) of the query's rare words it holds.
+    """
+    best, matched = _best(candidates, owner)
     out = []
     for tid, (pid, score) in best.items():
         order = list(layout.get(tid, [pid]))
-        i = order.index(pid) if pid in order else 0
-        before = order[i - 1] if i > 0 else None
-        after = order[i + 1] if i + 1 < len(order) else None
+        before, after = _around(order, pid)
         total = score * weights.best
         if weights.window:
             window = [vectors[p] for p in (before, pid, after) if p is not None and p in vectors]
             if window:
                 total += weights.window * float(_unit(np.sum(window, axis=0)) @ query)
         if weights.whole:
-            whole = [vectors[p] for p in order if p in vectors]
-            if whole:
-                total += weights.whole * float(_unit(np.mean(whole, axis=0)) @ query)
+            mean = whole.get(tid) if whole is not None else None
+            if mean is None:
+                rows = [vectors[p] for p in order if p in vectors]
+                mean = np.mean(rows, axis=0) if rows else None
+            if mean is not None:
+                total += weights.whole * float(_unit(mean) @ query)
         if rare_hits:
             total += weights.rare * rare_hits.get(tid, 0.0)
         out.append(StoryScore(tid, total, pid, (pid, before, after), matched[tid]))

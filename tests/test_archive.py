@@ -12,6 +12,8 @@ from pipeline import Archive, InputError, Metadata
 from .conftest import ANON, DATA, LOCAL, RESEARCHER, pattern_redact
 from .fakes import HashEmbedder
 
+DEMO = DATA.parent.parent / "demo" / "testimonies.jsonl"
+
 
 def _ingest(archive, path, **meta):
     return archive.ingest_paths([path], Metadata(**meta), LOCAL)
@@ -312,3 +314,66 @@ def test_in_a_small_archive_no_word_counts_as_rare(archive, tmp_path):
 
     assert rare_terms({"river": 1}, 20) == []
     assert rare_terms({"quellaveco": 1, "agua": 400}, 5000) == ["quellaveco"]
+
+
+def test_filters_see_changes_made_by_another_process(voces_home, rule_tagger):
+    """The allowed ids of a filter are cached between searches; a consent change, a
+    review or a deletion made through another connection must show at once."""
+    reader = Archive(voces_home, HashEmbedder(), rule_tagger, redact=pattern_redact)
+    writer = Archive(voces_home, HashEmbedder(), rule_tagger, redact=pattern_redact)
+    _ingest(writer, DEMO, consent="public")
+    where = PassageFilter(language="es")
+    first = reader.search("agua río", ANON, k=10, flt=where)
+    assert len({h.testimony_id for h in first}) > 1
+    assert reader.search("agua río", ANON, k=10, flt=where) == first  # cached
+    gone = first[0].testimony_id
+    writer.set_consent(gone, "private", LOCAL)
+    after = reader.search("agua río", ANON, k=10, flt=where)
+    assert after and gone not in {h.testimony_id for h in after}
+    # a reviewed tag changes what a theme filter selects
+    pid = after[0].passage_id
+    theme = PassageFilter(theme="water")
+    before = {h.passage_id for h in reader.search("agua", LOCAL, k=50, flt=theme, group=False)}
+    verdict = "reject" if pid in before else "accept"
+    writer.store.review(pid, "water", verdict, LOCAL)
+    now = {h.passage_id for h in reader.search("agua", LOCAL, k=50, flt=theme, group=False)}
+    assert (pid in now) == (verdict == "accept")
+    writer.close()
+    reader.close()
+
+
+@pytest.mark.parametrize("exact_below", [50, 10**9])
+def test_the_size_chosen_index_finds_what_exact_search_finds(
+    voces_home, rule_tagger, fake_whisper, tmp_path, exact_below
+):
+    """An archive past the exact-search threshold is searched through an IVF index; its
+    top results on a fixture match those of exact search (the same vectors, flat)."""
+    exact_home = tmp_path / "exact"
+    whisper = lambda: fake_whisper  # noqa: E731
+    exact = Archive(exact_home, HashEmbedder(), rule_tagger, whisper, exact_below=10**9)
+    sized = Archive(voces_home, HashEmbedder(), rule_tagger, whisper, exact_below=exact_below)
+    for a in (exact, sized):
+        _ingest(a, DEMO, region="Cusco")
+        _ingest(a, DATA / "es_rio.ogg", region="Puno")
+        a.refresh()
+    n = len(sized.index)
+    assert n > 50
+    assert sized.index.plan.kind == ("ivf" if exact_below < n else "flat")
+    for query in ("río contaminado", "agua", "they took our land", "Puno"):
+        for flt in (PassageFilter(), PassageFilter(region="Puno")):
+            every = exact.search(query, LOCAL, k=1000, flt=flt, group=False)
+            truth = {h.passage_id: h.score for h in every}
+            got = sized.search(query, LOCAL, k=5, flt=flt, group=False)
+            # the same top 5, up to ties within half precision's rounding
+            assert len(got) == 5 and all(truth[h.passage_id] >= every[4].score - 0.005 for h in got)
+            assert all(abs(h.score - truth[h.passage_id]) < 0.005 for h in got)
+            grouped = sized.search(query, ANON, k=3, flt=flt)
+            assert [h.testimony_id for h in grouped] == [
+                h.testimony_id for h in exact.search(query, ANON, k=3, flt=flt)
+            ]
+    # and a rebuild from SQLite gives the same index again
+    top = [h.passage_id for h in sized.search("agua", LOCAL, k=5, group=False)]
+    sized.rebuild_index()
+    assert [h.passage_id for h in sized.search("agua", LOCAL, k=5, group=False)] == top
+    exact.close()
+    sized.close()

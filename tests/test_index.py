@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from corpus import CorpusError, IndexMismatchError, VectorIndex
+from corpus import CorpusError, IdSet, IndexMismatchError, VectorIndex
+from corpus.index import RECALL_TARGET, IndexPlan, plan
 
 
 def _unit(rows, dim=8, seed=0):
@@ -58,3 +59,111 @@ def test_remove_and_shape_checks(tmp_path):
         idx.add([3], _unit(1, dim=4))
     with pytest.raises(CorpusError, match="not in the vector index"):
         idx.vectors([1])
+
+
+# -- the index chosen by size ------------------------------------------------------------------
+
+
+def _clustered(rows, dim=32, centres=40, seed=1):
+    """Unit vectors around a few dozen topics, as passage embeddings are."""
+    rng = np.random.default_rng(seed)
+    c = rng.normal(size=(centres, dim))
+    x = c[rng.integers(0, centres, rows)] + 0.5 * rng.normal(size=(rows, dim))
+    x = x.astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _build(tmp_path, vectors, ids, exact_below):
+    idx = VectorIndex(tmp_path, "emb-a", vectors.shape[1], exact_below=exact_below)
+    pick = np.random.default_rng(0)
+
+    def sample(m):
+        return vectors[np.sort(pick.choice(len(vectors), size=min(m, len(vectors)), replace=False))]
+
+    def batches():
+        for start in range(0, len(ids), 700):
+            yield ids[start : start + 700], vectors[start : start + 700]
+
+    idx.build(len(ids), sample, batches)
+    return idx
+
+
+def _exact(vectors, ids, query, k, allowed=None):
+    scores = vectors @ query
+    order = [int(ids[i]) for i in np.argsort(-scores)]
+    if allowed is not None:
+        order = [i for i in order if i in allowed]
+    return order[:k]
+
+
+def test_plan_follows_the_archive_size():
+    assert plan(49_999).kind == "flat"
+    big = plan(1_000_000)
+    assert big.kind == "ivf" and big.nlist == 2000
+    assert plan(100, exact_below=5) == IndexPlan("ivf", 6)
+
+
+def test_a_large_archive_gets_an_ivf_index_tuned_to_the_recall_target(tmp_path):
+    vectors = _clustered(3000)
+    ids = list(range(100, 3100))
+    idx = _build(tmp_path, vectors, ids, exact_below=1000)
+    assert idx.plan.kind == "ivf" and len(idx) == 3000 and idx.ids() == set(ids)
+    assert idx.recall_at_10 is not None and idx.recall_at_10 >= RECALL_TARGET
+    assert 0 < idx.nprobe <= idx.plan.nlist
+    # fresh queries (not the probe queries it was tuned on) still find the true neighbours
+    queries = _clustered(50, seed=7)
+    recall = np.mean(
+        [
+            len({i for i, _ in idx.search(q, 10)} & set(_exact(vectors, ids, q, 10))) / 10
+            for q in queries
+        ]
+    )
+    assert recall >= 0.9
+    # the build and its measured recall survive a snapshot
+    idx.save()
+    again = VectorIndex.open(tmp_path, "emb-a", 32, exact_below=1000)
+    assert (again.plan, again.nprobe, again.recall_at_10) == (
+        idx.plan,
+        idx.nprobe,
+        idx.recall_at_10,
+    )
+    assert again.search(queries[0], 10) == idx.search(queries[0], 10)
+    assert again.ids() == set(ids)
+
+
+def test_ivf_honours_deletes_and_filters(tmp_path):
+    vectors = _clustered(3000)
+    ids = list(range(3000))
+    idx = _build(tmp_path, vectors, ids, exact_below=1000)
+    query = vectors[5]
+    gone = [i for i, _ in idx.search(query, 20)]
+    assert idx.remove(gone) == 20 and idx.remove(gone) == 0
+    assert not {i for i, _ in idx.search(query, 50)} & set(gone)
+    # a filter that keeps 2% of the archive still returns k results, the exact ones
+    allowed = set(range(0, 3000, 50)) - set(gone)
+    found = [i for i, _ in idx.search(query, 10, IdSet(sorted(allowed)))]
+    assert len(found) == 10 and set(found) <= allowed
+    keep = [i for i in range(3000) if i not in set(gone)]
+    assert found == _exact(vectors[keep], np.array(keep), query, 10, allowed)
+
+
+def test_an_index_is_rebuilt_when_the_archive_outgrows_it(tmp_path):
+    idx = VectorIndex(tmp_path, "emb-a", 32, exact_below=100)
+    idx.add(list(range(99)), _clustered(99))
+    assert not idx.wants_rebuild()
+    idx.add([99], _clustered(1, seed=3))
+    assert idx.wants_rebuild()  # flat at the threshold
+    big = _build(tmp_path, _clustered(400), list(range(400)), exact_below=100)
+    assert big.plan.kind == "ivf" and not big.wants_rebuild()
+    big.add(list(range(400, 1600)), _clustered(1200, seed=4))
+    assert big.wants_rebuild()  # grown four times past what it was trained on
+    big.remove(list(range(0, 1560)))
+    assert big.wants_rebuild()  # shrunk below half the threshold: exact again
+
+
+def test_id_sets_select_exactly_their_ids():
+    ids = IdSet([5, 9, 9, 1024])
+    assert len(ids) == 3 and 9 in ids and 1024 in ids
+    assert 8 not in ids and 1025 not in ids and -1 not in ids
+    with pytest.raises(CorpusError, match="negative"):
+        IdSet([-3])
