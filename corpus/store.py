@@ -332,8 +332,8 @@ class Store:
                 r[0]
                 for r in db.execute(
                     "SELECT v.vector FROM vectors v JOIN passages p ON p.id = v.passage_id "
-                    "WHERE p.testimony_id = ?",
-                    (tid,),
+                    "WHERE p.testimony_id = ? AND v.embedder = ?",
+                    (tid, embedder),
                 )
             ]
             if not blobs:
@@ -833,7 +833,8 @@ class Store:
                 chunk,
             )
             for r in rows:
-                out[r[0]] = np.frombuffer(r[1], dtype=np.float32)
+                if len(r[1]) == 4 * dim:  # not one of another embedder (mid-reindex)
+                    out[r[0]] = np.frombuffer(r[1], dtype=np.float32)
         missing = [tid for tid in testimony_ids if tid not in out]
         for chunk in chunks(missing):
             rows = self._query(
@@ -846,11 +847,10 @@ class Store:
             for r in rows:
                 grouped.setdefault(r[0], []).append(r[1])
             for tid, blobs in grouped.items():
-                array = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
-                out[tid] = array.mean(axis=0)
-        for tid, vector in out.items():
-            if vector.shape != (dim,):
-                raise CorpusError(f"the stored vectors of {tid!r} are not {dim}-d")
+                rows = [b for b in blobs if len(b) == 4 * dim]  # not those of another embedder
+                if rows:
+                    array = np.frombuffer(b"".join(rows), dtype=np.float32).reshape(len(rows), dim)
+                    out[tid] = array.mean(axis=0)
         return out
 
     def needs_testimony_vectors(self) -> bool:

@@ -264,3 +264,42 @@ def test_keyword_search_folds_accents_and_respects_redaction(tmp_path):
     assert store.term_passages(["pilcomayo", "nada"]) == {"pilcomayo": 2}
     store.delete_testimony("b", ADMIN)
     assert store.term_passages(["pilcomayo"]) == {"pilcomayo": 1}
+
+
+def test_testimony_vectors_follow_their_passages(tmp_path):
+    store = Store(tmp_path / "a.db")
+    ids = _add(store, _testimony())
+    mean = store.testimony_vectors(["t1"], 4)["t1"]
+    assert np.allclose(mean, [0.5, 0.5, 0, 0])
+    # re-embedding half a testimony with another (wider) embedder, as a reindex does in
+    # batches, neither fails nor mixes the two models' vectors
+    store.put_vectors(ids[:1], np.ones((1, 6), dtype=np.float32), "other")
+    assert np.allclose(store.testimony_vectors(["t1"], 4)["t1"], [0, 1, 0, 0])
+    store.put_vectors(ids[1:], np.full((1, 6), 3.0, dtype=np.float32), "other")
+    assert np.allclose(store.testimony_vectors(["t1"], 6)["t1"], [2.0] * 6)
+    # a missing stored mean (dropped by a change) is computed from the passages
+    store.db.conn.execute("DELETE FROM testimony_vectors")
+    assert store.needs_testimony_vectors()
+    assert np.allclose(store.testimony_vectors(["t1"], 6)["t1"], [2.0] * 6)
+    assert store.fill_testimony_vectors() == 1 and not store.needs_testimony_vectors()
+
+
+def test_the_filter_generation_moves_with_what_filters_select(tmp_path):
+    store = Store(tmp_path / "a.db")
+    seen = [store.filter_generation()]
+
+    def moved() -> bool:
+        seen.append(store.filter_generation())
+        return seen[-1] != seen[-2]
+
+    ids = _add(store, _testimony())
+    assert moved()
+    store.set_consent("t1", "private", ADMIN)
+    assert moved()
+    store.review(ids[0], "water", "accept", ADMIN)
+    assert moved()
+    store.put_vectors(ids, _vectors(), "fake")  # vectors do not change what a filter selects
+    store.audit(ADMIN, "read", "t1", "")
+    assert not moved()
+    store.delete_testimony("t1", ADMIN)
+    assert moved()
