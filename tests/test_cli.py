@@ -160,3 +160,16 @@ def test_demo_without_serving(run, tmp_path, monkeypatch):
     assert r.exit_code == 0 and "4 testimonies added" in r.output
     r = run("demo", "--no-serve")
     assert "0 testimonies added, 4 already present" in r.output
+
+
+def test_a_bug_is_one_error_line_and_a_traceback_on_request(run, monkeypatch):
+    from pipeline import Archive
+
+    def broken(self, *args, **kwargs):
+        raise ValueError("cannot reshape array")
+
+    monkeypatch.setattr(Archive, "search", broken)
+    _one_line_error(run("search", "agua"), "unexpected ValueError: cannot reshape array")
+    monkeypatch.setenv("VOCES_DEBUG", "1")
+    with pytest.raises(ValueError, match="reshape"):
+        run("search", "agua")
