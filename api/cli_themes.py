@@ -368,8 +368,8 @@ def eval_search(settings: Settings, queries: Path, k: int, split: str, as_json: 
     def keyword(query: str) -> list[str]:
         """BM25 over accent-folded words (SQLite FTS5), best passage per testimony."""
         scored = archive.store.keyword_passages(query_terms(query), viewer, limit=1000)
-        layout = archive.store.layout([pid for pid, _ in scored], viewer)
-        owner = {pid: tid for tid, ids in layout.items() for pid in ids}
+        where = archive.store.neighbours([pid for pid, _ in scored], viewer)
+        owner = {pid: tid for pid, (tid, _, _) in where.items()}
         return list(dict.fromkeys(owner[pid] for pid, _ in scored if pid in owner))
 
     languages = {t.id: t.language for t in archive.store.list_testimonies(viewer, limit=10**9)[0]}

@@ -63,7 +63,7 @@ class PassageFilter:
         "told in any of its passages".
         """
         consent = viewer.consent
-        clauses: list[str] = [f"{t}.consent IN ({','.join('?' * len(consent))})"]
+        clauses: list[str] = [f"+{t}.consent IN ({','.join('?' * len(consent))})"]
         args: list[Any] = list(consent)
         for column, value in (
             ("region", self.region),
@@ -149,6 +149,10 @@ def _tag(row: sqlite3.Row, viewer: Viewer) -> ThemeTag:
     )
 
 
+# Consent conditions are written ``+t.consent IN (...)``: the unary plus keeps SQLite's
+# planner from driving a query by the consent index (three values, so it selects most of
+# the archive) instead of by passage ids. Without it, fetching 20 passages by id scanned
+# every public testimony: 15 ms at 100k passages, growing with the archive.
 _PASSAGE_COLUMNS = (
     'p.id, p.testimony_id, p.seq, p.start, p."end", p.text, p.redacted, t.allow_names, '
     "t.consent, t.region, t.community, t.language, t.date, t.title, t.title_redacted, "
@@ -377,6 +381,9 @@ class Store:
                     "DELETE FROM tags WHERE passage_id = ? AND source != 'human'", (passage_id,)
                 )
                 self._write_tags(db, passage_id, tags)
+            # new tags on existing passages change what a theme filter selects (tags
+            # inserted with new passages need no bump: see migration 005)
+            db.execute("UPDATE filter_generation SET n = n + 1 WHERE id = 1")
 
     def set_redactions(self, passages: dict[int, str], titles: dict[str, str]) -> None:
         """Store redacted copies (filled in for archives made before redaction existed)."""
@@ -538,7 +545,7 @@ class Store:
         return self._query(
             f"SELECT {_PASSAGE_COLUMNS} FROM passages p "
             "JOIN testimonies t ON t.id = p.testimony_id "
-            f"WHERE {condition} AND t.consent IN ({','.join('?' * len(consent))})",
+            f"WHERE {condition} AND +t.consent IN ({','.join('?' * len(consent))})",
             [*args, *consent],
         )
 
@@ -644,7 +651,7 @@ class Store:
         sql = (
             "SELECT r.* FROM reviews r JOIN passages p ON p.id = r.passage_id "
             "JOIN testimonies t ON t.id = p.testimony_id "
-            f"WHERE t.consent IN ({','.join('?' * len(consent))})"
+            f"WHERE +t.consent IN ({','.join('?' * len(consent))})"
         )
         args: list[Any] = list(consent)
         if passage_ids is not None:
@@ -664,25 +671,27 @@ class Store:
             for r in rows
         ]
 
-    def layout(self, passage_ids: Sequence[int], viewer: Viewer) -> dict[str, list[int]]:
-        """For the testimonies these passages belong to (those the viewer may see): each
-        testimony's passage ids in order. Ids only, for ranking."""
-        out: dict[str, list[int]] = {}
+    def neighbours(
+        self, passage_ids: Sequence[int], viewer: Viewer
+    ) -> dict[int, tuple[str, int | None, int | None]]:
+        """For each of these passages the viewer may see: (its testimony, the passage
+        before it, the passage after it). Ids only, for ranking; driven by the passage ids
+        (one index lookup each), whatever the archive's size."""
+        out: dict[int, tuple[str, int | None, int | None]] = {}
         consent = viewer.consent
-        for chunk in chunks(passage_ids):
+        for chunk in chunks(sorted(set(passage_ids))):
             rows = self._query(
-                "SELECT p.testimony_id, p.id FROM passages p "
-                "JOIN testimonies t ON t.id = p.testimony_id "
-                "WHERE p.testimony_id IN (SELECT testimony_id FROM passages WHERE id IN "
-                f"({','.join('?' * len(chunk))})) "
-                f"AND t.consent IN ({','.join('?' * len(consent))}) "
-                "ORDER BY p.testimony_id, p.seq",
+                "SELECT p.id, p.testimony_id, "
+                "(SELECT q.id FROM passages q WHERE q.testimony_id = p.testimony_id "
+                "AND q.seq < p.seq ORDER BY q.seq DESC LIMIT 1), "
+                "(SELECT q.id FROM passages q WHERE q.testimony_id = p.testimony_id "
+                "AND q.seq > p.seq ORDER BY q.seq LIMIT 1) "
+                "FROM passages p JOIN testimonies t ON t.id = p.testimony_id "
+                f"WHERE p.id IN ({','.join('?' * len(chunk))}) "
+                f"AND +t.consent IN ({','.join('?' * len(consent))})",
                 [*chunk, *consent],
             )
-            for r in rows:
-                ids = out.setdefault(r[0], [])
-                if r[1] not in ids:
-                    ids.append(r[1])
+            out.update({r[0]: (r[1], r[2], r[3]) for r in rows})
         return out
 
     def texts(self, passage_ids: Sequence[int], viewer: Viewer) -> dict[int, str]:
@@ -728,15 +737,20 @@ class Store:
         )
         return {r[0]: int(r[1]) for r in rows}
 
-    def passage_ids(self, viewer: Viewer, flt: PassageFilter = PassageFilter()) -> list[int]:
-        """Ids of the passages the viewer may see within ``flt``."""
+    def passage_ids(
+        self, viewer: Viewer, flt: PassageFilter = PassageFilter(), after: int = 0
+    ) -> np.ndarray:
+        """Ids of the passages the viewer may see within ``flt`` (those above ``after``
+        only), ascending."""
         where, args = flt.where(viewer)
-        rows = self._query(
-            f"SELECT p.id FROM passages p JOIN testimonies t ON t.id = p.testimony_id "
-            f"WHERE {where} ORDER BY p.id",
-            args,
-        )
-        return [r[0] for r in rows]
+        with self.db.lock:
+            cursor = self.db.conn.execute(
+                f"SELECT p.id FROM passages p JOIN testimonies t ON t.id = p.testimony_id "
+                f"WHERE p.id > ? AND {where} ORDER BY p.id",
+                [after, *args],
+            )
+            cursor.row_factory = None  # plain tuples: this can be the whole archive
+            return np.fromiter((r[0] for r in cursor), dtype=np.int64)
 
     def passage_texts(
         self, viewer: Viewer, passage_ids: Sequence[int] | None = None
@@ -774,7 +788,7 @@ class Store:
             "count(DISTINCT p.id) AS passages "
             "FROM effective_tags g JOIN passages p ON p.id = g.passage_id "
             "JOIN testimonies t ON t.id = p.testimony_id "
-            f"WHERE g.score >= ? AND t.consent IN ({','.join('?' * len(consent))}) "
+            f"WHERE g.score >= ? AND +t.consent IN ({','.join('?' * len(consent))}) "
             "GROUP BY g.theme, grp ORDER BY g.theme, grp",
             [min_score, *consent],
         )
@@ -847,9 +861,9 @@ class Store:
             for r in rows:
                 grouped.setdefault(r[0], []).append(r[1])
             for tid, blobs in grouped.items():
-                rows = [b for b in blobs if len(b) == 4 * dim]  # not those of another embedder
-                if rows:
-                    array = np.frombuffer(b"".join(rows), dtype=np.float32).reshape(len(rows), dim)
+                mine = [b for b in blobs if len(b) == 4 * dim]  # not another embedder's
+                if mine:
+                    array = np.frombuffer(b"".join(mine), dtype=np.float32).reshape(len(mine), dim)
                     out[tid] = array.mean(axis=0)
         return out
 
@@ -876,9 +890,15 @@ class Store:
                 self._write_testimony_vectors(db, [r[0]], r[1])
         return len(rows)
 
-    def filter_generation(self) -> int:
-        """Changes whenever the passages a search filter selects may have changed."""
-        return int(self._query("SELECT n FROM filter_generation WHERE id = 1")[0][0])
+    def filter_generation(self) -> tuple[int, int]:
+        """(generation, largest passage id): the generation changes whenever the passages
+        a search filter selects may have changed other than by new passages arriving
+        (those have ids above the largest seen; see migration 005)."""
+        row = self._query(
+            "SELECT n, (SELECT coalesce(max(id), 0) FROM passages) FROM filter_generation "
+            "WHERE id = 1"
+        )[0]
+        return int(row[0]), int(row[1])
 
     def vector_embedders(self) -> set[str]:
         return {r[0] for r in self._query("SELECT DISTINCT embedder FROM vectors")}

@@ -210,7 +210,7 @@ class Archive:
         self._snapshot_seq = 0
         self._allowed_lock = threading.Lock()
         self._allowed_cache: OrderedDict[
-            tuple[PassageFilter, tuple[str, ...]], tuple[int, IdSet]
+            tuple[PassageFilter, tuple[str, ...]], tuple[int, int, IdSet]
         ] = OrderedDict()
         self.rebuilt = 0
         self.index: VectorIndex | None = None
@@ -778,22 +778,29 @@ class Archive:
     def _allowed(self, flt: PassageFilter, viewer: Viewer) -> IdSet | None:
         """The passages ``viewer`` may find within ``flt`` (``None``: every passage).
 
-        Cached per (filter, consent levels) and keyed on the store's filter generation,
-        which every write that could change the answer bumps (in SQLite, so writes by
-        other processes count too): a repeated filter costs one counter read."""
+        Cached per (filter, consent levels). The store's filter generation, which every
+        write that could change the answer bumps (in SQLite, so writes by other processes
+        count too), invalidates an entry; passages added since it was made (ids above
+        the largest it saw) are checked and added alone. A repeated filter costs one
+        counter read, also while an ingest is adding testimonies."""
         consent = tuple(sorted(viewer.consent))
         if flt == PassageFilter() and set(consent) == set(CONSENT_LEVELS):
             return None  # everything stored is allowed
-        generation = self.store.filter_generation()
+        generation, top = self.store.filter_generation()
         key = (flt, consent)
         with self._allowed_lock:
             cached = self._allowed_cache.get(key)
-            if cached is not None and cached[0] == generation:
+        if cached is not None and cached[0] == generation and cached[1] == top:
+            with self._allowed_lock:
                 self._allowed_cache.move_to_end(key)
-                return cached[1]
-        ids = IdSet(self.store.passage_ids(viewer, flt))
+            return cached[2]
+        if cached is not None and cached[0] == generation and cached[1] < top:
+            new = self.store.passage_ids(viewer, flt, after=cached[1])
+            ids = IdSet(np.concatenate([cached[2].ids, new])) if len(new) else cached[2]
+        else:
+            ids = IdSet(self.store.passage_ids(viewer, flt))
         with self._allowed_lock:
-            self._allowed_cache[key] = (generation, ids)
+            self._allowed_cache[key] = (generation, top, ids)
             self._allowed_cache.move_to_end(key)
             while len(self._allowed_cache) > ALLOWED_CACHE_SIZE:
                 self._allowed_cache.popitem(last=False)
@@ -852,35 +859,31 @@ class Archive:
                 rare.setdefault(pid, set()).add(term)
         candidates = {pid: score for pid, score in scored}
         dim = self._require_index().dim
-        layout = self.store.layout([*candidates, *rare], viewer)
-        owner = {pid: tid for tid, ids in layout.items() for pid in ids}
+        where = self.store.neighbours([*candidates, *rare], viewer)
         found, array = self.store.vectors(sorted(set(rare) - set(candidates)), dim)
         for pid, value in zip(found, array, strict=True):
             candidates[pid] = float(value @ vector)
         # a story is scored by its best passage, that passage's neighbours and the whole
         # testimony: read those vectors, not every passage of every candidate story
-        window = window_ids(candidates.items(), layout, owner)
+        window = window_ids(candidates.items(), where)
         found, array = self.store.vectors(sorted(window), dim)
         vectors = dict(zip(found, array, strict=True))
-        whole = self.store.testimony_vectors(sorted(layout), dim)
+        whole = self.store.testimony_vectors(sorted({tid for tid, _, _ in where.values()}), dim)
         held: dict[str, set[str]] = {}
         for pid, words in rare.items():
-            if pid in owner:
-                held.setdefault(owner[pid], set()).update(words)
+            if pid in where:
+                held.setdefault(where[pid][0], set()).update(words)
         shares = {tid: len(words) / len(rarest) for tid, words in held.items()}
         ranked = rank_stories(
-            vector, list(candidates.items()), layout, owner, vectors, weights, shares, whole
+            vector, list(candidates.items()), where, vectors, whole, weights, shares
         )[:k]
         # show the passage that holds the rare word (the name searched for), not a
         # passage that merely means something close
         for n, story in enumerate(ranked):
-            holding = [p for p in rare if owner.get(p) == story.testimony_id]
+            holding = [p for p in rare if p in where and where[p][0] == story.testimony_id]
             if holding and story.passage_id not in rare:
                 pid = max(holding, key=lambda p: candidates.get(p, 0.0))
-                order = layout[story.testimony_id]
-                i = order.index(pid)
-                before = order[i - 1] if i > 0 else None
-                after = order[i + 1] if i + 1 < len(order) else None
+                _, before, after = where[pid]
                 ranked[n] = replace(story, passage_id=pid, neighbours=(pid, before, after))
         hits = {
             h.passage_id: h

@@ -28,6 +28,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -65,87 +66,89 @@ class StoryScore:
     matched: int  # passages of this testimony among the candidates
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / max(float(np.linalg.norm(x)), 1e-12)
+#: where a passage sits: (its testimony, the passage before, the passage after)
+Neighbours = Mapping[int, tuple[str, int | None, int | None]]
 
 
 def _best(
-    candidates: Iterable[tuple[int, float]], owner: Mapping[int, str]
+    candidates: Iterable[tuple[int, float]], where: Neighbours
 ) -> tuple[dict[str, tuple[int, float]], dict[str, int]]:
     best: dict[str, tuple[int, float]] = {}
     matched: dict[str, int] = {}
     for pid, score in candidates:
-        tid = owner.get(pid)
-        if tid is None:
+        if pid not in where:
             continue
+        tid = where[pid][0]
         matched[tid] = matched.get(tid, 0) + 1
         if tid not in best or score > best[tid][1]:
             best[tid] = (pid, score)
     return best, matched
 
 
-def _around(order: Sequence[int], pid: int) -> tuple[int | None, int | None]:
-    i = order.index(pid) if pid in order else 0
-    before = order[i - 1] if i > 0 else None
-    after = order[i + 1] if i + 1 < len(order) else None
-    return before, after
-
-
-def window_ids(
-    candidates: Iterable[tuple[int, float]],
-    layout: Mapping[str, Sequence[int]],
-    owner: Mapping[int, str],
-) -> set[int]:
+def window_ids(candidates: Iterable[tuple[int, float]], where: Neighbours) -> set[int]:
     """The passages whose vectors :func:`rank_stories` needs besides the testimonies'
     mean vectors: each candidate story's best passage and its two neighbours."""
-    best, _ = _best(candidates, owner)
+    best, _ = _best(candidates, where)
     out: set[int] = set()
-    for tid, (pid, _) in best.items():
-        out.add(pid)
-        out.update(p for p in _around(layout.get(tid, [pid]), pid) if p is not None)
+    for pid, _ in best.values():
+        _, before, after = where[pid]
+        out.update(p for p in (pid, before, after) if p is not None)
     return out
 
 
 def rank_stories(
     query: np.ndarray,
     candidates: Sequence[tuple[int, float]],
-    layout: Mapping[str, Sequence[int]],
-    owner: Mapping[int, str],
+    where: Neighbours,
     vectors: Mapping[int, np.ndarray],
+    whole: Mapping[str, np.ndarray],
     weights: ContextWeights = DEFAULT_WEIGHTS,
     rare_hits: Mapping[str, float] | None = None,
-    whole: Mapping[str, np.ndarray] | None = None,
 ) -> list[StoryScore]:
     """Testimonies ranked by context-aware score.
 
-    ``candidates`` are (passage id, cosine) from the index; ``layout`` lists each
-    candidate testimony's passage ids in order; ``owner`` maps passage → testimony;
+    ``candidates`` are (passage id, cosine) from the index; ``where`` places each
+    candidate passage (testimony, neighbours; candidates missing from it are left out);
     ``vectors`` holds the unit vectors of at least each story's best passage and its
-    neighbours (:func:`window_ids`); ``whole`` each testimony's mean passage vector
-    (without it, the mean of its passages in ``vectors``); ``rare_hits`` gives each
-    testimony the share (0..1) of the query's rare words it holds.
+    neighbours (:func:`window_ids`); ``whole`` each testimony's mean passage vector;
+    ``rare_hits`` gives each testimony the share (0..1) of the query's rare words it holds.
     """
-    best, matched = _best(candidates, owner)
-    out = []
-    for tid, (pid, score) in best.items():
-        order = list(layout.get(tid, [pid]))
-        before, after = _around(order, pid)
-        total = score * weights.best
-        if weights.window:
-            window = [vectors[p] for p in (before, pid, after) if p is not None and p in vectors]
-            if window:
-                total += weights.window * float(_unit(np.sum(window, axis=0)) @ query)
-        if weights.whole:
-            mean = whole.get(tid) if whole is not None else None
-            if mean is None:
-                rows = [vectors[p] for p in order if p in vectors]
-                mean = np.mean(rows, axis=0) if rows else None
-            if mean is not None:
-                total += weights.whole * float(_unit(mean) @ query)
-        if rare_hits:
-            total += weights.rare * rare_hits.get(tid, 0.0)
-        out.append(StoryScore(tid, total, pid, (pid, before, after), matched[tid]))
+    best, matched = _best(candidates, where)
+    if not best:
+        return []
+    tids = list(best)
+    query = np.asarray(query, dtype=np.float32)
+    total = weights.best * np.asarray([best[t][1] for t in tids], dtype=np.float64)
+    if weights.window:
+        window = np.zeros((len(tids), len(query)), dtype=np.float32)
+        for row, tid in enumerate(tids):
+            pid = best[tid][0]
+            _, before, after = where[pid]
+            for p in (before, pid, after):
+                if p is not None and p in vectors:
+                    window[row] += vectors[p]
+        total += weights.window * _cosines(window, query)
+    if weights.whole:
+        means = np.zeros((len(tids), len(query)), dtype=np.float32)
+        for row, tid in enumerate(tids):
+            if tid in whole:
+                means[row] = whole[tid]
+        total += weights.whole * _cosines(means, query)
+    if rare_hits:
+        total += weights.rare * np.asarray([rare_hits.get(t, 0.0) for t in tids])
+    out = [
+        StoryScore(
+            tid, float(score), best[tid][0], (best[tid][0], *where[best[tid][0]][1:]), matched[tid]
+        )
+        for tid, score in zip(tids, total, strict=True)
+    ]
     return sorted(out, key=lambda s: -s.score)
+
+
+def _cosines(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Cosine of each row with the (unit) query; 0 for an all-zero row."""
+    norms = np.linalg.norm(rows, axis=1)
+    return np.where(norms > 0, (rows @ query) / np.maximum(norms, 1e-12), 0.0)
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -156,6 +159,7 @@ _STOP = frozenset(
 )
 
 
+@lru_cache(maxsize=65536)
 def _fold(word: str) -> str:
     decomposed = unicodedata.normalize("NFKD", word.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))

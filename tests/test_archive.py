@@ -338,6 +338,13 @@ def test_filters_see_changes_made_by_another_process(voces_home, rule_tagger):
     writer.store.review(pid, "water", verdict, LOCAL)
     now = {h.passage_id for h in reader.search("agua", LOCAL, k=50, flt=theme, group=False)}
     assert (pid in now) == (verdict == "accept")
+    # testimonies added after the filter was cached are found (added incrementally)
+    assert reader.search("plomo en la sangre", ANON, k=3, flt=where)[0].testimony_id != (
+        "test-junin-01"
+    )
+    _ingest(writer, DATA / "testimonies.jsonl", consent="public")
+    plomo = reader.search("plomo en la sangre", ANON, k=3, flt=where)
+    assert plomo[0].testimony_id == "test-junin-01"
     writer.close()
     reader.close()
 

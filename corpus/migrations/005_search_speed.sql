@@ -1,30 +1,26 @@
 -- Search speed (issue 8).
 --
--- 1. filter_generation: a counter that changes whenever the set of passages a search
---    filter selects may change (a testimony added, removed or re-labelled; a passage
---    added or removed; a tag or review written). Search caches the passage ids each
---    filter allows, keyed on this counter, instead of re-reading them per query.
+-- 1. filter_generation: a counter that changes whenever the passages a search filter
+--    selects may change other than by new passages arriving: a testimony re-labelled or
+--    removed, a passage changed or removed, a tag changed or removed, a review written.
+--    Search caches the passage ids each filter allows, keyed on this counter; new
+--    passages (ids above the largest it has seen: rowids only grow while nothing is
+--    deleted, and a delete moves the counter) are added to a cached set incrementally,
+--    so an ingest running beside searches does not make every query re-read the archive.
+--    Tags written with new passages need no bump for the same reason; every other tag
+--    write (a retag) deletes the old tags first, which bumps it.
 CREATE TABLE filter_generation (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     n  INTEGER NOT NULL
 );
 INSERT INTO filter_generation (id, n) VALUES (1, 0);
-CREATE TRIGGER generation_testimony_added AFTER INSERT ON testimonies BEGIN
-    UPDATE filter_generation SET n = n + 1 WHERE id = 1;
-END;
 CREATE TRIGGER generation_testimony_changed AFTER UPDATE ON testimonies BEGIN
     UPDATE filter_generation SET n = n + 1 WHERE id = 1;
 END;
 CREATE TRIGGER generation_testimony_removed AFTER DELETE ON testimonies BEGIN
     UPDATE filter_generation SET n = n + 1 WHERE id = 1;
 END;
-CREATE TRIGGER generation_passage_added AFTER INSERT ON passages BEGIN
-    UPDATE filter_generation SET n = n + 1 WHERE id = 1;
-END;
 CREATE TRIGGER generation_passage_removed AFTER DELETE ON passages BEGIN
-    UPDATE filter_generation SET n = n + 1 WHERE id = 1;
-END;
-CREATE TRIGGER generation_tag_added AFTER INSERT ON tags BEGIN
     UPDATE filter_generation SET n = n + 1 WHERE id = 1;
 END;
 CREATE TRIGGER generation_tag_changed AFTER UPDATE ON tags BEGIN
