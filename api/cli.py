@@ -12,6 +12,7 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -352,18 +353,27 @@ def themes(settings: Settings, by: str, as_json: bool, as_role: str | None) -> N
     """The theme taxonomy and how many testimonies tell of each theme."""
     archive = services.build_archive(settings, models=False)
     taxonomy = archive.tagger.taxonomy
-    counts = archive.store.theme_counts(viewer_for(as_role), by)
+    viewer = viewer_for(as_role)
+    counts = archive.store.theme_counts(viewer, by)
+    shares = {(p.theme, p.group): p for p in archive.theme_prevalence(viewer, by)}
     archive.close()
     key = by or "all"
-    rows = [
-        {
-            "theme": c.theme,
-            key: c.group if by else "",
-            "testimonies": c.testimonies,
-            "passages": c.passages,
-        }
-        for c in counts
-    ]
+    rows: list[dict[str, Any]] = []
+    for c in counts:
+        share = shares.get((c.theme, c.group))
+        rows.append(
+            {
+                "theme": c.theme,
+                key: c.group if by else "",
+                "testimonies": c.testimonies,
+                "passages": c.passages,
+                "passages_in_group": share.passages if share else None,
+                "tagged_share": round(share.observed, 4) if share else None,
+                "estimated_share": _round(share.estimate) if share else None,
+                "interval90": [_round(share.low), _round(share.high)] if share else None,
+                "basis": share.basis if share else None,
+            }
+        )
     if as_json:
         emit({**taxonomy.to_dict(), "by": by or None, "counts": rows})
         return
@@ -374,7 +384,21 @@ def themes(settings: Settings, by: str, as_json: bool, as_role: str | None) -> N
     for row in rows:
         group = f"{row[key]:<16}" if by else ""
         numbers = f"{row['testimonies']:>4} testimonies  {row['passages']:>5} passages"
-        click.echo(f"{row['theme']:<14} {group} {numbers}")
+        estimate = ""
+        if row["estimated_share"] is not None:
+            low, high = row["interval90"]
+            estimate = (
+                f"  tagged {row['tagged_share']:.0%} of {row['passages_in_group']}, "
+                f"estimated {row['estimated_share']:.0%} (90%: {low:.0%}–{high:.0%})"
+            )
+        click.echo(f"{row['theme']:<14} {group} {numbers}{estimate}")
+    bases = sorted({row["basis"] for row in rows if row["basis"]})
+    if bases:
+        click.echo("\nestimates corrected for the tagger's error rates from: " + "; ".join(bases))
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
 
 
 @cli.command()

@@ -141,6 +141,17 @@ class ThemeCount(BaseModel):
     group: str
     testimonies: int
     passages: int
+    passages_in_group: int | None = Field(
+        None, description="Passages of the group the caller may see"
+    )
+    tagged_share: float | None = Field(None, description="Share of them tagged with the theme")
+    estimated_share: float | None = Field(
+        None,
+        description="True share corrected for the tagger's measured error rates "
+        "(null when the tagger barely tells the theme apart)",
+    )
+    interval90: tuple[float, float] | None = Field(None, description="90% interval of it")
+    basis: str | None = Field(None, description="Where the error rates come from")
 
 
 class ThemesResponse(BaseModel):

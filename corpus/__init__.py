@@ -23,6 +23,7 @@ from .records import (
     Review,
     Segment,
     Testimony,
+    ThemeCell,
     ThemeCount,
     ThemeTag,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "Segment",
     "Store",
     "Testimony",
+    "ThemeCell",
     "ThemeCount",
     "ThemeTag",
     "VERDICTS",

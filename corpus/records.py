@@ -18,6 +18,7 @@ __all__ = [
     "VERDICTS",
     "Segment",
     "Testimony",
+    "ThemeCell",
     "ThemeCount",
     "ThemeTag",
 ]
@@ -182,3 +183,16 @@ class ThemeCount:
     group: str
     testimonies: int
     passages: int
+
+
+@dataclass(frozen=True)
+class ThemeCell:
+    """One theme in one group, for prevalence estimates: the group's passages, those the
+    machine tagged with the theme (not reviewed), and those reviewed with and without it."""
+
+    theme: str
+    group: str
+    passages: int
+    machine_tagged: int
+    reviewed_yes: int
+    reviewed_no: int

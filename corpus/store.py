@@ -31,6 +31,7 @@ from .records import (
     Passage,
     Review,
     Testimony,
+    ThemeCell,
     ThemeCount,
     ThemeTag,
 )
@@ -96,6 +97,14 @@ class PassageFilter:
             )
             args.append(self.theme)
         return " AND ".join(clauses), args
+
+
+_GROUP_KEYS = {
+    "region": "t.region",
+    "community": "t.community",
+    "language": "t.language",
+    "year": "substr(t.date, 1, 4)",
+}
 
 
 def _names_visible(viewer: Viewer, allow_names: Any) -> bool:
@@ -772,12 +781,7 @@ class Store:
     ) -> list[ThemeCount]:
         """Testimonies and passages per theme among those the viewer may see, optionally
         grouped by region, community, language or year."""
-        key = {
-            "region": "t.region",
-            "community": "t.community",
-            "language": "t.language",
-            "year": "substr(t.date, 1, 4)",
-        }
+        key = _GROUP_KEYS
         if by and by not in key:
             raise CorpusError(f"cannot group themes by {by!r}: use {', '.join(key)}")
         group = key.get(by)
@@ -795,6 +799,60 @@ class Store:
         return [
             ThemeCount(r["theme"], r["grp"] or "", r["testimonies"], r["passages"]) for r in rows
         ]
+
+    def theme_cells(self, viewer: Viewer, by: str = "") -> list[ThemeCell]:
+        """Per theme and group (region, community, language or year; "" for none),
+        among the passages the viewer may see: all passages of the group, those the
+        machine tagged with the theme and nobody reviewed, and those reviewed for it
+        (with or without). What prevalence estimates are made from."""
+        group = _GROUP_KEYS.get(by, "''") if by else "''"
+        if by and by not in _GROUP_KEYS:
+            raise CorpusError(f"cannot group themes by {by!r}: use {', '.join(_GROUP_KEYS)}")
+        where, args = PassageFilter().where(viewer)
+        base = f"FROM passages p JOIN testimonies t ON t.id = p.testimony_id WHERE {where}"
+        totals = {
+            r[0] or "": r[1]
+            for r in self._query(f"SELECT {group} AS grp, count(*) {base} GROUP BY grp", args)
+        }
+        tagged = self._query(
+            f"SELECT g.theme, {group} AS grp, count(DISTINCT p.id) "
+            f"FROM tags g JOIN passages p ON p.id = g.passage_id "
+            f"JOIN testimonies t ON t.id = p.testimony_id WHERE {where} "
+            "AND g.source != 'human' AND NOT EXISTS (SELECT 1 FROM reviews r "
+            "WHERE r.passage_id = g.passage_id AND r.theme = g.theme) GROUP BY g.theme, grp",
+            args,
+        )
+        reviewed = self._query(
+            f"SELECT r.theme, {group} AS grp, sum(r.verdict != 'reject'), "
+            f"sum(r.verdict = 'reject') FROM reviews r JOIN passages p ON p.id = r.passage_id "
+            f"JOIN testimonies t ON t.id = p.testimony_id WHERE {where} GROUP BY r.theme, grp",
+            args,
+        )
+        cells: dict[tuple[str, str], list[int]] = {}
+        for theme, grp, n in tagged:
+            cells.setdefault((theme, grp or ""), [0, 0, 0])[0] = n
+        for theme, grp, yes, no in reviewed:
+            cell = cells.setdefault((theme, grp or ""), [0, 0, 0])
+            cell[1], cell[2] = int(yes), int(no)
+        return [
+            ThemeCell(theme, grp, totals.get(grp, 0), n, yes, no)
+            for (theme, grp), (n, yes, no) in sorted(cells.items())
+            if totals.get(grp, 0)
+        ]
+
+    def review_confusion(self) -> dict[str, dict[str, int]]:
+        """Per theme, the reviewers' verdicts against the machine tags they judged: true
+        and false positives and negatives (a system read: counts only)."""
+        rows = self._query(
+            "SELECT r.theme, r.verdict, EXISTS (SELECT 1 FROM tags g WHERE g.passage_id = "
+            "r.passage_id AND g.theme = r.theme AND g.source != 'human') FROM reviews r"
+        )
+        out: dict[str, dict[str, int]] = {}
+        for theme, verdict, machine in rows:
+            c = out.setdefault(theme, {"tp": 0, "fp": 0, "fn": 0, "tn": 0})
+            truth = verdict != "reject"
+            c[("t" if truth == bool(machine) else "f") + ("p" if machine else "n")] += 1
+        return out
 
     def counts(self, viewer: Viewer) -> dict[str, int]:
         """Testimonies and passages the viewer may see."""

@@ -49,6 +49,7 @@ from .audio import decode_audio, is_audio
 from .errors import InputError, PipelineError
 from .language import guess_language
 from .passages import PassageOptions, group_segments, split_text
+from .prevalence import Prevalence, bundled_rates, choose_rates, estimate_cells
 from .search import (
     DEFAULT_WEIGHTS,
     ContextWeights,
@@ -751,6 +752,13 @@ class Archive:
         t = self.store.get_testimony(testimony_id, viewer)
         path = self.home / t.media_path if t.media_path else None
         return path if path is not None and path.is_file() else None
+
+    def theme_prevalence(self, viewer: Viewer, by: str = "") -> list[Prevalence]:
+        """Per theme (and region, community, language or year): the passages ``viewer``
+        may see, those tagged, and the estimated true share with a 90% interval, corrected
+        for the tagger's measured error rates (see :mod:`pipeline.prevalence`)."""
+        rates = choose_rates(self.store.review_confusion(), bundled_rates())
+        return estimate_cells(self.store.theme_cells(viewer, by), rates)
 
     def testimony_themes(
         self, testimony_id: str, viewer: Viewer, passages: Sequence[Passage] | None = None

@@ -143,6 +143,11 @@ def _theme_metrics(scores: np.ndarray, labels: np.ndarray, threshold: float) -> 
         "roc_auc": None if auc is None else round(auc, 4),
         "support": int(labels.sum()),
         "evaluated": int(known.sum()),
+        # the confusion counts, from which prevalence estimates correct for the tagger
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": int(known.sum()) - tp - fp - fn,
     }
 
 

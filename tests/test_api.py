@@ -156,6 +156,13 @@ def test_similar_and_themes(client, archive):
     assert {c["group"] for c in t["counts"]} <= {
         x.region for x in archive.store.list_testimonies(LOCAL)[0]
     }
+    # counts come with corrected shares, over the passages the caller may see
+    for c in t["counts"]:
+        assert c["passages"] <= c["passages_in_group"] and c["basis"]
+        if c["estimated_share"] is not None:
+            assert c["interval90"][0] <= c["estimated_share"] <= c["interval90"][1]
+    public = sum({c["group"]: c["passages_in_group"] for c in t["counts"]}.values())
+    assert public <= archive.store.counts(LOCAL)["passages"]
 
 
 @pytest.mark.parametrize(

@@ -91,6 +91,13 @@ def test_similar_and_themes(run):
     assert themes["counts"] and all(
         {"theme", "region", "testimonies"} <= set(c) for c in themes["counts"]
     )
+    # each count comes with the share a corrected estimate gives it, and its basis
+    for c in themes["counts"]:
+        assert c["passages"] <= c["passages_in_group"] and 0 <= c["tagged_share"] <= 1
+        if c["estimated_share"] is not None:
+            low, high = c["interval90"]
+            assert 0 <= low <= c["estimated_share"] <= high <= 1
+            assert c["basis"].startswith("bundled evaluation")
 
 
 def test_tag_jsonl_and_stdin(run, tmp_path):

@@ -12,6 +12,7 @@ from corpus import (
     PassageFilter,
     Store,
     Testimony,
+    ThemeCell,
     ThemeCount,
     ThemeTag,
     Viewer,
@@ -306,3 +307,17 @@ def test_the_filter_generation_moves_with_what_filters_select(tmp_path):
     assert not moved()
     store.delete_testimony("t1", ADMIN)
     assert moved()
+
+
+def test_theme_cells_split_machine_tags_from_reviews_and_follow_the_viewer(tmp_path):
+    store = Store(tmp_path / "a.db")
+    ids = _add(store, _testimony("a"))  # passage 0 machine-tagged pollution, 1 untagged
+    _add(store, _testimony("b", consent="private"))
+    assert store.theme_cells(ANON, "region") == [ThemeCell("pollution", "Puno", 2, 1, 0, 0)]
+    assert store.theme_cells(ADMIN, "region") == [ThemeCell("pollution", "Puno", 4, 2, 0, 0)]
+    store.review(ids[0], "pollution", "reject", ADMIN)  # a false positive
+    store.review(ids[1], "pollution", "add", ADMIN)  # a miss
+    assert store.theme_cells(ANON) == [ThemeCell("pollution", "", 2, 0, 1, 1)]
+    assert store.review_confusion() == {"pollution": {"tp": 0, "fp": 1, "fn": 1, "tn": 0}}
+    with pytest.raises(CorpusError, match="cannot group"):
+        store.theme_cells(ADMIN, "colour")

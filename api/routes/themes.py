@@ -20,9 +20,25 @@ def themes(
     (grouped by region by default)."""
     taxonomy = archive.tagger.taxonomy.to_dict()
     counts = archive.store.theme_counts(viewer, by)
+    shares = {(p.theme, p.group): p for p in archive.theme_prevalence(viewer, by)}
+    rows = []
+    for c in counts:
+        share = shares.get((c.theme, c.group))
+        extra: dict[str, object] = {}
+        if share is not None:
+            extra = {
+                "passages_in_group": share.passages,
+                "tagged_share": round(share.observed, 4),
+                "estimated_share": None if share.estimate is None else round(share.estimate, 4),
+                "interval90": None
+                if share.low is None or share.high is None
+                else (round(share.low, 4), round(share.high, 4)),
+                "basis": share.basis,
+            }
+        rows.append(ThemeCount(**asdict(c), **extra))  # type: ignore[arg-type]
     return ThemesResponse(
         version=taxonomy["version"],
         themes=[ThemeInfo(**t) for t in taxonomy["themes"]],
         by=by or None,
-        counts=[ThemeCount(**asdict(c)) for c in counts],
+        counts=rows,
     )
