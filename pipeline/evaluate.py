@@ -108,21 +108,15 @@ def label_matrix(items: Sequence[LabelledItem], themes: Sequence[str]) -> np.nda
 
 
 def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
-    """Area under the ROC curve (ties count half); None when one class is missing."""
-    pos, neg = scores[labels == 1], scores[labels == 0]
-    if len(pos) == 0 or len(neg) == 0:
+    """Area under the ROC curve (scikit-learn; ties count half); None when one class is
+    missing."""
+    from sklearn.metrics import roc_auc_score
+
+    known = (labels == 0) | (labels == 1)
+    y = labels[known]
+    if y.min(initial=1) == y.max(initial=0) or not len(y):
         return None
-    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
-    ranks = np.empty(len(order))
-    values = np.concatenate([pos, neg])[order]
-    i = 0
-    while i < len(values):  # average ranks of ties
-        j = i
-        while j + 1 < len(values) and values[j + 1] == values[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+    return float(roc_auc_score(y, scores[known]))
 
 
 def _theme_metrics(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, Any]:
@@ -287,17 +281,15 @@ def _description_baseline(
 
 
 def cv_folds(items: Sequence[LabelledItem], folds: int, seed: int = 0) -> list[np.ndarray]:
-    """Indices of the items in each of ``folds`` test folds. Items sharing a ``group``
-    (passages of one case, say) fall in the same fold, so a model is never scored on a
-    passage whose neighbours it was trained on; ungrouped items are their own group."""
+    """Indices of the items in each of ``folds`` test folds (scikit-learn's
+    ``GroupKFold``, shuffled). Items sharing a ``group`` (passages of one case, say) fall
+    in the same fold, so a model is never scored on a passage whose neighbours it was
+    trained on; ungrouped items are their own group."""
+    from sklearn.model_selection import GroupKFold
+
     keys = [item.group or f"\0{n}" for n, item in enumerate(items)]
-    groups = list(dict.fromkeys(keys))  # first-appearance order
-    order = np.random.default_rng(seed).permutation(len(groups))
-    fold_of = {groups[g]: rank % folds for rank, g in enumerate(order)}
-    return [
-        np.array([n for n, key in enumerate(keys) if fold_of[key] == k], dtype=int)
-        for k in range(folds)
-    ]
+    splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return [test for _, test in splitter.split(np.zeros(len(items)), groups=keys)]
 
 
 def _cross_validated(
