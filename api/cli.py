@@ -345,17 +345,24 @@ def similar(
 @click.option(
     "--by", type=click.Choice(["", "region", "community", "language", "year"]), default=""
 )
+@click.option(
+    "--quotes",
+    default=0,
+    type=click.IntRange(0, 20),
+    help="Representative passages per row (reviewed first, then by score).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @as_option
 @pass_settings
 @friendly
-def themes(settings: Settings, by: str, as_json: bool, as_role: str | None) -> None:
+def themes(settings: Settings, by: str, quotes: int, as_json: bool, as_role: str | None) -> None:
     """The theme taxonomy and how many testimonies tell of each theme."""
     archive = services.build_archive(settings, models=False)
     taxonomy = archive.tagger.taxonomy
     viewer = viewer_for(as_role)
     counts = archive.store.theme_counts(viewer, by)
     shares = {(p.theme, p.group): p for p in archive.theme_prevalence(viewer, by)}
+    quoted = archive.store.theme_quotes(viewer, by, quotes)
     archive.close()
     key = by or "all"
     rows: list[dict[str, Any]] = []
@@ -372,6 +379,11 @@ def themes(settings: Settings, by: str, as_json: bool, as_role: str | None) -> N
                 "estimated_share": _round(share.estimate) if share else None,
                 "interval90": [_round(share.low), _round(share.high)] if share else None,
                 "basis": share.basis if share else None,
+                **(
+                    {"quotes": [_quote(h) for h in quoted.get((c.theme, c.group), [])]}
+                    if quotes
+                    else {}
+                ),
             }
         )
     if as_json:
@@ -392,9 +404,24 @@ def themes(settings: Settings, by: str, as_json: bool, as_role: str | None) -> N
                 f"estimated {row['estimated_share']:.0%} (90%: {low:.0%}–{high:.0%})"
             )
         click.echo(f"{row['theme']:<14} {group} {numbers}{estimate}")
+        for q in row.get("quotes", []):
+            when = f" at {q['start']:.0f}s" if q["start"] is not None else ""
+            click.echo(f"    “{q['text'][:160]}” ({q['testimony_id']}{when})")
     bases = sorted({row["basis"] for row in rows if row["basis"]})
     if bases:
         click.echo("\nestimates corrected for the tagger's error rates from: " + "; ".join(bases))
+
+
+def _quote(hit: Any) -> dict[str, Any]:
+    return {
+        "testimony_id": hit.testimony_id,
+        "passage_id": hit.passage_id,
+        "text": hit.text,
+        "start": hit.start,
+        "end": hit.end,
+        "score": hit.score,
+        "has_audio": hit.has_audio,
+    }
 
 
 def _round(x: float | None) -> float | None:

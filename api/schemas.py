@@ -136,6 +136,16 @@ class ThemeInfo(BaseModel):
     parent: str | None
 
 
+class ThemeQuote(BaseModel):
+    testimony_id: str
+    passage_id: int
+    text: str = Field(description="As the caller may read it (redacted where names are hidden)")
+    start: float | None
+    end: float | None
+    score: float
+    has_audio: bool
+
+
 class ThemeCount(BaseModel):
     theme: str
     group: str
@@ -152,6 +162,9 @@ class ThemeCount(BaseModel):
     )
     interval90: tuple[float, float] | None = Field(None, description="90% interval of it")
     basis: str | None = Field(None, description="Where the error rates come from")
+    quotes: list[ThemeQuote] = Field(
+        default_factory=list, description="Representative passages (reviewed first)"
+    )
 
 
 class ThemesResponse(BaseModel):

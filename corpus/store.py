@@ -840,6 +840,33 @@ class Store:
             if totals.get(grp, 0)
         ]
 
+    def theme_quotes(
+        self, viewer: Viewer, by: str = "", per_cell: int = 3
+    ) -> dict[tuple[str, str], list[Hit]]:
+        """Representative passages per theme and group, among those the viewer may see:
+        reviewed ones first (accepted or added), then by the tag's score; each a search
+        hit (the text as the viewer may read it, its times, whether it can be played)."""
+        if by and by not in _GROUP_KEYS:
+            raise CorpusError(f"cannot group themes by {by!r}: use {', '.join(_GROUP_KEYS)}")
+        if per_cell <= 0:
+            return {}
+        group = _GROUP_KEYS[by] if by else "''"
+        where, args = PassageFilter().where(viewer)
+        rows = self._query(
+            "SELECT theme, grp, passage_id, score FROM (SELECT g.theme, "
+            f"{group} AS grp, g.passage_id, g.score, row_number() OVER (PARTITION BY g.theme, "
+            f"{group} ORDER BY g.source = 'human' DESC, g.score DESC, g.passage_id) AS rank "
+            "FROM effective_tags g JOIN passages p ON p.id = g.passage_id "
+            f"JOIN testimonies t ON t.id = p.testimony_id WHERE {where}) WHERE rank <= ?",
+            [*args, per_cell],
+        )
+        hits = {h.passage_id: h for h in self.hits([(r[2], float(r[3])) for r in rows], viewer)}
+        out: dict[tuple[str, str], list[Hit]] = {}
+        for theme, grp, pid, _ in rows:
+            if pid in hits:
+                out.setdefault((theme, grp or ""), []).append(hits[pid])
+        return out
+
     def review_confusion(self) -> dict[str, dict[str, int]]:
         """Per theme, the reviewers' verdicts against the machine tags they judged: true
         and false positives and negatives (a system read: counts only)."""

@@ -161,6 +161,9 @@ def test_similar_and_themes(client, archive):
         assert c["passages"] <= c["passages_in_group"] and c["basis"]
         if c["estimated_share"] is not None:
             assert c["interval90"][0] <= c["estimated_share"] <= c["interval90"][1]
+    anon = client.get("/api/v1/themes", params={"by": "region", "quotes": 3}).json()
+    shown = {q["testimony_id"] for c in anon["counts"] for q in c["quotes"]}
+    assert shown and all(archive.testimony(x, LOCAL).consent == "public" for x in shown)
     public = sum({c["group"]: c["passages_in_group"] for c in t["counts"]}.values())
     assert public <= archive.store.counts(LOCAL)["passages"]
 

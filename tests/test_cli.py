@@ -91,6 +91,9 @@ def test_similar_and_themes(run):
     assert themes["counts"] and all(
         {"theme", "region", "testimonies"} <= set(c) for c in themes["counts"]
     )
+    quoted = json.loads(run("themes", "--by", "region", "--quotes", "2", "--json").output)
+    assert any(c["quotes"] for c in quoted["counts"])
+    assert all(len(c["quotes"]) <= 2 for c in quoted["counts"])
     # each count comes with the share a corrected estimate gives it, and its basis
     for c in themes["counts"]:
         assert c["passages"] <= c["passages_in_group"] and 0 <= c["tagged_share"] <= 1

@@ -321,3 +321,21 @@ def test_theme_cells_split_machine_tags_from_reviews_and_follow_the_viewer(tmp_p
     assert store.review_confusion() == {"pollution": {"tp": 0, "fp": 1, "fn": 1, "tn": 0}}
     with pytest.raises(CorpusError, match="cannot group"):
         store.theme_cells(ADMIN, "colour")
+
+
+def test_theme_quotes_put_reviews_first_and_follow_the_viewer(tmp_path):
+    store = Store(tmp_path / "a.db")
+    low = Passage("a", 0, "el río contaminado", tags=(ThemeTag("pollution", 0.6, "rule", (), "v"),))
+    high = Passage("a", 1, "relaves en el río", tags=(ThemeTag("pollution", 0.9, "rule", (), "v"),))
+    ids = _add(store, _testimony("a"), [low, high], redacted=["[…] río", "relaves [...]"])
+    _add(store, _testimony("b", consent="private"))
+    quotes = store.theme_quotes(ANON, "region", 2)
+    assert [h.passage_id for h in quotes[("pollution", "Puno")]] == [ids[1], ids[0]]
+    assert quotes[("pollution", "Puno")][0].text == "relaves [...]"  # redacted for anonymous
+    store.review(ids[0], "pollution", "accept", ADMIN)
+    first = store.theme_quotes(ANON, "region", 1)[("pollution", "Puno")]
+    assert [h.passage_id for h in first] == [ids[0]]  # a reviewed passage comes first
+    # the private testimony's passages are quoted only to those who may read them
+    assert all(h.testimony_id == "a" for q in store.theme_quotes(ANON, "", 5).values() for h in q)
+    assert any(h.testimony_id == "b" for q in store.theme_quotes(ADMIN, "", 5).values() for h in q)
+    assert store.theme_quotes(ADMIN, "", 0) == {}

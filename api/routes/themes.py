@@ -5,7 +5,7 @@ from dataclasses import asdict
 from fastapi import APIRouter, Query
 
 from ..deps import ArchiveDep, ViewerDep
-from ..schemas import ThemeCount, ThemeInfo, ThemesResponse
+from ..schemas import ThemeCount, ThemeInfo, ThemeQuote, ThemesResponse
 
 router = APIRouter(prefix="/themes", tags=["themes"])
 
@@ -15,12 +15,14 @@ def themes(
     archive: ArchiveDep,
     viewer: ViewerDep,
     by: str = Query("region", pattern="^(|region|community|language|year)$"),
+    quotes: int = Query(0, ge=0, le=20, description="Representative passages per count"),
 ) -> ThemesResponse:
     """The taxonomy, and testimonies/passages per theme among those the caller may see
     (grouped by region by default)."""
     taxonomy = archive.tagger.taxonomy.to_dict()
     counts = archive.store.theme_counts(viewer, by)
     shares = {(p.theme, p.group): p for p in archive.theme_prevalence(viewer, by)}
+    quoted = archive.store.theme_quotes(viewer, by, quotes)
     rows = []
     for c in counts:
         share = shares.get((c.theme, c.group))
@@ -35,6 +37,18 @@ def themes(
                 else (round(share.low, 4), round(share.high, 4)),
                 "basis": share.basis,
             }
+        extra["quotes"] = [
+            ThemeQuote(
+                testimony_id=h.testimony_id,
+                passage_id=h.passage_id,
+                text=h.text,
+                start=h.start,
+                end=h.end,
+                score=h.score,
+                has_audio=h.has_audio,
+            )
+            for h in quoted.get((c.theme, c.group), [])
+        ]
         rows.append(ThemeCount(**asdict(c), **extra))  # type: ignore[arg-type]
     return ThemesResponse(
         version=taxonomy["version"],
