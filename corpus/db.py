@@ -108,6 +108,13 @@ class Database:
         with self.lock:
             return self.conn.execute(sql, args).fetchall()
 
+    def tuples(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Like :meth:`query`, as plain tuples: cheaper on hot paths that read many rows."""
+        with self.lock:
+            cursor = self.conn.execute(sql, args)
+            cursor.row_factory = None
+            return cursor.fetchall()
+
     def close(self) -> None:
         with self.lock:
             self.conn.close()

@@ -684,21 +684,49 @@ class Store:
         self, passage_ids: Sequence[int], viewer: Viewer
     ) -> dict[int, tuple[str, int | None, int | None]]:
         """For each of these passages the viewer may see: (its testimony, the passage
-        before it, the passage after it). Ids only, for ranking; driven by the passage ids
-        (one index lookup each), whatever the archive's size."""
-        out: dict[int, tuple[str, int | None, int | None]] = {}
+        before it, the passage after it). Ids only, for ranking.
+
+        A testimony's passages are written in one transaction, so their ids are nearly
+        always consecutive: the ids one below and one above are read with the passages
+        themselves (one indexed lookup each) and kept when they are the same testimony's
+        previous and next passage; only the rest (a testimony's last passage, or ids
+        made non-consecutive) are looked up by sequence number."""
+        wanted = sorted(set(passage_ids))
+        probe = sorted(set(wanted) | {p - 1 for p in wanted} | {p + 1 for p in wanted})
         consent = viewer.consent
-        for chunk in chunks(sorted(set(passage_ids))):
-            rows = self._query(
+        place: dict[int, tuple[str, int]] = {}
+        for chunk in chunks(probe):
+            rows = self.db.tuples(
+                "SELECT p.id, p.testimony_id, p.seq FROM passages p "
+                "JOIN testimonies t ON t.id = p.testimony_id "
+                f"WHERE p.id IN ({','.join('?' * len(chunk))}) "
+                f"AND +t.consent IN ({','.join('?' * len(consent))})",
+                [*chunk, *consent],
+            )
+            place.update({r[0]: (r[1], r[2]) for r in rows})
+        out: dict[int, tuple[str, int | None, int | None]] = {}
+        unsure: list[int] = []
+        for pid in wanted:
+            if pid not in place:
+                continue
+            tid, seq = place[pid]
+            before = place.get(pid - 1)
+            after = place.get(pid + 1)
+            has_before = before is not None and before == (tid, seq - 1)
+            has_after = after is not None and after == (tid, seq + 1)
+            if (has_before or seq == 0) and has_after:
+                out[pid] = (tid, pid - 1 if has_before else None, pid + 1)
+            else:
+                unsure.append(pid)
+        for chunk in chunks(unsure):
+            rows = self.db.tuples(
                 "SELECT p.id, p.testimony_id, "
                 "(SELECT q.id FROM passages q WHERE q.testimony_id = p.testimony_id "
                 "AND q.seq < p.seq ORDER BY q.seq DESC LIMIT 1), "
                 "(SELECT q.id FROM passages q WHERE q.testimony_id = p.testimony_id "
                 "AND q.seq > p.seq ORDER BY q.seq LIMIT 1) "
-                "FROM passages p JOIN testimonies t ON t.id = p.testimony_id "
-                f"WHERE p.id IN ({','.join('?' * len(chunk))}) "
-                f"AND +t.consent IN ({','.join('?' * len(consent))})",
-                [*chunk, *consent],
+                f"FROM passages p WHERE p.id IN ({','.join('?' * len(chunk))})",
+                chunk,
             )
             out.update({r[0]: (r[1], r[2], r[3]) for r in rows})
         return out
@@ -906,7 +934,7 @@ class Store:
         found: list[int] = []
         blobs: list[bytes] = []
         for chunk in chunks(passage_ids):
-            rows = self._query(
+            rows = self.db.tuples(
                 f"SELECT passage_id, vector FROM vectors WHERE passage_id IN "
                 f"({','.join('?' * len(chunk))})",
                 chunk,
@@ -926,7 +954,7 @@ class Store:
         passage vectors where the stored one is missing (it was dropped by a change)."""
         out: dict[str, np.ndarray] = {}
         for chunk in chunks(testimony_ids):
-            rows = self._query(
+            rows = self.db.tuples(
                 f"SELECT testimony_id, vector FROM testimony_vectors WHERE testimony_id IN "
                 f"({','.join('?' * len(chunk))})",
                 chunk,
@@ -936,7 +964,7 @@ class Store:
                     out[r[0]] = np.frombuffer(r[1], dtype=np.float32)
         missing = [tid for tid in testimony_ids if tid not in out]
         for chunk in chunks(missing):
-            rows = self._query(
+            rows = self.db.tuples(
                 "SELECT p.testimony_id, v.vector FROM vectors v "
                 "JOIN passages p ON p.id = v.passage_id "
                 f"WHERE p.testimony_id IN ({','.join('?' * len(chunk))})",
@@ -965,7 +993,7 @@ class Store:
     def fill_testimony_vectors(self) -> int:
         """Store the mean vector of testimonies that lack one (archives made before
         testimony vectors were kept, or changed since). Returns how many."""
-        rows = self._query(
+        rows = self.db.tuples(
             "SELECT DISTINCT p.testimony_id, v.embedder FROM vectors v "
             "JOIN passages p ON p.id = v.passage_id "
             "WHERE p.testimony_id NOT IN (SELECT testimony_id FROM testimony_vectors)"

@@ -339,3 +339,20 @@ def test_theme_quotes_put_reviews_first_and_follow_the_viewer(tmp_path):
     assert all(h.testimony_id == "a" for q in store.theme_quotes(ANON, "", 5).values() for h in q)
     assert any(h.testimony_id == "b" for q in store.theme_quotes(ADMIN, "", 5).values() for h in q)
     assert store.theme_quotes(ADMIN, "", 0) == {}
+
+
+def test_neighbours_follow_sequence_not_ids(tmp_path):
+    store = Store(tmp_path / "a.db")
+    a = _add(store, _testimony("a"))
+    b = _add(store, _testimony("b"))
+    with store.db.transaction() as db:  # a passage added to "a" later: its id is not next
+        late = db.execute(
+            "INSERT INTO passages (testimony_id, seq, text, redacted) VALUES ('a', 2, 'tres', 'tres')"
+        ).lastrowid
+    where = store.neighbours([*a, *b, late], ANON)
+    assert where[a[0]] == ("a", None, a[1])
+    assert where[a[1]] == ("a", a[0], late)  # not b[0], the next id
+    assert where[late] == ("a", a[1], None)
+    assert where[b[0]] == ("b", None, b[1]) and where[b[1]] == ("b", b[0], None)
+    store.set_consent("b", "private", ADMIN)
+    assert set(store.neighbours([*a, *b], ANON)) == set(a)
