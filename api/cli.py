@@ -12,7 +12,6 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -33,6 +32,7 @@ from .cli_base import (
     viewer_for,
 )
 from .settings import Settings
+from .theme_table import theme_rows, to_csv
 
 
 def _language_option(value: str | None) -> str | None:
@@ -352,40 +352,32 @@ def similar(
     help="Representative passages per row (reviewed first, then by score).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one line per theme and group).")
 @as_option
 @pass_settings
 @friendly
-def themes(settings: Settings, by: str, quotes: int, as_json: bool, as_role: str | None) -> None:
+def themes(
+    settings: Settings, by: str, quotes: int, as_json: bool, as_csv: bool, as_role: str | None
+) -> None:
     """The theme taxonomy and how many testimonies tell of each theme."""
     archive = services.build_archive(settings, models=False)
     taxonomy = archive.tagger.taxonomy
     viewer = viewer_for(as_role)
-    counts = archive.store.theme_counts(viewer, by)
-    shares = {(p.theme, p.group): p for p in archive.theme_prevalence(viewer, by)}
-    quoted = archive.store.theme_quotes(viewer, by, quotes)
-    archive.close()
     key = by or "all"
-    rows: list[dict[str, Any]] = []
-    for c in counts:
-        share = shares.get((c.theme, c.group))
-        rows.append(
-            {
-                "theme": c.theme,
-                key: c.group if by else "",
-                "testimonies": c.testimonies,
-                "passages": c.passages,
-                "passages_in_group": share.passages if share else None,
-                "tagged_share": round(share.observed, 4) if share else None,
-                "estimated_share": _round(share.estimate) if share else None,
-                "interval90": [_round(share.low), _round(share.high)] if share else None,
-                "basis": share.basis if share else None,
-                **(
-                    {"quotes": [_quote(h) for h in quoted.get((c.theme, c.group), [])]}
-                    if quotes
-                    else {}
-                ),
-            }
-        )
+    found = theme_rows(archive, viewer, by, quotes)
+    archive.close()
+    if as_csv:
+        click.echo(to_csv(found), nl=False)
+        return
+    # the CLI's JSON names the group after what it is ("region": "Puno")
+    rows = [
+        {
+            "theme": r["theme"],
+            key: r["group"],
+            **{k: v for k, v in r.items() if k not in ("theme", "group")},
+        }
+        for r in found
+    ]
     if as_json:
         emit({**taxonomy.to_dict(), "by": by or None, "counts": rows})
         return
@@ -410,22 +402,6 @@ def themes(settings: Settings, by: str, quotes: int, as_json: bool, as_role: str
     bases = sorted({row["basis"] for row in rows if row["basis"]})
     if bases:
         click.echo("\nestimates corrected for the tagger's error rates from: " + "; ".join(bases))
-
-
-def _quote(hit: Any) -> dict[str, Any]:
-    return {
-        "testimony_id": hit.testimony_id,
-        "passage_id": hit.passage_id,
-        "text": hit.text,
-        "start": hit.start,
-        "end": hit.end,
-        "score": hit.score,
-        "has_audio": hit.has_audio,
-    }
-
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(x, 4)
 
 
 @cli.command()

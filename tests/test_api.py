@@ -164,6 +164,11 @@ def test_similar_and_themes(client, archive):
     anon = client.get("/api/v1/themes", params={"by": "region", "quotes": 3}).json()
     shown = {q["testimony_id"] for c in anon["counts"] for q in c["quotes"]}
     assert shown and all(archive.testimony(x, LOCAL).consent == "public" for x in shown)
+    csv_text = client.get("/api/v1/themes.csv", params={"by": "region"})
+    assert csv_text.status_code == 200 and csv_text.headers["content-type"].startswith("text/csv")
+    lines = csv_text.text.splitlines()
+    assert lines[0].split(",")[:3] == ["theme", "group", "testimonies"]
+    assert len(lines) == len(anon["counts"]) + 1  # the same rows the caller sees as JSON
     public = sum({c["group"]: c["passages_in_group"] for c in t["counts"]}.values())
     assert public <= archive.store.counts(LOCAL)["passages"]
 

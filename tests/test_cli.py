@@ -91,6 +91,9 @@ def test_similar_and_themes(run):
     assert themes["counts"] and all(
         {"theme", "region", "testimonies"} <= set(c) for c in themes["counts"]
     )
+    table = run("themes", "--by", "region", "--csv").output.splitlines()
+    assert table[0].startswith("theme,group,testimonies,passages,passages_in_group")
+    assert len(table) == len(themes["counts"]) + 1
     quoted = json.loads(run("themes", "--by", "region", "--quotes", "2", "--json").output)
     assert any(c["quotes"] for c in quoted["counts"])
     assert all(len(c["quotes"]) <= 2 for c in quoted["counts"])

@@ -1,58 +1,45 @@
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
 
 from ..deps import ArchiveDep, ViewerDep
-from ..schemas import ThemeCount, ThemeInfo, ThemeQuote, ThemesResponse
+from ..schemas import ThemeCount, ThemeInfo, ThemesResponse
+from ..theme_table import theme_rows, to_csv
 
 router = APIRouter(prefix="/themes", tags=["themes"])
+
+
+class CSVResponse(PlainTextResponse):
+    media_type = "text/csv"
+
+
+_BY = Query("region", pattern="^(|region|community|language|year)$")
 
 
 @router.get("", response_model=ThemesResponse)
 def themes(
     archive: ArchiveDep,
     viewer: ViewerDep,
-    by: str = Query("region", pattern="^(|region|community|language|year)$"),
+    by: str = _BY,
     quotes: int = Query(0, ge=0, le=20, description="Representative passages per count"),
 ) -> ThemesResponse:
-    """The taxonomy, and testimonies/passages per theme among those the caller may see
-    (grouped by region by default)."""
+    """The taxonomy, and per theme and group (region by default) among what the caller
+    may see: testimonies and passages tagged, the true share they imply corrected for the
+    tagger's measured error rates with a 90% interval and its basis, and quotes."""
     taxonomy = archive.tagger.taxonomy.to_dict()
-    counts = archive.store.theme_counts(viewer, by)
-    shares = {(p.theme, p.group): p for p in archive.theme_prevalence(viewer, by)}
-    quoted = archive.store.theme_quotes(viewer, by, quotes)
-    rows = []
-    for c in counts:
-        share = shares.get((c.theme, c.group))
-        extra: dict[str, object] = {}
-        if share is not None:
-            extra = {
-                "passages_in_group": share.passages,
-                "tagged_share": round(share.observed, 4),
-                "estimated_share": None if share.estimate is None else round(share.estimate, 4),
-                "interval90": None
-                if share.low is None or share.high is None
-                else (round(share.low, 4), round(share.high, 4)),
-                "basis": share.basis,
-            }
-        extra["quotes"] = [
-            ThemeQuote(
-                testimony_id=h.testimony_id,
-                passage_id=h.passage_id,
-                text=h.text,
-                start=h.start,
-                end=h.end,
-                score=h.score,
-                has_audio=h.has_audio,
-            )
-            for h in quoted.get((c.theme, c.group), [])
-        ]
-        rows.append(ThemeCount(**asdict(c), **extra))  # type: ignore[arg-type]
     return ThemesResponse(
         version=taxonomy["version"],
         themes=[ThemeInfo(**t) for t in taxonomy["themes"]],
         by=by or None,
-        counts=rows,
+        counts=[ThemeCount(**row) for row in theme_rows(archive, viewer, by, quotes)],
+    )
+
+
+@router.get(".csv", response_class=CSVResponse)
+def themes_csv(archive: ArchiveDep, viewer: ViewerDep, by: str = _BY) -> CSVResponse:
+    """The same counts and corrected shares as CSV, one line per theme and group."""
+    return CSVResponse(
+        to_csv(theme_rows(archive, viewer, by)),
+        headers={"Content-Disposition": f'attachment; filename="voces-themes-{by or "all"}.csv"'},
     )
