@@ -637,18 +637,18 @@ class Archive:
             raise PipelineError("this archive was opened without an embedder")
         texts = [p.text for _, passages in stories for p in passages]
         languages = [t.language or "es" for t, passages in stories for _ in passages]
+        titles = [(t.title, t.language or "es") for t, _ in stories]
         vectors = self.embedder.embed(texts, kind="passage")
         tags = self.tagger.tag(texts, languages, vectors)
-        redacted: list[str] = list(texts)
-        if self.redact is not None:
-            by_language: dict[str, list[int]] = {}
-            for n, lang in enumerate(languages):
-                by_language.setdefault(lang, []).append(n)
-            for lang, rows in by_language.items():
-                masked = self.redact.many([texts[r] for r in rows], lang)
-                for row, text in zip(rows, masked, strict=True):
-                    redacted[row] = text
-        out, at = [], 0
+        # titles go through NER in the same batches as the passages. (Running redaction
+        # in a thread beside embedding and tagging was slower: 66 against 76 passages/s.)
+        redacted, titles_redacted = (
+            self._redact_all(texts, languages, titles)
+            if self.redact is not None
+            else (list(texts), [""] * len(titles))
+        )
+        out: list[_Prepared] = []
+        at = 0
         for testimony, passages in stories:
             n = len(passages)
             tagged = [
@@ -660,15 +660,34 @@ class Archive:
                     tagged,
                     vectors[at : at + n],
                     redacted=redacted[at : at + n] if self.redact else [],
-                    title_redacted=(
-                        self.redact(testimony.title, testimony.language or "es")
-                        if self.redact
-                        else ""
-                    ),
+                    title_redacted=titles_redacted[len(out)],
                 )
             )
             at += n
         return out
+
+    def _redact_all(
+        self, texts: Sequence[str], languages: Sequence[str], titles: Sequence[tuple[str, str]]
+    ) -> tuple[list[str], list[str]]:
+        """Redacted copies of passages and titles, each language in one batch."""
+        assert self.redact is not None
+        redacted = list(texts)
+        titled = [title for title, _ in titles]
+        items = [
+            (t, lang, "p", n) for n, (t, lang) in enumerate(zip(texts, languages, strict=True))
+        ]
+        items += [(t, lang, "t", n) for n, (t, lang) in enumerate(titles)]
+        by_language: dict[str, list[tuple[str, str, int]]] = {}
+        for text, lang, kind, n in items:
+            by_language.setdefault(lang, []).append((text, kind, n))
+        for lang, rows in by_language.items():
+            masked = self.redact.many([text for text, _, _ in rows], lang)
+            for (_, kind, n), text in zip(rows, masked, strict=True):
+                if kind == "p":
+                    redacted[n] = text
+                else:
+                    titled[n] = text
+        return redacted, titled
 
     def _store(self, prepared: _Prepared, viewer: Viewer, media_source: Path | None = None) -> str:
         """Write one prepared testimony, all or nothing; "present" if it raced another."""
