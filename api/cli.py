@@ -387,7 +387,11 @@ def themes(
     click.echo("")
     for row in rows:
         group = f"{row[key]:<16}" if by else ""
-        numbers = f"{row['testimonies']:>4} testimonies  {row['passages']:>5} passages"
+        t, n = row["testimonies"], row["passages"]
+        numbers = (
+            f"{t:>4} {'testimony  ' if t == 1 else 'testimonies'}  "
+            f"{n:>5} {'passage ' if n == 1 else 'passages'}"
+        )
         estimate = ""
         if row["estimated_share"] is not None:
             low, high = row["interval90"]
