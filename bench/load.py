@@ -196,19 +196,32 @@ def start_server(env: dict[str, str], tmp: Path, timeout: float = 300) -> tuple[
             stdin=subprocess.DEVNULL,
         )
     server = Server(proc, f"http://{HOST}:{port}", log)
+    return wait_ready(server, "/api/v1/health", "voces serve", timeout, t0)
+
+
+def wait_ready(
+    server: Server,
+    health: str,
+    what: str,
+    timeout: float,
+    t0: float,
+    error: type[BaseException] = SystemExit,
+) -> tuple[Server, float]:
+    """Wait until ``health`` answers 200; (server, seconds since ``t0``). Raises ``error``
+    with the server's log tail if it exits or does not answer within ``timeout``."""
     deadline = time.monotonic() + timeout
     with httpx.Client(base_url=server.base, trust_env=False, timeout=5) as client:
         while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise SystemExit(f"voces serve exited ({proc.returncode}):\n{tail(log)}")
+            if server.proc.poll() is not None:
+                raise error(f"{what} exited ({server.proc.returncode}):\n{tail(server.log)}")
             try:
-                if client.get("/api/v1/health").status_code == 200:
+                if client.get(health).status_code == 200:
                     return server, time.perf_counter() - t0
             except httpx.TransportError:
                 pass
             time.sleep(0.25)
     server.stop()
-    raise SystemExit(f"voces serve did not answer in {timeout:.0f} s:\n{tail(log)}")
+    raise error(f"{what} did not answer in {timeout:.0f} s:\n{tail(server.log)}")
 
 
 def tail(path: Path, n: int = 3000) -> str:

@@ -145,6 +145,7 @@ from load import (  # noqa: E402
     start_server,
     tail,
     voces,
+    wait_ready,
 )
 
 from corpus import PassageFilter, Viewer  # noqa: E402
@@ -492,19 +493,7 @@ def start_txtai_server(
             stdin=subprocess.DEVNULL,
         )
     server = Server(proc, f"http://{HOST}:{port}", log)
-    deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=server.base, trust_env=False, timeout=5) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"txtai server exited ({proc.returncode}):\n{tail(log)}")
-            try:
-                if client.get("/health").status_code == 200:
-                    return server, time.perf_counter() - t0
-            except httpx.TransportError:
-                pass
-            time.sleep(0.25)
-    server.stop()
-    raise RuntimeError(f"txtai server did not answer in {timeout:.0f} s:\n{tail(log)}")
+    return wait_ready(server, "/health", "txtai server", timeout, t0, error=RuntimeError)
 
 
 # -- HTTP load -----------------------------------------------------------------------------------
