@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -122,8 +123,10 @@ def adjusted_share(
     return estimate, float(min(low, estimate)), float(max(high, estimate))
 
 
-def bundled_rates() -> dict[str, ErrorRates]:
-    """The tagger's rates per theme on the held-out evaluation shipped with Voces."""
+@lru_cache(maxsize=1)
+def bundled_rates() -> Mapping[str, ErrorRates]:
+    """The tagger's rates per theme on the held-out evaluation shipped with Voces (read
+    once per process: every theme table asks for them)."""
     data = json.loads(
         (resources.files("pipeline") / "data" / "theme_rates.json").read_text("utf-8")
     )
@@ -159,62 +162,25 @@ def choose_rates(
 def estimate_cells(cells: Sequence[ThemeCell], rates: Mapping[str, ErrorRates]) -> list[Prevalence]:
     """Estimated true shares per theme and group. Reviewed passages count as they were
     judged; the correction applies to the passages nobody reviewed."""
-    out = []
-    for cell in cells:
-        tagged = cell.machine_tagged + cell.reviewed_yes
-        unreviewed = cell.passages - cell.reviewed_yes - cell.reviewed_no
-        rate = rates.get(cell.theme)
-        if rate is None:
-            out.append(
-                Prevalence(
-                    cell.theme,
-                    cell.group,
-                    cell.passages,
-                    tagged,
-                    None,
-                    None,
-                    None,
-                    "no measured error rates for this theme",
-                )
-            )
-            continue
-        if unreviewed <= 0:
-            share = cell.reviewed_yes / cell.passages
-            out.append(
-                Prevalence(
-                    cell.theme,
-                    cell.group,
-                    cell.passages,
-                    tagged,
-                    share,
-                    share,
-                    share,
-                    "every passage reviewed",
-                )
-            )
-            continue
-        p, low, high = adjusted_share(min(cell.machine_tagged, unreviewed), unreviewed, rate)
-        if p is None or low is None or high is None:
-            out.append(
-                Prevalence(
-                    cell.theme,
-                    cell.group,
-                    cell.passages,
-                    tagged,
-                    None,
-                    None,
-                    None,
-                    f"the tagger barely tells this theme apart ({rate.basis})",
-                )
-            )
-            continue
+    return [_estimate_cell(cell, rates.get(cell.theme)) for cell in cells]
 
-        p_all, low_all, high_all = (
-            (cell.reviewed_yes + x * unreviewed) / cell.passages for x in (p, low, high)
+
+def _estimate_cell(cell: ThemeCell, rate: ErrorRates | None) -> Prevalence:
+    tagged = cell.machine_tagged + cell.reviewed_yes
+    unreviewed = cell.passages - cell.reviewed_yes - cell.reviewed_no
+
+    def result(shares: tuple[float | None, float | None, float | None], basis: str) -> Prevalence:
+        return Prevalence(cell.theme, cell.group, cell.passages, tagged, *shares, basis)
+
+    if rate is None:
+        return result((None, None, None), "no measured error rates for this theme")
+    if unreviewed <= 0:
+        share = cell.reviewed_yes / cell.passages
+        return result((share, share, share), "every passage reviewed")
+    p, low, high = adjusted_share(min(cell.machine_tagged, unreviewed), unreviewed, rate)
+    if p is None or low is None or high is None:
+        return result(
+            (None, None, None), f"the tagger barely tells this theme apart ({rate.basis})"
         )
-        out.append(
-            Prevalence(
-                cell.theme, cell.group, cell.passages, tagged, p_all, low_all, high_all, rate.basis
-            )
-        )
-    return out
+    whole = tuple((cell.reviewed_yes + x * unreviewed) / cell.passages for x in (p, low, high))
+    return result((whole[0], whole[1], whole[2]), rate.basis)

@@ -45,3 +45,36 @@ def test_the_90_percent_interval_covers_the_truth_about_90_percent_of_the_time()
             covered += low <= holding / 60 <= high
     assert total > 200
     assert 0.85 <= covered / total <= 0.99
+
+
+def test_cells_count_reviews_as_judged_and_say_their_basis():
+    from corpus import ThemeCell
+    from pipeline.prevalence import choose_rates, estimate_cells
+
+    rates = {"water": ErrorRates(tp=60, fp=10, fn=40, tn=890, basis="bundled")}
+    cells = [
+        ThemeCell("water", "Puno", 100, 10, 0, 0),
+        ThemeCell("water", "Cusco", 4, 0, 3, 1),  # every passage reviewed
+        ThemeCell("health", "Puno", 100, 10, 0, 0),  # no rates for this theme
+        ThemeCell("water", "Junín", 100, 10, 20, 0),  # 20 reviewed with the theme
+    ]
+    puno, cusco, health, junin = estimate_cells(cells, rates)
+    assert puno.basis == "bundled" and puno.low <= puno.estimate <= puno.high
+    assert puno.estimate > puno.observed  # the tagger misses 40%: the count undercounts
+    assert (cusco.estimate, cusco.low, cusco.high, cusco.basis) == (
+        0.75,
+        0.75,
+        0.75,
+        "every passage reviewed",
+    )
+    assert health.estimate is None and "no measured error rates" in health.basis
+    # reviewed passages count as judged; the correction applies to the 80 others
+    unreviewed = adjusted_share(10, 80, rates["water"])[0]
+    assert junin.estimate == pytest.approx((20 + unreviewed * 80) / 100)
+    # reviews replace the bundled rates once there are enough on both sides
+    reviewed = {"water": {"tp": 15, "fp": 2, "fn": 5, "tn": 30}}
+    assert choose_rates(reviewed, rates)["water"].basis == "the archive's 52 reviews"
+    assert (
+        choose_rates({"water": {"tp": 5, "fp": 2, "fn": 5, "tn": 30}}, rates)["water"].basis
+        == "bundled"
+    )
