@@ -193,6 +193,17 @@ class Store:
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return self.db.query(sql, args)
 
+    def _tuples_in(
+        self, sql: str, ids: Sequence[Any], args: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """Rows of ``sql`` as plain tuples, ``{ids}`` in it standing for the placeholders
+        of ``ids`` (bound first, then ``args``), run in chunks under SQLite's limit."""
+        rows: list[tuple[Any, ...]] = []
+        for chunk in chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            rows += self.db.tuples(sql.format(ids=marks), [*chunk, *args])
+        return rows
+
     # -- audit ----------------------------------------------------------------------------
 
     def audit(
@@ -694,16 +705,14 @@ class Store:
         wanted = sorted(set(passage_ids))
         probe = sorted(set(wanted) | {p - 1 for p in wanted} | {p + 1 for p in wanted})
         consent = viewer.consent
-        place: dict[int, tuple[str, int]] = {}
-        for chunk in chunks(probe):
-            rows = self.db.tuples(
-                "SELECT p.id, p.testimony_id, p.seq FROM passages p "
-                "JOIN testimonies t ON t.id = p.testimony_id "
-                f"WHERE p.id IN ({','.join('?' * len(chunk))}) "
-                f"AND +t.consent IN ({','.join('?' * len(consent))})",
-                [*chunk, *consent],
-            )
-            place.update({r[0]: (r[1], r[2]) for r in rows})
+        rows = self._tuples_in(
+            "SELECT p.id, p.testimony_id, p.seq FROM passages p "
+            "JOIN testimonies t ON t.id = p.testimony_id "
+            f"WHERE p.id IN ({{ids}}) AND +t.consent IN ({','.join('?' * len(consent))})",
+            probe,
+            consent,
+        )
+        place: dict[int, tuple[str, int]] = {r[0]: (r[1], r[2]) for r in rows}
         out: dict[int, tuple[str, int | None, int | None]] = {}
         unsure: list[int] = []
         for pid in wanted:
@@ -718,17 +727,16 @@ class Store:
                 out[pid] = (tid, pid - 1 if has_before else None, pid + 1)
             else:
                 unsure.append(pid)
-        for chunk in chunks(unsure):
-            rows = self.db.tuples(
-                "SELECT p.id, p.testimony_id, "
-                "(SELECT q.id FROM passages q WHERE q.testimony_id = p.testimony_id "
-                "AND q.seq < p.seq ORDER BY q.seq DESC LIMIT 1), "
-                "(SELECT q.id FROM passages q WHERE q.testimony_id = p.testimony_id "
-                "AND q.seq > p.seq ORDER BY q.seq LIMIT 1) "
-                f"FROM passages p WHERE p.id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            out.update({r[0]: (r[1], r[2], r[3]) for r in rows})
+        rows = self._tuples_in(
+            "SELECT p.id, p.testimony_id, "
+            "(SELECT q.id FROM passages q WHERE q.testimony_id = p.testimony_id "
+            "AND q.seq < p.seq ORDER BY q.seq DESC LIMIT 1), "
+            "(SELECT q.id FROM passages q WHERE q.testimony_id = p.testimony_id "
+            "AND q.seq > p.seq ORDER BY q.seq LIMIT 1) "
+            "FROM passages p WHERE p.id IN ({ids})",
+            unsure,
+        )
+        out.update({r[0]: (r[1], r[2], r[3]) for r in rows})
         return out
 
     def texts(self, passage_ids: Sequence[int], viewer: Viewer) -> dict[int, str]:
@@ -931,17 +939,11 @@ class Store:
 
     def vectors(self, passage_ids: Sequence[int], dim: int) -> tuple[list[int], np.ndarray]:
         """Stored vectors of those ids that have one: (ids found, array)."""
-        found: list[int] = []
-        blobs: list[bytes] = []
-        for chunk in chunks(passage_ids):
-            rows = self.db.tuples(
-                f"SELECT passage_id, vector FROM vectors WHERE passage_id IN "
-                f"({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            for r in rows:
-                found.append(r[0])
-                blobs.append(r[1])
+        rows = self._tuples_in(
+            "SELECT passage_id, vector FROM vectors WHERE passage_id IN ({ids})", passage_ids
+        )
+        found: list[int] = [r[0] for r in rows]
+        blobs: list[bytes] = [r[1] for r in rows]
         if not found:
             return [], np.zeros((0, dim), dtype=np.float32)
         array = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(found), -1)
@@ -953,31 +955,25 @@ class Store:
         """The mean passage vector of each testimony that has vectors; computed from the
         passage vectors where the stored one is missing (it was dropped by a change)."""
         out: dict[str, np.ndarray] = {}
-        for chunk in chunks(testimony_ids):
-            rows = self.db.tuples(
-                f"SELECT testimony_id, vector FROM testimony_vectors WHERE testimony_id IN "
-                f"({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            for r in rows:
-                if len(r[1]) == 4 * dim:  # not one of another embedder (mid-reindex)
-                    out[r[0]] = np.frombuffer(r[1], dtype=np.float32)
+        rows = self._tuples_in(
+            "SELECT testimony_id, vector FROM testimony_vectors WHERE testimony_id IN ({ids})",
+            testimony_ids,
+        )
+        for tid, blob in rows:
+            if len(blob) == 4 * dim:  # not one of another embedder (mid-reindex)
+                out[tid] = np.frombuffer(blob, dtype=np.float32)
         missing = [tid for tid in testimony_ids if tid not in out]
-        for chunk in chunks(missing):
-            rows = self.db.tuples(
-                "SELECT p.testimony_id, v.vector FROM vectors v "
-                "JOIN passages p ON p.id = v.passage_id "
-                f"WHERE p.testimony_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            grouped: dict[str, list[bytes]] = {}
-            for r in rows:
-                grouped.setdefault(r[0], []).append(r[1])
-            for tid, blobs in grouped.items():
-                mine = [b for b in blobs if len(b) == 4 * dim]  # not another embedder's
-                if mine:
-                    array = np.frombuffer(b"".join(mine), dtype=np.float32).reshape(len(mine), dim)
-                    out[tid] = array.mean(axis=0)
+        grouped: dict[str, list[bytes]] = {}
+        for tid, blob in self._tuples_in(
+            "SELECT p.testimony_id, v.vector FROM vectors v "
+            "JOIN passages p ON p.id = v.passage_id WHERE p.testimony_id IN ({ids})",
+            missing,
+        ):
+            if len(blob) == 4 * dim:  # not another embedder's
+                grouped.setdefault(tid, []).append(blob)
+        for tid, blobs in grouped.items():
+            array = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim)
+            out[tid] = array.mean(axis=0)
         return out
 
     def needs_testimony_vectors(self) -> bool:
