@@ -444,6 +444,20 @@ def check_themes(w: World, role: str, s: Subject) -> None:
     assert counts == _expected_counts(role)
     passages = {c["theme"]: c["passages"] for c in total.json()["counts"]}
     assert passages["displacement"] == len(_visible(role))  # one reviewed passage each
+    # the shares are taken over the passages the role may see, never over the archive
+    seen = sum(len(v.passage_ids) for v in _visible(role))
+    assert {c["passages_in_group"] for c in total.json()["counts"]} == {seen}
+    for c in rows:
+        assert c["passages_in_group"] == len(s.passage_ids)
+    # quotes: only from what the role may read, names masked where it may not see them
+    quoted = w.get(role, "/api/v1/themes", by="region", quotes=20)
+    assert quoted.status_code == 200, quoted.text
+    _assert_no_trace(role, s, quoted.text, "themes with quotes")
+    mine = [q for c in quoted.json()["counts"] for q in c["quotes"] if q["testimony_id"] == s.id]
+    assert bool(mine) == s.visible(role)
+    for q in mine:
+        _assert_text(role, s, q["text"], None, "theme quote")
+        assert set(q) >= {"passage_id", "start", "end"} and q["passage_id"] in s.passage_ids
 
 
 def check_health(w: World, role: str, s: Subject) -> None:
