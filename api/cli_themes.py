@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from textwrap import shorten
 
 import click
 
@@ -100,6 +101,30 @@ def _review_command(verdict: str) -> None:
 
 for _verdict in VERDICTS:
     _review_command(_verdict)
+
+
+@review.command(name="next")
+@click.option("--limit", default=10, show_default=True, help="How many passages to offer.")
+@click.option("--theme", default="", help="Only this theme.")
+@click.option(
+    "--pool", default=300, show_default=True, help="Unreviewed passages scored to choose from."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@pass_settings
+@friendly
+def review_next(settings: Settings, limit: int, theme: str, pool: int, as_json: bool) -> None:
+    """The passages whose review would teach the tagger most: those it is least sure
+    of, or where its rules, similarity and classifier disagree; themes with fewer
+    reviews first. Decide each with `voces review accept|reject PASSAGE_ID THEME`."""
+    archive = services.build_archive(settings)
+    for c in archive.review_queue(viewer_for(None), limit, theme, pool):
+        if as_json:
+            emit(asdict(c))
+            continue
+        place = f" at {c.start:.0f}s" if c.start is not None else ""
+        tagged = "tagged" if c.tagged else "not tagged"
+        click.echo(f"{c.passage_id:>6} {c.theme:<14} {c.score:.2f} {tagged}  ({c.reason})")
+        click.echo(f"       {c.testimony_id}{place}: {shorten(c.text, 160)}")
 
 
 @review.command(name="list")

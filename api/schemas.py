@@ -107,6 +107,23 @@ class ReviewPublic(BaseModel):
     reviewed_at: str
 
 
+class ReviewCandidatePublic(BaseModel):
+    """A passage offered for review and the theme to decide on: the verdict the tagger
+    is least sure of, or where its parts disagree."""
+
+    passage_id: int
+    testimony_id: str
+    text: str
+    language: str
+    start: float | None
+    end: float | None
+    theme: str
+    score: float = Field(description="The tagger's score; 0.5 is its threshold")
+    tagged: bool = Field(description="Whether the machine tags the theme now")
+    priority: float
+    reason: str
+
+
 class PassageDetail(PassagePublic):
     testimony_id: str
     reviews: list[ReviewPublic]

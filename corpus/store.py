@@ -917,6 +917,44 @@ class Store:
             c[("t" if truth == bool(machine) else "f") + ("p" if machine else "n")] += 1
         return out
 
+    def review_pool(
+        self, viewer: Viewer, limit: int, theme: str = ""
+    ) -> list[tuple[Passage, str, bool]]:
+        """Up to ``limit`` passages the viewer may see that nobody has reviewed (for
+        ``theme``, when given), each with its language and whether it is redacted; in a
+        fixed shuffled order (a multiplicative hash of the id), so a pool spreads over the
+        archive instead of taking its oldest testimonies, and the same archive gives the
+        same pool."""
+        condition = "NOT EXISTS (SELECT 1 FROM reviews r WHERE r.passage_id = p.id" + (
+            " AND r.theme = ?)" if theme else ")"
+        )
+        consent = viewer.consent
+        rows = self._query(
+            f"SELECT {_PASSAGE_COLUMNS} FROM passages p "
+            "JOIN testimonies t ON t.id = p.testimony_id "
+            f"WHERE {condition} AND +t.consent IN ({','.join('?' * len(consent))}) "
+            "ORDER BY (p.id * 2654435761) % 4294967296 LIMIT ?",
+            [*([theme] if theme else []), *consent, limit],
+        )
+        out = []
+        for r in rows:
+            text, redacted = _text(r, viewer)
+            passage = Passage(
+                id=r["id"],
+                testimony_id=r["testimony_id"],
+                seq=r["seq"],
+                start=r["start"],
+                end=r["end"],
+                text=text,
+            )
+            out.append((passage, r["language"] or "", redacted))
+        return out
+
+    def review_totals(self) -> dict[str, int]:
+        """Current reviews per theme (a system read: counts only)."""
+        rows = self._query("SELECT theme, count(*) FROM reviews GROUP BY theme")
+        return {theme: n for theme, n in rows}
+
     def counts(self, viewer: Viewer) -> dict[str, int]:
         """Testimonies and passages the viewer may see."""
         consent = viewer.consent

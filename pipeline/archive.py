@@ -33,6 +33,7 @@ from corpus import (
     EXACT_BELOW,
     ConflictError,
     Consent,
+    ForbiddenError,
     Hit,
     IdSet,
     IndexMismatchError,
@@ -50,6 +51,7 @@ from .errors import InputError, PipelineError
 from .language import guess_language
 from .passages import PassageOptions, group_segments, split_text
 from .prevalence import Prevalence, bundled_rates, choose_rates, estimate_cells
+from .review_queue import ReviewCandidate, pick_for_review
 from .search import (
     DEFAULT_WEIGHTS,
     ContextWeights,
@@ -778,6 +780,57 @@ class Archive:
         for the tagger's measured error rates (see :mod:`pipeline.prevalence`)."""
         rates = choose_rates(self.store.review_confusion(), bundled_rates())
         return estimate_cells(self.store.theme_cells(viewer, by), rates)
+
+    def review_queue(
+        self, viewer: Viewer, limit: int = 10, theme: str = "", pool: int = 300
+    ) -> list[ReviewCandidate]:
+        """The passages whose review would teach the tagger most (archivists): a pool of
+        up to ``pool`` unreviewed passages scored by the current tagger, ranked by
+        :func:`pipeline.review_queue.pick_for_review`; ``theme`` asks about one theme."""
+        if not viewer.can_write:
+            raise ForbiddenError("reviewing needs an archivist's key")
+        if limit < 1 or pool < 1:
+            raise InputError("limit and pool must be at least 1")
+        if theme:
+            self.tagger.taxonomy.check_theme(theme)
+        rows = self.store.review_pool(viewer, pool, theme)
+        if not rows:
+            return []
+        index = self._require_index()
+        found, array = self.store.vectors([p.id for p, _, _ in rows if p.id is not None], index.dim)
+        by_id = dict(zip(found, array, strict=True))
+        rows = [r for r in rows if r[0].id in by_id]  # a passage mid-reindex has no vector yet
+        if not rows:
+            return []
+        scores = self.tagger.score(
+            [p.text for p, _, _ in rows],
+            [lang or "es" for _, lang, _ in rows],
+            np.stack([by_id[p.id] for p, _, _ in rows if p.id is not None]),
+        )
+        picks = pick_for_review(
+            scores, self.store.review_totals(), limit, [theme] if theme else None
+        )
+        min_score = self.tagger.options.min_score
+        out = []
+        for pick in picks:
+            passage, language, _ = rows[pick.row]
+            assert passage.id is not None
+            out.append(
+                ReviewCandidate(
+                    passage_id=passage.id,
+                    testimony_id=passage.testimony_id,
+                    text=passage.text,
+                    language=language,
+                    start=passage.start,
+                    end=passage.end,
+                    theme=pick.theme,
+                    score=round(pick.score, 4),
+                    tagged=pick.score >= min_score,
+                    priority=round(pick.priority, 4),
+                    reason=pick.reason,
+                )
+            )
+        return out
 
     def testimony_themes(
         self, testimony_id: str, viewer: Viewer, passages: Sequence[Passage] | None = None

@@ -3,12 +3,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Query, status
 
 from corpus import Passage, Viewer
 
 from ..deps import ArchiveDep, ViewerDep, WriterDep
-from ..schemas import PassageDetail, ReviewCreate, ReviewPublic
+from ..schemas import PassageDetail, ReviewCandidatePublic, ReviewCreate, ReviewPublic
 from .convert import passage_public
 
 router = APIRouter(prefix="/passages", tags=["passages"])
@@ -23,6 +23,22 @@ def _detail(archive: ArchiveDep, passage: Passage, viewer: Viewer) -> PassageDet
         testimony_id=passage.testimony_id,
         reviews=[ReviewPublic(**asdict(r)) for r in archive.store.reviews(viewer, [passage.id])],
     )
+
+
+@router.get("/review-queue", response_model=list[ReviewCandidatePublic])
+def review_queue(
+    archive: ArchiveDep,
+    viewer: WriterDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    theme: Annotated[str, Query(max_length=100)] = "",
+    pool: Annotated[int, Query(ge=1, le=5000, description="Unreviewed passages scored")] = 300,
+) -> list[ReviewCandidatePublic]:
+    """The passages whose review would teach the tagger most (archivists): from a pool
+    of unreviewed passages, those the tagger is least sure of or whose rules, similarity
+    and classifier disagree, themes with fewer reviews first; one theme per passage."""
+    return [
+        ReviewCandidatePublic(**asdict(c)) for c in archive.review_queue(viewer, limit, theme, pool)
+    ]
 
 
 @router.get("/{passage_id}", response_model=PassageDetail)
