@@ -12,11 +12,12 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import click
 
 from corpus import CONSENT_LEVELS, PassageFilter
-from pipeline import Metadata, decode_audio, transcribe
+from pipeline import Metadata, decode_audio, split_text, transcribe
 from pipeline.language import guess_language
 from pipeline.texts import check_date
 
@@ -235,7 +236,9 @@ def tag(settings: Settings, file: Path | None, as_json: bool) -> None:
     """Tag texts with themes without storing anything.
 
     Reads FILE.jsonl ({"id", "text"} per line) or, without FILE, plain text lines
-    (or JSON lines) from stdin.
+    (or JSON lines) from stdin. A long text (a whole testimony or case) is cut into
+    passages as an ingest cuts it: it holds a theme with its best passage's score, and
+    the passages that hold the theme are listed, best first.
     """
     items = _tag_inputs(file)
     embedder = (
@@ -246,13 +249,30 @@ def tag(settings: Settings, file: Path | None, as_json: bool) -> None:
     tagger = services.build_tagger(settings, embedder)
     for item in items:
         language = item["language"] or guess_language(item["text"])[0] or "es"
-        tags = tagger.tag([item["text"]], language)[0]
-        themes = [tag_json(t) for t in tags]
+        passages = split_text(item["text"]) or [item["text"]]
+        found, _ = tagger.tag_document(passages, language)
+        themes = [
+            {
+                **tag_json(d.tag),
+                "passages": [
+                    {"n": n, "score": score, "text": text} for n, text, score in d.passages
+                ],
+            }
+            for d in found
+        ]
         if as_json:
-            emit({"id": item["id"], "themes": themes})
+            emit({"id": item["id"], "passages": len(passages), "themes": themes})
         else:
-            listed = ", ".join(f"{t['theme']} {t['score']:.2f}" for t in themes) or "(none)"
+            listed = ", ".join(_document_theme(t, len(passages)) for t in themes) or "(none)"
             click.echo(f"{item['id']}: {listed}")
+
+
+def _document_theme(theme: dict[str, Any], passages: int) -> str:
+    if passages == 1:
+        return f"{theme['theme']} {theme['score']:.2f}"
+    held = ", ".join(str(p["n"] + 1) for p in theme["passages"][:5])
+    more = "..." if len(theme["passages"]) > 5 else ""
+    return f"{theme['theme']} {theme['score']:.2f} (passages {held}{more} of {passages})"
 
 
 def _theme_check(settings: Settings, theme: str) -> None:

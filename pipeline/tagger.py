@@ -29,7 +29,7 @@ from corpus import ThemeTag
 from .taxonomy import Taxonomy, fold
 from .theme_model import ThemeModel
 
-__all__ = ["TaggerOptions", "ThemeScores", "ThemeTagger"]
+__all__ = ["DocumentTheme", "TaggerOptions", "ThemeScores", "ThemeTagger"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,14 @@ class ThemeScores:
     evidence: list[dict[str, list[str]]]
     vectors: np.ndarray | None
     features: np.ndarray | None = None  # (n, themes, k), what the classifier read
+
+
+@dataclass(frozen=True)
+class DocumentTheme:
+    """A theme of a whole document: its best passage's tag and the passages that hold it."""
+
+    tag: ThemeTag  # the strongest passage's tag (score, source, evidence)
+    passages: tuple[tuple[int, str, float], ...]  # (passage number, text, score), best first
 
 
 @dataclass(frozen=True)
@@ -465,3 +473,27 @@ class ThemeTagger:
                 )
             out.append(sorted(tags, key=lambda t: -t.score))
         return out
+
+    def tag_document(
+        self, passages: Sequence[str], language: str
+    ) -> tuple[list[DocumentTheme], list[list[ThemeTag]]]:
+        """Themes of a document already cut into passages, and each passage's tags.
+
+        A document holds a theme with the score of its best passage. On the 247 EJAtlas
+        cases (docs/themes.md) the maximum ranked cases as well as any other pooling we
+        tried (mean, mean of the top 3, noisy-OR, share or count of tagged passages)."""
+        if not passages:
+            return [], []
+        tags = self.tag(list(passages), language)
+        support: dict[str, list[tuple[float, int, ThemeTag]]] = {}
+        for n, passage_tags in enumerate(tags):
+            for tag in passage_tags:
+                support.setdefault(tag.theme, []).append((tag.score, n, tag))
+        themes = []
+        for rows in support.values():
+            rows.sort(key=lambda r: (-r[0], r[1]))
+            themes.append(
+                DocumentTheme(rows[0][2], tuple((n, passages[n], score) for score, n, _ in rows))
+            )
+        themes.sort(key=lambda d: (-d.tag.score, -len(d.passages)))
+        return themes, tags

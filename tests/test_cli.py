@@ -121,6 +121,27 @@ def test_tag_jsonl_and_stdin(run, tmp_path):
     assert "police" in repression["evidence"] and "rule" in repression["source"]
 
 
+def test_tag_a_whole_document_names_the_passages_that_hold_each_theme(run):
+    text = (
+        "Cada febrero bailo en la fiesta de la Candelaria con mi familia. "
+        "Mi madre cose los trajes durante todo el año y cocina para los vecinos. "
+        "Pero el río está contaminado desde que llegó la mina y los peces murieron. "
+        "Ahora mi madre dice que ya no podemos lavar la ropa en el río."
+    )
+    out = json.loads(
+        run("tag", "--json", input=json.dumps({"id": "d", "text": text}) + "\n").output
+    )
+    assert out["passages"] >= 2
+    pollution = next(t for t in out["themes"] if t["theme"] == "pollution")
+    held = pollution["passages"]
+    # the river passage holds it (its rule words); the test embedder's similarity is noise
+    river = next(p for p in held if p["n"] == 1)
+    assert "contaminado" in river["text"] and "fiesta" not in river["text"]
+    assert pollution["score"] == held[0]["score"] == max(p["score"] for p in held)
+    plain = run("tag", input=json.dumps({"id": "d", "text": text}) + "\n").output
+    assert f"of {out['passages']})" in plain and "pollution" in plain
+
+
 def test_transcribe_json_stores_nothing(run, voces_home):
     out = json.loads(run("transcribe", str(DATA / "es_rio.ogg"), "--json").output)
     assert out["language"] == "es" and out["duration"] > 0

@@ -171,3 +171,18 @@ def test_subthemes_roll_up_to_their_theme(tmp_path):
     tags = {t.theme: t for t in tagger.tag(["Cada tarde suena la dinamita."], "es")[0]}
     assert {"pollution_noise", "pollution"} <= set(tags)
     assert tags["pollution"].evidence == ("dinamita",)
+
+
+def test_a_document_holds_a_theme_with_its_best_passage(rule_tagger):
+    passages = [
+        "Cada febrero bailo en la fiesta de la Candelaria.",
+        "El río está contaminado y los peces murieron.",
+        "Los relaves contaminaron el río, el agua está contaminada y el suelo también.",
+    ]
+    themes, tags = rule_tagger.tag_document(passages, "es")
+    assert len(tags) == 3 and tags[0] == []
+    pollution = next(d for d in themes if d.tag.theme == "pollution")
+    assert [n for n, _, _ in pollution.passages] == [2, 1]  # more rule hits score higher
+    assert pollution.tag.score == max(score for _, _, score in pollution.passages)
+    assert pollution.passages[0][1] == passages[2]
+    assert rule_tagger.tag_document([], "es") == ([], [])

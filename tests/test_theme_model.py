@@ -62,7 +62,8 @@ def test_retrain_changes_predictions_and_rollback_restores(run, tmp_path, voces_
     probe = "La casa del zorzal en el camino."  # drawn like the toy sentences
     assert "water" not in _tag(run, probe)
     run("ingest", str(DATA / "testimonies.jsonl"))
-    r = run("retrain", "--labels", str(labels))
+    # toy labels only the embedding can separate: opt in to reading it
+    r = run("retrain", "--labels", str(labels), "--embedding")
     assert r.exit_code == 0 and "theme model v1 active" in r.output, r.output
     assert "water" in _tag(run, probe)
     assert "water" not in _tag(run, "Los vecinos hablaron de la fiesta en la casa.")
@@ -89,6 +90,19 @@ def test_retrain_output_writes_a_model_file(run, tmp_path):
     out = tmp_path / "model.json"
     r = run(
         "retrain", "--labels", str(labels), "--no-reviews", "--no-examples", "--output", str(out)
+    )
+    assert r.exit_code == 0
+    default = json.loads(out.read_text())
+    assert default["weights"]["water"]["uses_embedding"] is False  # features only by default
+    r = run(
+        "retrain",
+        "--labels",
+        str(labels),
+        "--no-reviews",
+        "--no-examples",
+        "--embedding",
+        "--output",
+        str(out),
     )
     assert r.exit_code == 0
     model = json.loads(out.read_text())
