@@ -361,7 +361,7 @@ def similar(
         click.echo(f"{s.score:.3f}  {s.testimony_id}  [{s.region}, {s.language}] {s.title}")
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option(
     "--by", type=click.Choice(["", "region", "community", "language", "year"]), default=""
 )
@@ -376,10 +376,20 @@ def similar(
 @as_option
 @pass_settings
 @friendly
+@click.pass_context
 def themes(
-    settings: Settings, by: str, quotes: int, as_json: bool, as_csv: bool, as_role: str | None
+    ctx: click.Context,
+    settings: Settings,
+    by: str,
+    quotes: int,
+    as_json: bool,
+    as_csv: bool,
+    as_role: str | None,
 ) -> None:
-    """The theme taxonomy and how many testimonies tell of each theme."""
+    """The theme taxonomy and how many testimonies tell of each theme (estimated true
+    shares with 90% intervals); `voces themes discover` for themes it lacks."""
+    if ctx.invoked_subcommand is not None:
+        return
     archive = services.build_archive(settings, models=False)
     taxonomy = archive.tagger.taxonomy
     viewer = viewer_for(as_role)
@@ -493,6 +503,9 @@ def demo(settings: Settings, then_serve: bool, host: str | None, port: int | Non
 
 
 from . import cli_admin, cli_themes  # noqa: E402,F401  (register their verbs)
+
+themes.add_command(cli_themes.discover)
+themes.add_command(cli_themes.promote)
 
 
 def main() -> None:

@@ -430,3 +430,81 @@ def eval_search(settings: Settings, queries: Path, k: int, split: str, as_json: 
         for direction, m in result["directions"].items():
             if m.get("queries"):
                 click.echo(f"{name:<20} {direction:<14} n={m['queries']:<3} nDCG {m['ndcg']:.3f}")
+
+
+@click.command()
+@click.option(
+    "--min-size",
+    default=5,
+    show_default=True,
+    type=click.IntRange(2, 10_000),
+    help="Fewest passages a cluster holds.",
+)
+@click.option("--quotes", default=3, show_default=True, type=click.IntRange(0, 20))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines, one per cluster.")
+@as_option
+@pass_settings
+@friendly
+def discover(
+    settings: Settings, min_size: int, quotes: int, as_json: bool, as_role: str | None
+) -> None:
+    """Emergent themes: clusters of the passages no theme tags, each with its keywords in
+    Spanish and English, size, regions and example quotes. Promote one to a theme with
+    `voces themes promote NUMBER THEME_ID`."""
+    archive = services.build_archive(settings)
+    viewer = viewer_for(as_role)
+    found = archive.discover_themes(viewer, min_size)
+    shown = {
+        pid: text
+        for pid, text, _ in archive.store.passage_texts(
+            viewer, [pid for e in found for pid in e.passage_ids[:quotes]]
+        )
+    }
+    for e in found:
+        examples = [
+            {"passage_id": pid, "text": shown[pid]}
+            for pid in e.passage_ids[:quotes]
+            if pid in shown
+        ]
+        if as_json:
+            emit({**asdict(e), "quotes": examples})
+            continue
+        words = "; ".join(f"{lang}: {', '.join(w)}" for lang, w in sorted(e.keywords.items()))
+        regions = ", ".join(f"{r} {n}" for r, n in list(e.regions.items())[:5])
+        click.echo(f"#{e.number}  {e.size} passages  ({regions})")
+        click.echo(f"    keywords  {words}")
+        click.echo(f"    nearest theme {e.nearest_theme} (cosine {e.nearest_similarity:.2f})")
+        for pid in e.passage_ids[:quotes]:
+            if pid in shown:
+                click.echo(f"    {pid:>6}  {shorten(shown[pid], 150)}")
+    if not found and not as_json:
+        click.echo("no clusters: every passage is tagged, or the untagged ones are scattered")
+
+
+@click.command()
+@click.argument("number", type=int)
+@click.argument("theme_id")
+@click.option("--label-es", default="", help="Spanish label of the new theme.")
+@click.option("--label-en", default="", help="English label of the new theme.")
+@click.option("--parent", default="", help="Make it a sub-theme of this theme.")
+@pass_settings
+@friendly
+def promote(
+    settings: Settings, number: int, theme_id: str, label_es: str, label_en: str, parent: str
+) -> None:
+    """Make emergent cluster NUMBER (of the last `voces themes discover`) the theme
+    THEME_ID: a new taxonomy version with the cluster's central passages as examples,
+    then re-tag the archive with it."""
+    archive = services.build_archive(settings)
+    version = archive.promote_emergent(
+        viewer_for(None), number, theme_id, {"es": label_es, "en": label_en}, parent
+    )
+    archive.close()
+    archive = services.build_archive(settings)  # rebuilt: loads the grown taxonomy
+    count = archive.retag(progress_printer(sys.stderr.isatty()))
+    tagged = archive.store.theme_counts(Viewer.system())
+    n = sum(c.passages for c in tagged if c.theme == theme_id)
+    click.echo(
+        f"taxonomy {version}: theme {theme_id} added; re-tagged {count} passages, "
+        f"{n} now tagged {theme_id}"
+    )

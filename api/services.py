@@ -3,18 +3,23 @@ HTTP app."""
 
 from __future__ import annotations
 
+import logging
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from models import WhisperSpec, load_embedder, load_whisper
 from models.ner import load_ner
 from models.nlp import load_nlp
 from pipeline import Archive, TaggerOptions, ThemeTagger, TranscribeOptions, load_taxonomy
+from pipeline.archive import TAXONOMY_FILE
 from pipeline.jobs import JobRunner
 from pipeline.redact import Redactor, TextRedactor
 from pipeline.theme_model import ThemeModel, ThemeModelStore, bundled_model
 
 from .settings import Settings
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "active_theme_model",
@@ -23,6 +28,7 @@ __all__ = [
     "build_queue",
     "build_tagger",
     "model_store",
+    "taxonomy_path",
     "redactor",
     "transcribe_options",
     "whisper_loader",
@@ -59,9 +65,23 @@ def active_theme_model(settings: Settings) -> ThemeModel | None:
     return bundled_model()
 
 
+def taxonomy_path(settings: Settings) -> Path | None:
+    """The archive's own taxonomy (``VOCES_HOME/taxonomy.json``, written when an archivist
+    promotes an emergent theme, grown from the taxonomy in use then) if it has one, else
+    VOCES_TAXONOMY, else None: the bundled taxonomy."""
+    own = settings.home / TAXONOMY_FILE
+    if own.is_file():
+        if settings.taxonomy is not None:
+            logger.warning(
+                "using %s (promoted themes), not VOCES_TAXONOMY %s", own, settings.taxonomy
+            )
+        return own
+    return settings.taxonomy
+
+
 def build_tagger(settings: Settings, embedder: Any | None, use_model: bool = True) -> ThemeTagger:
     return ThemeTagger(
-        load_taxonomy(settings.taxonomy),
+        load_taxonomy(taxonomy_path(settings)),
         load_nlp,
         embedder,
         TaggerOptions(use_similarity=settings.similarity_tags and embedder is not None),

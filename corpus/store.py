@@ -950,6 +950,24 @@ class Store:
             out.append((passage, r["language"] or "", redacted))
         return out
 
+    def untagged_passages(
+        self, viewer: Viewer, min_score: float, limit: int
+    ) -> list[tuple[int, str, str, str]]:
+        """(id, text as the viewer may read it, language, region) of up to ``limit``
+        passages the viewer may see that no theme tags (reviews applied), in id order."""
+        consent = viewer.consent
+        rows = self._query(
+            f"SELECT {_PASSAGE_COLUMNS} FROM passages p "
+            "JOIN testimonies t ON t.id = p.testimony_id "
+            "WHERE NOT EXISTS (SELECT 1 FROM effective_tags g WHERE g.passage_id = p.id "
+            f"AND g.score >= ?) AND +t.consent IN ({','.join('?' * len(consent))}) "
+            "ORDER BY p.id LIMIT ?",
+            [min_score, *consent, limit],
+        )
+        return [
+            (r["id"], _text(r, viewer)[0], r["language"] or "", r["region"] or "") for r in rows
+        ]
+
     def review_totals(self) -> dict[str, int]:
         """Current reviews per theme (a system read: counts only)."""
         rows = self._query("SELECT theme, count(*) FROM reviews GROUP BY theme")

@@ -15,6 +15,7 @@ at worst with an orphan media file that ``voces check`` removes.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -47,6 +48,13 @@ from corpus import (
 )
 
 from .audio import decode_audio, is_audio
+from .discover import (
+    MIN_CLUSTER_SIZE,
+    EmergentTheme,
+    cluster_passages,
+    describe,
+    promote_theme,
+)
 from .errors import InputError, PipelineError
 from .language import guess_language
 from .passages import PassageOptions, group_segments, split_text
@@ -62,6 +70,7 @@ from .search import (
     window_ids,
 )
 from .tagger import ThemeTagger
+from .taxonomy import parse_taxonomy, taxonomy_data
 from .texts import TEXT_EXTENSIONS, Metadata, TextItem, check_metadata, read_text_items
 from .transcribe import TranscribeOptions, transcribe
 from .uploads import check_complete
@@ -83,6 +92,9 @@ MIN_SECONDS = 0.2
 
 #: filters whose allowed passage ids are kept between searches
 ALLOWED_CACHE_SIZE = 64
+#: what the last ``discover_themes`` found, and the taxonomy ``promote_emergent`` grows
+EMERGENT_FILE = "emergent.json"
+TAXONOMY_FILE = "taxonomy.json"
 
 
 class Progress(Protocol):
@@ -156,6 +168,20 @@ def _copy_durably(source: Path, target: Path) -> None:
                 dst.write(block)
             dst.flush()
             os.fsync(dst.fileno())
+        os.replace(tmp, target)
+        _fsync_dir(target.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_json(target: Path, data: Any) -> None:
+    """Write JSON durably: a temporary file in the same folder, fsynced, renamed."""
+    tmp = target.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{target.name}")
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, target)
         _fsync_dir(target.parent)
     finally:
@@ -831,6 +857,92 @@ class Archive:
                 )
             )
         return out
+
+    def discover_themes(
+        self, viewer: Viewer, min_size: int = MIN_CLUSTER_SIZE, most: int = 50_000
+    ) -> list[EmergentTheme]:
+        """Clusters of the passages ``viewer`` may see that no theme tags (see
+        :mod:`pipeline.discover`), largest first; written to ``emergent.json`` in the
+        archive's folder (passage ids and keywords only) for ``promote_emergent``."""
+        if min_size < 2:
+            raise InputError("a cluster needs at least 2 passages")
+        index = self._require_index()
+        rows = self.store.untagged_passages(viewer, self.tagger.options.min_score, most)
+        found, vectors = self.store.vectors([r[0] for r in rows], index.dim)
+        by_id = {pid: n for n, pid in enumerate(found)}
+        rows = [r for r in rows if r[0] in by_id]
+        vectors = vectors[[by_id[r[0]] for r in rows]] if rows else vectors
+        clusters = cluster_passages(vectors, min_size)
+        out = describe(
+            clusters,
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] or "es" for r in rows],
+            [r[3] for r in rows],
+            vectors,
+            self.tagger.prototypes(),
+        )
+        record = {
+            "taxonomy_version": self.tagger.taxonomy.version,
+            "min_size": min_size,
+            "untagged": len(rows),
+            "clusters": [
+                {"number": e.number, "passage_ids": list(e.passage_ids), "keywords": e.keywords}
+                for e in out
+            ],
+        }
+        _write_json(self.home / EMERGENT_FILE, record)
+        return out
+
+    def promote_emergent(
+        self,
+        viewer: Viewer,
+        number: int,
+        theme_id: str,
+        labels: dict[str, str],
+        parent: str = "",
+        examples: int = 6,
+    ) -> str:
+        """Make cluster ``number`` of the last ``discover_themes`` a theme: a new taxonomy
+        version (``taxonomy.json`` in the archive's folder, used from then on) whose new
+        theme's examples are the cluster's most central passages (up to ``examples`` per
+        language). Returns the new version; re-tag to apply it (archivists)."""
+        if not viewer.can_write:
+            raise ForbiddenError("promoting a theme needs an archivist's key")
+        try:
+            record = json.loads((self.home / EMERGENT_FILE).read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError("no emergent themes found yet: run `voces themes discover`") from exc
+        if record.get("taxonomy_version") != self.tagger.taxonomy.version:
+            raise InputError("the taxonomy changed since the last discovery: discover again")
+        cluster = next((c for c in record["clusters"] if c["number"] == number), None)
+        if cluster is None:
+            raise InputError(f"no emergent cluster {number}; there are {len(record['clusters'])}")
+        texts = {
+            pid: (text, lang)
+            for pid, text, lang in self.store.passage_texts(viewer, cluster["passage_ids"])
+        }
+        chosen: dict[str, list[str]] = {}
+        for pid in cluster["passage_ids"]:  # most central first
+            if pid in texts:
+                text, lang = texts[pid]
+                picked = chosen.setdefault(lang or "es", [])
+                if len(picked) < examples:
+                    picked.append(text)
+        taxonomy = self.tagger.taxonomy
+        data = promote_theme(
+            taxonomy,
+            taxonomy_data(None if taxonomy.source == "bundled" else Path(taxonomy.source)),
+            theme_id,
+            labels,
+            chosen,
+            {k: tuple(v) for k, v in cluster["keywords"].items()},
+            parent,
+        )
+        parse_taxonomy(data, "promoted")  # refuse to write a taxonomy that does not load
+        _write_json(self.home / TAXONOMY_FILE, data)
+        self.store.audit(viewer, "promote theme", theme_id, f"cluster {number}; {data['version']}")
+        return str(data["version"])
 
     def testimony_themes(
         self, testimony_id: str, viewer: Viewer, passages: Sequence[Passage] | None = None

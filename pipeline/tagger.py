@@ -160,7 +160,9 @@ class ThemeTagger:
                 getattr(embedder, "name", None),
             )
             return None
-        if model.taxonomy_version != taxonomy.version:
+        # a taxonomy grown by promoted themes ("4+tourism") keeps its base's model
+        grown = taxonomy.version.startswith(model.taxonomy_version + "+")
+        if model.taxonomy_version != taxonomy.version and not grown:
             logger.warning(
                 "theme model %s was trained on taxonomy %s, not %s: not used (run `voces retrain`)",
                 model.version,
@@ -315,6 +317,20 @@ class ThemeTagger:
             if texts:
                 v = self._embedder.embed(texts, kind=kind).mean(axis=0)
                 out[row] = v / max(float(np.linalg.norm(v)), 1e-12)
+        return out
+
+    def prototypes(self) -> dict[str, np.ndarray]:
+        """Each theme's prototype (the unit mean of its examples' embeddings)."""
+        if self._embedder is None:
+            return {}
+        if self._prototypes is None:
+            self._calibrate()
+        assert self._prototypes is not None
+        out = {}
+        for theme_id, row in zip(self.taxonomy.ids, self._prototypes, strict=True):
+            norm = float(np.linalg.norm(row))
+            if norm > 0:
+                out[theme_id] = row / norm
         return out
 
     def similarity_scores(self, vectors: np.ndarray) -> np.ndarray:

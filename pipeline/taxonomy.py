@@ -132,6 +132,11 @@ def parse_taxonomy(data: Any, source: str) -> Taxonomy:
 
 def load_taxonomy(path: Path | None = None) -> Taxonomy:
     """Load the taxonomy at ``path``, or the bundled one."""
+    return parse_taxonomy(taxonomy_data(path), str(path) if path is not None else "bundled")
+
+
+def taxonomy_data(path: Path | None = None) -> Any:
+    """The JSON data of the taxonomy at ``path``, or of the bundled one (unchecked)."""
     if path is None:
         text = (resources.files("pipeline") / "data" / "taxonomy.json").read_text("utf-8")
         source = "bundled"
@@ -142,7 +147,6 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
             raise InputError(f"cannot read taxonomy {path}: {exc.strerror}") from exc
         source = str(path)
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"taxonomy {source} is not valid JSON: {exc}") from exc
-    return parse_taxonomy(data, source)
