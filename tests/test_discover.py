@@ -81,7 +81,7 @@ def test_promoting_grows_the_taxonomy_and_keeps_the_base_model():
     model.embedder = embedder.name
     tagger = ThemeTagger(grown, lambda lang: None, embedder, model=model)
     assert tagger.model is model  # a grown taxonomy keeps its base's classifier
-    other = parse_taxonomy({**data, "version": "5"}, "test")
+    other = parse_taxonomy({**data, "version": "99"}, "test")
     assert ThemeTagger(other, lambda lang: None, embedder, model=model).model is None
     for bad_id, message in (("Police", "lower-case"), ("land_loss", "already has")):
         with pytest.raises(InputError, match=message):
