@@ -167,3 +167,22 @@ def test_id_sets_select_exactly_their_ids():
     assert 8 not in ids and 1025 not in ids and -1 not in ids
     with pytest.raises(CorpusError, match="negative"):
         IdSet([-3])
+
+
+@pytest.mark.parametrize("exact_below", [50_000, 1000])  # flat, then IVF
+def test_lookup_returns_the_vectors_held_and_forgets_removed_ones(tmp_path, exact_below):
+    vectors = _clustered(3000)
+    ids = list(range(100, 3100))
+    idx = _build(tmp_path, vectors, ids, exact_below=exact_below)
+    found, array = idx.lookup([100, 105, 99, 5000])  # 99 and 5000 were never added
+    assert found == [100, 105]
+    tolerance = 0.0 if idx.plan.kind == "flat" else 1e-3  # IVF stores half precision
+    assert np.abs(array - vectors[[0, 5]]).max() <= tolerance
+    idx.remove([105])
+    assert idx.lookup([100, 105])[0] == [100]
+    idx.save()
+    again = VectorIndex.open(tmp_path, "emb-a", 32, exact_below=exact_below)
+    found, array = again.lookup([100, 3099])
+    assert found == [100, 3099] and np.abs(array - vectors[[0, 2999]]).max() <= tolerance
+    again.add([9000], vectors[:1])
+    assert again.lookup([9000])[0] == [9000]
