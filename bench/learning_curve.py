@@ -4,24 +4,25 @@ review queue's order (``pipeline.review_queue``) against random order.
     .venv/bin/python bench/ejatlas_labels.py         # writes /tmp/voces-eval
     .venv/bin/python bench/learning_curve.py [--batch 25] [--max 400] [--seeds 3] [--json F]
 
-Reviewers are simulated from labels. The pool of passages to review is the EJAtlas
-development half and the fresh set (``ejatlas_passages_dev.jsonl`` +
-``ejatlas_passages_fresh.jsonl``, about 700 passages hand-labelled by the theme guide);
+Reviewers are simulated from labels. The pool of passages to review is the EJAtlas fresh
+set (``ejatlas_passages_fresh.jsonl``, 400 passages hand-labelled by the theme guide);
 the tagger is scored on the held-out half (``ejatlas_passages_test.jsonl``, 319 passages
-of other cases), which no review ever touches.
+of other cases), which no review ever touches. (The development half is part of what the
+shipped classifier is trained on, so it is not in the pool.)
 
 One review is one verdict on one (passage, theme), as ``voces review accept|reject``
 records it: the label of that theme for that passage (a pair whose label is unknown is
 never offered). A reviewed passage leaves the pool, as in ``Store.review_pool``.
 
-Start (0 reviews): the shipped tagger, its bundled classifier trained on the demo labels
-and the taxonomy's examples. After every ``--batch`` reviews the classifier is refitted
-the way ``voces retrain`` does (``fit_theme_model`` on the demo labels, the taxonomy's
-examples and the reviews so far; features only, its default; ``--embedding`` as
-``voces retrain --embedding``), and:
+Start (0 reviews): the shipped tagger. After every ``--batch`` reviews the classifier is
+refitted the way ``voces retrain`` does (``fit_theme_model`` on what the shipped model
+learnt from, the demo labels, the development half and the taxonomy's examples, plus the
+reviews so far; features only, its default; ``--embedding`` as ``voces retrain
+--embedding``), and:
 
 - *queue*: the next batch is what ``pick_for_review`` ranks first on the remaining pool,
-  scored by the tagger with the refitted classifier (the product's queue, pool = all);
+  scored by the tagger with the refitted classifier (the product's queue, pool = all;
+  ``--no-spread``: by priority alone, not taking the themes in turns);
 - *random*: the next batch is drawn at random from the remaining pairs (``--seeds`` runs,
   mean and range shown).
 
@@ -98,8 +99,9 @@ class Simulation:
         self.pool_feats, _, _ = tagger.features(
             [i.text for i in pool], [i.language or "es" for i in pool], self.pool_vectors
         )
-        base = TrainingSet()
+        base = TrainingSet()  # what the shipped model is trained on (docs/themes.md)
         base.add_items(read_labelled(ROOT / "demo/labels.jsonl", self.themes), self.themes)
+        base.add_items(read_labelled(EVAL / "ejatlas_passages_dev.jsonl", self.themes), self.themes)
         base.add_taxonomy_examples(tagger)
         self.base_vectors = embedder.embed(base.texts, kind="passage")
         self.base_feats, _, _ = tagger.features(
@@ -132,7 +134,9 @@ class Simulation:
         final = self.scores(model, self.test, self.test_vectors).final
         return macro_f1(final, self.test_labels, self.themes)
 
-    def run(self, order: str, batch: int, most: int, seed: int) -> list[dict[str, float]]:
+    def run(
+        self, order: str, batch: int, most: int, seed: int, spread: bool = True
+    ) -> list[dict[str, float]]:
         rng = random.Random(seed)
         reviews: dict[tuple[int, int], int] = {}
         model: ThemeModel | None = bundled_model()
@@ -148,7 +152,7 @@ class Simulation:
                 per_theme = {t: 0 for t in self.themes}
                 for _, j in reviews:
                     per_theme[self.themes[j]] += 1
-                picks = pick_for_review(scores, per_theme, len(left))
+                picks = pick_for_review(scores, per_theme, len(left), spread=spread)
                 pairs = [(left[p.row], self.themes.index(p.theme)) for p in picks]
             else:
                 pairs = [(n, j) for n in left for j in range(len(self.themes))]
@@ -180,6 +184,9 @@ def main() -> None:
     parser.add_argument(
         "--embedding", action="store_true", help="refit as `voces retrain --embedding` does"
     )
+    parser.add_argument(
+        "--no-spread", action="store_true", help="queue by priority alone, themes not in turns"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -188,12 +195,11 @@ def main() -> None:
     embedder = services.load_embedder(settings.embedder, settings.threads)
     tagger = services.build_tagger(settings, embedder, use_model=False)
     themes = tagger.taxonomy.ids
-    pool = read_labelled(EVAL / "ejatlas_passages_dev.jsonl", themes)
-    pool += read_labelled(EVAL / "ejatlas_passages_fresh.jsonl", themes)
+    pool = read_labelled(EVAL / "ejatlas_passages_fresh.jsonl", themes)
     test = read_labelled(EVAL / "ejatlas_passages_test.jsonl", themes)
     sim = Simulation(tagger, pool, test, args.embedding)
     print(f"pool {len(pool)} passages, test {len(test)} (other cases); tagger {tagger.version}")
-    result = {"queue": sim.run("queue", args.batch, args.max, 0)}
+    result = {"queue": sim.run("queue", args.batch, args.max, 0, spread=not args.no_spread)}
     result["random"] = [sim.run("random", args.batch, args.max, s) for s in range(args.seeds)]
 
     print(

@@ -14,7 +14,9 @@ theme whose verdict is least predictable:
   weighting by ``1 / sqrt(1 + reviews of the theme)``.
 
 ``priority = (uncertainty + DISAGREEMENT_BONUS * disagreement) * scarcity``. Each passage
-is offered once, for its highest-priority theme, so one batch spreads over passages.
+is offered once, for its highest-priority theme, and the themes take turns among the open
+questions (a batch teaches every theme a little rather than one theme a lot; it removed
+an early dip in ``bench/learning_curve.py``); pairs the tagger is sure of come last.
 ``bench/learning_curve.py`` measures this order against random review order.
 """
 
@@ -28,11 +30,20 @@ import numpy as np
 
 from .tagger import ThemeScores
 
-__all__ = ["DISAGREEMENT_BONUS", "ReviewCandidate", "ReviewPick", "pick_for_review"]
+__all__ = [
+    "DISAGREEMENT_BONUS",
+    "SETTLED_BELOW",
+    "ReviewCandidate",
+    "ReviewPick",
+    "pick_for_review",
+]
 
 #: weight of a committee disagreement against full uncertainty (1.0): a passage where
 #: rules and classifier disagree outranks one merely near the threshold.
 DISAGREEMENT_BONUS = 0.5
+#: below this uncertainty (a score outside 0.4-0.6) with its parts agreeing, a pair is
+#: settled: offered only after every open question, whatever its theme
+SETTLED_BELOW = 0.2
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,7 @@ class ReviewPick:
     score: float  # the tagger's final score (0.5 = its threshold)
     priority: float
     reason: str
+    settled: bool = False  # the tagger is nearly sure and its parts agree
 
 
 @dataclass(frozen=True)
@@ -91,9 +103,11 @@ def pick_for_review(
     reviews_per_theme: Mapping[str, int],
     limit: int,
     themes: Sequence[str] | None = None,
+    spread: bool = True,
 ) -> list[ReviewPick]:
     """The ``limit`` most informative (passage, theme) pairs of a scored pool, one per
-    passage, best first (see the module docstring). ``themes`` limits the choice."""
+    passage, best first (see the module docstring). ``themes`` limits the choice;
+    ``spread`` takes the themes in turns (``_spread``) instead of by priority alone."""
     wanted = set(themes) if themes else set(scores.themes)
     best: dict[int, ReviewPick] = {}
     for col, theme in enumerate(scores.themes):
@@ -114,6 +128,24 @@ def pick_for_review(
                 reason = f"{_say(votes, True)}, {_say(votes, False)}"
             else:
                 reason = f"score {score:.2f}, near the threshold 0.50"
-            best[row] = ReviewPick(row, theme, score, priority, reason)
+            settled = uncertainty < SETTLED_BELOW and not split
+            best[row] = ReviewPick(row, theme, score, priority, reason, settled)
     ranked = sorted(best.values(), key=lambda p: (-p.priority, p.row))
+    if spread:  # themes in turns among the open questions; the settled ones after
+        ranked = _spread([p for p in ranked if not p.settled]) + [p for p in ranked if p.settled]
     return ranked[:limit]
+
+
+def _spread(ranked: list[ReviewPick]) -> list[ReviewPick]:
+    """Take the themes in turns (each theme's picks in priority order, the themes in the
+    order of their best pick), so that a batch of verdicts teaches every theme a little
+    instead of one theme a lot."""
+    by_theme: dict[str, list[ReviewPick]] = {}
+    for pick in ranked:
+        by_theme.setdefault(pick.theme, []).append(pick)
+    queues = list(by_theme.values())
+    out: list[ReviewPick] = []
+    while queues:
+        out += [q.pop(0) for q in queues]
+        queues = [q for q in queues if q]
+    return out

@@ -106,3 +106,12 @@ def test_review_queue_over_http_and_cli(archive, monkeypatch, fake_whisper):
     assert out.exit_code == 0, out.output
     rows = [json.loads(line) for line in out.output.splitlines()]
     assert 1 <= len(rows) <= 2 and all(row["reason"] and row["theme"] for row in rows)
+
+
+def test_a_batch_takes_the_themes_in_turns():
+    # water's rows are all a little more uncertain than land_loss's
+    scores = _scores([[0.50, 0.0], [0.51, 0.0], [0.52, 0.0], [0.0, 0.47], [0.0, 0.46]])
+    spread = pick_for_review(scores, {}, limit=4)
+    assert [p.theme for p in spread] == ["water", "land_loss", "water", "land_loss"]
+    by_priority = pick_for_review(scores, {}, limit=4, spread=False)
+    assert [p.theme for p in by_priority][:3] == ["water"] * 3
