@@ -11,6 +11,7 @@ from .errors import (
 )
 from .index import EXACT_BELOW, IdSet, VectorIndex
 from .keys import KEY_ROLES
+from .places import PassagePlaces
 from .records import (
     CONSENT_LEVELS,
     VERDICTS,
@@ -30,6 +31,7 @@ from .records import (
 from .store import PassageFilter, Store
 
 __all__ = [
+    "PassagePlaces",
     "CONSENT_LEVELS",
     "KEY_ROLES",
     "ROLES",

@@ -1061,6 +1061,15 @@ class Store:
                 self._write_testimony_vectors(db, [r[0]], r[1])
         return len(rows)
 
+    def passage_places(self, after: int = 0) -> list[tuple[int, int, str]]:
+        """(id, sequence number, testimony id) of the passages with ids above ``after``:
+        a system read of ids only, for ``PassagePlaces``."""
+        return self.db.tuples("SELECT id, seq, testimony_id FROM passages WHERE id > ?", [after])
+
+    def testimony_consents(self) -> dict[str, str]:
+        """testimony id -> consent level, of every testimony (a system read)."""
+        return dict(self.db.tuples("SELECT id, consent FROM testimonies"))
+
     def filter_generation(self) -> tuple[int, int]:
         """(generation, largest passage id): the generation changes whenever the passages
         a search filter selects may have changed other than by new passages arriving

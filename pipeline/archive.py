@@ -40,6 +40,7 @@ from corpus import (
     IndexMismatchError,
     Passage,
     PassageFilter,
+    PassagePlaces,
     Segment,
     Store,
     Testimony,
@@ -241,6 +242,7 @@ class Archive:
         self._allowed_cache: OrderedDict[
             tuple[PassageFilter, tuple[str, ...]], tuple[int, int, IdSet]
         ] = OrderedDict()
+        self._places = PassagePlaces()  # for grouped search's neighbour lookups
         self.rebuilt = 0
         self.index: VectorIndex | None = None
         if embedder is not None:
@@ -1064,7 +1066,10 @@ class Archive:
                 rare.setdefault(pid, set()).add(term)
         candidates = {pid: score for pid, score in scored}
         dim = self._require_index().dim
-        where = self.store.neighbours([*candidates, *rare], viewer)
+        self._places.sync(self.store)
+        where, unsure = self._places.neighbours([*candidates, *rare], viewer.consent)
+        if unsure:
+            where.update(self.store.neighbours(unsure, viewer))
         for pid, value in self._vectors(sorted(set(rare) - set(candidates))).items():
             candidates[pid] = float(value @ vector)
         # a story is scored by its best passage, that passage's neighbours and the whole

@@ -356,3 +356,41 @@ def test_neighbours_follow_sequence_not_ids(tmp_path):
     assert where[b[0]] == ("b", None, b[1]) and where[b[1]] == ("b", b[0], None)
     store.set_consent("b", "private", ADMIN)
     assert set(store.neighbours([*a, *b], ANON)) == set(a)
+
+
+def _places_then_store(store, places, ids, viewer):
+    """Neighbours as grouped search finds them: memory first, the store for the rest."""
+    places.sync(store)
+    sure, unsure = places.neighbours(ids, viewer.consent)
+    return {**sure, **store.neighbours(unsure, viewer)}, sure
+
+
+def test_passage_places_agree_with_the_store_and_follow_its_changes(tmp_path):
+    from corpus import PassagePlaces
+
+    store = Store(tmp_path / "a.db")
+    places = PassagePlaces()
+    a = _add(store, _testimony("a"))
+    b = _add(store, _testimony("b"))
+    where, sure = _places_then_store(store, places, [*a, *b], ANON)
+    assert where == store.neighbours([*a, *b], ANON)
+    assert sure  # answered from memory, not all left to SQLite
+    with store.db.transaction() as db:  # a passage added to "a" later: its id is not next
+        late = db.execute(
+            "INSERT INTO passages (testimony_id, seq, text, redacted) VALUES ('a', 2, 'tres', 'tres')"
+        ).lastrowid
+    c = _add(store, _testimony("c"))  # a new testimony after the first sync
+    ids = [*a, *b, late, *c]
+    where, _ = _places_then_store(store, places, ids, ANON)
+    assert where == store.neighbours(ids, ANON)
+    assert where[a[1]] == ("a", a[0], late) and where[c[0]][0] == "c"
+    # a consent change hides b from the public at once
+    store.set_consent("b", "private", ADMIN)
+    where, sure = _places_then_store(store, places, ids, ANON)
+    assert not {pid for pid, place in where.items() if place[0] == "b"}
+    assert not set(b) & set(sure)
+    assert set(_places_then_store(store, places, ids, ADMIN)[0]) == set(ids)
+    # a withdrawn testimony's passages are nobody's neighbours any more
+    store.delete_testimony("c", ADMIN)
+    where, _ = _places_then_store(store, places, ids, ADMIN)
+    assert not set(c) & set(where)
