@@ -428,9 +428,11 @@ class Archive:
         return len(passages)
 
     def warm_up(self) -> None:
-        """Load every model now (before serving), not on the first request."""
+        """Load every model, and the passages' places, now (before serving), not on the
+        first request."""
         if self.embedder is not None:
             self.embedder.embed(["agua"], kind="query")
+            self._places.sync(self.store)
         for language in ("es", "en"):
             self.tagger.tag(["el río"], language)
             if self.redact is not None:
