@@ -30,6 +30,13 @@ from .taxonomy import Taxonomy, fold
 __all__ = ["EmergentTheme", "cluster_passages", "keywords_by_cluster", "promote_theme"]
 
 MIN_CLUSTER_SIZE = 5
+#: dimensions the embeddings are reduced to (PCA) before HDBSCAN, as BERTopic reduces
+#: them (with UMAP) first: on 4,700 real passages HDBSCAN took 24.5 s in 512 dimensions
+#: (115 s on 10,000) and 0.4 s in 10
+REDUCED_DIMS = 10
+#: below this many passages HDBSCAN runs on the embeddings themselves (fast enough, and
+#: PCA fitted on a few dozen passages keeps too little of them)
+REDUCE_ABOVE = 1000
 
 
 @dataclass(frozen=True)
@@ -53,12 +60,20 @@ def cluster_passages(
 
     if len(vectors) < max(2, min_size):
         return []
+    points = np.asarray(vectors, dtype=np.float64)
+    small = len(points) <= REDUCE_ABOVE
+    if not small and points.shape[1] > REDUCED_DIMS:
+        from sklearn.decomposition import PCA
+
+        points = PCA(n_components=REDUCED_DIMS, random_state=seed).fit_transform(points)
     labels = HDBSCAN(
         min_cluster_size=min_size,
         min_samples=min(min_size, 5),
-        allow_single_cluster=True,  # untagged passages that all hang together are news too
+        # a few dozen untagged passages that all hang together are news; among thousands
+        # one cluster of everything is not (on 4,700 real passages it held 1,468)
+        allow_single_cluster=small,
         copy=True,
-    ).fit_predict(np.asarray(vectors, dtype=np.float64))
+    ).fit_predict(points)
     clusters = []
     for label in set(labels) - {-1}:
         rows = np.flatnonzero(labels == label)
