@@ -28,9 +28,10 @@ from .records import (
     ThemeCount,
     ThemeTag,
 )
-from .store import PassageFilter, Store
+from .store import WITHHELD, PassageFilter, Store
 
 __all__ = [
+    "WITHHELD",
     "PassagePlaces",
     "CONSENT_LEVELS",
     "KEY_ROLES",

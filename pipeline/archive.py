@@ -32,6 +32,7 @@ from filelock import FileLock
 from corpus import (
     CONSENT_LEVELS,
     EXACT_BELOW,
+    WITHHELD,
     ConflictError,
     Consent,
     ForbiddenError,
@@ -54,6 +55,7 @@ from .discover import (
     EmergentTheme,
     cluster_passages,
     describe,
+    keywords_by_cluster,
     promote_theme,
 )
 from .errors import InputError, PipelineError
@@ -909,8 +911,9 @@ class Archive:
     ) -> str:
         """Make cluster ``number`` of the last ``discover_themes`` a theme: a new taxonomy
         version (``taxonomy.json`` in the archive's folder, used from then on) whose new
-        theme's examples are the cluster's most central passages (up to ``examples`` per
-        language). Returns the new version; re-tag to apply it (archivists)."""
+        theme's examples are the cluster's most central public passages, as the public reads
+        them (up to ``examples`` per language). Returns the new version; re-tag to apply it
+        (archivists)."""
         if not viewer.can_write:
             raise ForbiddenError("promoting a theme needs an archivist's key")
         try:
@@ -922,10 +925,11 @@ class Archive:
         cluster = next((c for c in record["clusters"] if c["number"] == number), None)
         if cluster is None:
             raise InputError(f"no emergent cluster {number}; there are {len(record['clusters'])}")
-        texts = {
-            pid: (text, lang)
-            for pid, text, lang in self.store.passage_texts(viewer, cluster["passage_ids"])
-        }
+        # A theme's examples are shown to anyone as tag evidence ("similar to: ...") and
+        # its description in the taxonomy: both come from what the public may read (public
+        # testimonies, names masked), never from restricted or private ones.
+        public = self.store.passage_texts(Viewer.anonymous(), cluster["passage_ids"])
+        texts = {pid: (text, lang) for pid, text, lang in public if text != WITHHELD}
         chosen: dict[str, list[str]] = {}
         for pid in cluster["passage_ids"]:  # most central first
             if pid in texts:
@@ -933,6 +937,18 @@ class Archive:
                 picked = chosen.setdefault(lang or "es", [])
                 if len(picked) < examples:
                     picked.append(text)
+        if not chosen:
+            raise InputError(
+                f"emergent cluster {number} holds no passage the public may read: a theme's "
+                "examples are shown as tag evidence to anyone, so they come from public "
+                "testimonies only"
+            )
+        members = list(texts.values())
+        [keywords] = keywords_by_cluster(
+            [t for t, _ in members],
+            [lang or "es" for _, lang in members],
+            [np.arange(len(members))],
+        )
         taxonomy = self.tagger.taxonomy
         data = promote_theme(
             taxonomy,
@@ -940,7 +956,7 @@ class Archive:
             theme_id,
             labels,
             chosen,
-            {k: tuple(v) for k, v in cluster["keywords"].items()},
+            keywords,
             parent,
         )
         parse_taxonomy(data, "promoted")  # refuse to write a taxonomy that does not load

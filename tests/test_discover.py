@@ -105,8 +105,43 @@ def test_discovery_reads_only_what_the_viewer_may_see_and_promotion_needs_an_arc
             archive.promote_emergent(viewer, 1, "new_theme", {})
     with pytest.raises(InputError, match="no emergent cluster 99"):
         archive.promote_emergent(ARCHIVIST, 99, "new_theme", {})
+    # every passage is private: none may become an example shown to anyone as evidence
+    with pytest.raises(InputError, match="no passage the public may read"):
+        archive.promote_emergent(ARCHIVIST, 1, "new_theme", {})
     with pytest.raises(InputError, match="at least 2"):
         archive.discover_themes(ARCHIVIST, min_size=1)
+
+
+def test_a_promoted_theme_takes_its_examples_and_words_from_public_text_only(archive, tmp_path):
+    """Examples become tag evidence for everyone, the description is in the taxonomy:
+    neither may carry a private testimony's words or a witness's name."""
+    rows = [json.loads(line) for line in (DATA / "emergent.jsonl").read_text().splitlines()]
+    police = [r for r in rows if r["id"].startswith("em-rep")]
+    public = {**police[0], "text": police[0]["text"] + " Lo dijo Rosa Quispe Mamani."}
+    items = _items(tmp_path / "a.jsonl", [public], "public")
+    archive.ingest_texts(items + _items(tmp_path / "b.jsonl", police[1:], "private"), LOCAL)
+    ids = [p.id for r in police for p in archive.store.passages(r["id"], LOCAL)]
+    record = {
+        "taxonomy_version": archive.tagger.taxonomy.version,
+        "clusters": [{"number": 1, "passage_ids": ids, "keywords": {"es": ["secreto"]}}],
+    }
+    (archive.home / "emergent.json").write_text(json.dumps(record))
+    archive.promote_emergent(ARCHIVIST, 1, "police_force", {"en": "Police"})
+    written = (archive.home / "taxonomy.json").read_text("utf-8")
+    theme = json.loads(written)["themes"]["police_force"]
+    examples = [t for texts in theme["examples"].values() for t in texts]
+    assert examples and all(t in police[0]["text"] or "[" in t for t in examples)
+    for private in police[1:]:
+        for sentence in private["text"].split(". "):
+            assert sentence.strip(".") not in written
+    assert "Quispe" not in written and "secreto" not in written
+
+
+def _items(source, rows, consent):
+    from pipeline import read_text_items
+
+    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    return read_text_items(source, Metadata(consent=consent))
 
 
 @pytest.mark.slow
@@ -131,7 +166,7 @@ def test_a_theme_left_out_of_the_taxonomy_is_rediscovered_and_promoted(
         assert out.exit_code == 0, out.output
         return out.output
 
-    run("ingest", str(DATA / "emergent.jsonl"))
+    run("ingest", str(DATA / "emergent.jsonl"), "--consent", "public")
     found = [
         json.loads(line)
         for line in run("themes", "discover", "--min-size", "3", "--json").splitlines()
