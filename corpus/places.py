@@ -49,11 +49,14 @@ class PassagePlaces:
                 return
             fresh = generation != self._generation
             rows = store.passage_places(0 if fresh else self._top)
-            consents = store.testimony_consents()
             if fresh:
                 self._testimony = np.full(0, -1, dtype=np.int64)
                 self._seq = np.zeros(0, dtype=np.int32)
                 self._numbers, self._names = {}, []
+                consents = store.testimony_consents()
+            else:  # only the testimonies new passages belong to and not yet known
+                new = sorted({r[2] for r in rows} - set(self._numbers))
+                consents = store.testimony_consents(new) if new else {}
             for tid, consent in consents.items():  # new testimonies; consent as now
                 if tid not in self._numbers:
                     self._numbers[tid] = len(self._names)

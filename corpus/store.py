@@ -145,6 +145,21 @@ def _text(row: sqlite3.Row, viewer: Viewer) -> tuple[str, bool]:
     return (redacted if redacted is not None else WITHHELD), True
 
 
+def _passage(row: sqlite3.Row, viewer: Viewer, tags: tuple[ThemeTag, ...] = ()) -> Passage:
+    """A passage row as the viewer may read it."""
+    text, redacted = _text(row, viewer)
+    return Passage(
+        id=row["id"],
+        testimony_id=row["testimony_id"],
+        seq=row["seq"],
+        start=row["start"],
+        end=row["end"],
+        text=text,
+        tags=tags,
+        redacted=redacted,
+    )
+
+
 def _tag(row: sqlite3.Row, viewer: Viewer) -> ThemeTag:
     evidence = tuple(json.loads(row["evidence"]))
     if row["source"] == "human" and not viewer.sees_originals:
@@ -560,33 +575,28 @@ class Store:
         self._audit_reads(viewer, "list", {r["id"]: r["consent"] for r in rows})
         return [_testimony(r, viewer) for r in rows], int(total)
 
-    def _passage_rows(self, condition: str, args: Sequence[Any], viewer: Viewer) -> list[Any]:
+    def _passage_rows(
+        self,
+        condition: str,
+        args: Sequence[Any],
+        viewer: Viewer,
+        order: str = "",
+        limit: int | None = None,
+    ) -> list[Any]:
+        """Passage rows within ``condition`` of testimonies the viewer may see, in
+        ``order`` (an SQL expression) and at most ``limit`` of them when given."""
         consent = viewer.consent
+        tail = (f" ORDER BY {order}" if order else "") + (" LIMIT ?" if limit is not None else "")
         return self._query(
             f"SELECT {_PASSAGE_COLUMNS} FROM passages p "
             "JOIN testimonies t ON t.id = p.testimony_id "
-            f"WHERE {condition} AND +t.consent IN ({','.join('?' * len(consent))})",
-            [*args, *consent],
+            f"WHERE {condition} AND +t.consent IN ({','.join('?' * len(consent))}){tail}",
+            [*args, *consent, *([] if limit is None else [limit])],
         )
 
     def _passages(self, rows: Sequence[sqlite3.Row], viewer: Viewer) -> list[Passage]:
         tags = self.tags_for([r["id"] for r in rows], viewer)
-        out = []
-        for r in rows:
-            text, redacted = _text(r, viewer)
-            out.append(
-                Passage(
-                    id=r["id"],
-                    testimony_id=r["testimony_id"],
-                    seq=r["seq"],
-                    start=r["start"],
-                    end=r["end"],
-                    text=text,
-                    tags=tuple(tags.get(r["id"], [])),
-                    redacted=redacted,
-                )
-            )
-        return out
+        return [_passage(r, viewer, tuple(tags.get(r["id"], []))) for r in rows]
 
     def passages(self, testimony_id: str, viewer: Viewer) -> list[Passage]:
         """A visible testimony's passages in order (NotFoundError if not visible)."""
@@ -923,52 +933,35 @@ class Store:
             c[("t" if truth == bool(machine) else "f") + ("p" if machine else "n")] += 1
         return out
 
-    def review_pool(
-        self, viewer: Viewer, limit: int, theme: str = ""
-    ) -> list[tuple[Passage, str, bool]]:
+    def review_pool(self, viewer: Viewer, limit: int, theme: str = "") -> list[tuple[Passage, str]]:
         """Up to ``limit`` passages the viewer may see that nobody has reviewed (for
-        ``theme``, when given), each with its language and whether it is redacted; in a
-        fixed shuffled order (a multiplicative hash of the id), so a pool spreads over the
-        archive instead of taking its oldest testimonies, and the same archive gives the
-        same pool."""
+        ``theme``, when given), each with its language; in a fixed shuffled order (a
+        multiplicative hash of the id), so a pool spreads over the archive instead of
+        taking its oldest testimonies, and the same archive gives the same pool."""
         condition = "NOT EXISTS (SELECT 1 FROM reviews r WHERE r.passage_id = p.id" + (
             " AND r.theme = ?)" if theme else ")"
         )
-        consent = viewer.consent
-        rows = self._query(
-            f"SELECT {_PASSAGE_COLUMNS} FROM passages p "
-            "JOIN testimonies t ON t.id = p.testimony_id "
-            f"WHERE {condition} AND +t.consent IN ({','.join('?' * len(consent))}) "
-            "ORDER BY (p.id * 2654435761) % 4294967296 LIMIT ?",
-            [*([theme] if theme else []), *consent, limit],
+        rows = self._passage_rows(
+            condition,
+            [theme] if theme else [],
+            viewer,
+            order="(p.id * 2654435761) % 4294967296",
+            limit=limit,
         )
-        out = []
-        for r in rows:
-            text, redacted = _text(r, viewer)
-            passage = Passage(
-                id=r["id"],
-                testimony_id=r["testimony_id"],
-                seq=r["seq"],
-                start=r["start"],
-                end=r["end"],
-                text=text,
-            )
-            out.append((passage, r["language"] or "", redacted))
-        return out
+        return [(_passage(r, viewer), r["language"] or "") for r in rows]
 
     def untagged_passages(
         self, viewer: Viewer, min_score: float, limit: int
     ) -> list[tuple[int, str, str, str]]:
         """(id, text as the viewer may read it, language, region) of up to ``limit``
         passages the viewer may see that no theme tags (reviews applied), in id order."""
-        consent = viewer.consent
-        rows = self._query(
-            f"SELECT {_PASSAGE_COLUMNS} FROM passages p "
-            "JOIN testimonies t ON t.id = p.testimony_id "
-            "WHERE NOT EXISTS (SELECT 1 FROM effective_tags g WHERE g.passage_id = p.id "
-            f"AND g.score >= ?) AND +t.consent IN ({','.join('?' * len(consent))}) "
-            "ORDER BY p.id LIMIT ?",
-            [min_score, *consent, limit],
+        rows = self._passage_rows(
+            "NOT EXISTS (SELECT 1 FROM effective_tags g WHERE g.passage_id = p.id "
+            "AND g.score >= ?)",
+            [min_score],
+            viewer,
+            order="p.id",
+            limit=limit,
         )
         return [
             (r["id"], _text(r, viewer)[0], r["language"] or "", r["region"] or "") for r in rows
@@ -1012,6 +1005,11 @@ class Store:
         if array.shape[1] != dim:
             raise CorpusError(f"stored vectors are {array.shape[1]}-d, not {dim}")
         return found, array
+
+    def vector_map(self, passage_ids: Sequence[int], dim: int) -> dict[int, np.ndarray]:
+        """:meth:`vectors` by passage id (ids without a stored vector are left out)."""
+        found, array = self.vectors(passage_ids, dim)
+        return dict(zip(found, array, strict=True))
 
     def testimony_vectors(self, testimony_ids: Sequence[str], dim: int) -> dict[str, np.ndarray]:
         """The mean passage vector of each testimony that has vectors; computed from the
@@ -1066,9 +1064,16 @@ class Store:
         a system read of ids only, for ``PassagePlaces``."""
         return self.db.tuples("SELECT id, seq, testimony_id FROM passages WHERE id > ?", [after])
 
-    def testimony_consents(self) -> dict[str, str]:
-        """testimony id -> consent level, of every testimony (a system read)."""
-        return dict(self.db.tuples("SELECT id, consent FROM testimonies"))
+    def testimony_consents(self, testimony_ids: Sequence[str] | None = None) -> dict[str, str]:
+        """testimony id -> consent level, of these testimonies or of every one (a system
+        read)."""
+        if testimony_ids is None:
+            return dict(self.db.tuples("SELECT id, consent FROM testimonies"))
+        return dict(
+            self._tuples_in(
+                "SELECT id, consent FROM testimonies WHERE id IN ({ids})", testimony_ids
+            )
+        )
 
     def filter_generation(self) -> tuple[int, int]:
         """(generation, largest passage id): the generation changes whenever the passages

@@ -18,13 +18,14 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 from filelock import FileLock
@@ -162,13 +163,13 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _copy_durably(source: Path, target: Path) -> None:
-    """Copy to a temporary name in the target folder, fsync, then rename into place."""
+def _replace_durably(target: Path, write: Callable[[BinaryIO], object]) -> None:
+    """``write`` into a temporary name in the target folder, fsync, then rename into place
+    (and fsync the folder), so ``target`` is either the old file or the whole new one."""
     tmp = target.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{target.name}")
     try:
-        with source.open("rb") as src, tmp.open("wb") as dst:
-            while block := src.read(1 << 20):
-                dst.write(block)
+        with tmp.open("wb") as dst:
+            write(dst)
             dst.flush()
             os.fsync(dst.fileno())
         os.replace(tmp, target)
@@ -177,18 +178,16 @@ def _copy_durably(source: Path, target: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _copy_durably(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` durably (see :func:`_replace_durably`)."""
+    with source.open("rb") as src:
+        _replace_durably(target, lambda dst: shutil.copyfileobj(src, dst, 1 << 20))
+
+
 def _write_json(target: Path, data: Any) -> None:
-    """Write JSON durably: a temporary file in the same folder, fsynced, renamed."""
-    tmp = target.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{target.name}")
-    try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write JSON durably (see :func:`_replace_durably`)."""
+    text = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
+    _replace_durably(target, lambda dst: dst.write(text))
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -761,8 +760,7 @@ class Archive:
         rows = self.store.passage_texts(Viewer.system())
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
-            ids, vectors = self.store.vectors([pid for pid, _, _ in chunk], index.dim)
-            by_id = dict(zip(ids, vectors, strict=True))
+            by_id = self.store.vector_map([pid for pid, _, _ in chunk], index.dim)
             tags = self.tagger.tag(
                 [text for _, text, _ in chunk],
                 [lang or "es" for _, _, lang in chunk],
@@ -828,16 +826,15 @@ class Archive:
         rows = self.store.review_pool(viewer, pool, theme)
         if not rows:
             return []
-        index = self._require_index()
-        found, array = self.store.vectors([p.id for p, _, _ in rows if p.id is not None], index.dim)
-        by_id = dict(zip(found, array, strict=True))
+        dim = self._require_index().dim
+        by_id = self.store.vector_map([p.id for p, _ in rows if p.id is not None], dim)
         rows = [r for r in rows if r[0].id in by_id]  # a passage mid-reindex has no vector yet
         if not rows:
             return []
         scores = self.tagger.score(
-            [p.text for p, _, _ in rows],
-            [lang or "es" for _, lang, _ in rows],
-            np.stack([by_id[p.id] for p, _, _ in rows if p.id is not None]),
+            [p.text for p, _ in rows],
+            [lang or "es" for _, lang in rows],
+            np.stack([by_id[p.id] for p, _ in rows if p.id is not None]),
         )
         picks = pick_for_review(
             scores, self.store.review_totals(), limit, [theme] if theme else None
@@ -845,7 +842,7 @@ class Archive:
         min_score = self.tagger.options.min_score
         out = []
         for pick in picks:
-            passage, language, _ = rows[pick.row]
+            passage, language = rows[pick.row]
             assert passage.id is not None
             out.append(
                 ReviewCandidate(
@@ -872,12 +869,11 @@ class Archive:
         archive's folder (passage ids and keywords only) for ``promote_emergent``."""
         if min_size < 2:
             raise InputError("a cluster needs at least 2 passages")
-        index = self._require_index()
+        dim = self._require_index().dim
         rows = self.store.untagged_passages(viewer, self.tagger.options.min_score, most)
-        found, vectors = self.store.vectors([r[0] for r in rows], index.dim)
-        by_id = {pid: n for n, pid in enumerate(found)}
-        rows = [r for r in rows if r[0] in by_id]
-        vectors = vectors[[by_id[r[0]] for r in rows]] if rows else vectors
+        by_id = self.store.vector_map([r[0] for r in rows], dim)
+        rows = [r for r in rows if r[0] in by_id]  # a passage mid-reindex has no vector yet
+        vectors = np.stack([by_id[r[0]] for r in rows]) if rows else np.zeros((0, dim))
         clusters = cluster_passages(vectors, min_size)
         out = describe(
             clusters,
@@ -1061,8 +1057,7 @@ class Archive:
         out = dict(zip(found, array, strict=True))
         missing = [pid for pid in ids if pid not in out]
         if missing:
-            found, array = self.store.vectors(missing, index.dim)
-            out.update(zip(found, array, strict=True))
+            out.update(self.store.vector_map(missing, index.dim))
         return out
 
     def _stories(
