@@ -124,9 +124,29 @@ class ReviewCandidatePublic(BaseModel):
     reason: str
 
 
+class PassageCorrection(BaseModel):
+    """A corrected transcript text for one passage; its times stay as they are."""
+
+    text: str = Field(min_length=1, max_length=10_000)
+    editor: str = Field("", max_length=200, description="Default: the key's holder.")
+    note: str = Field("", max_length=2000)
+
+
+class PassageEditPublic(BaseModel):
+    passage_id: int
+    old_text: str
+    new_text: str
+    editor: str
+    note: str
+    edited_at: str
+
+
 class PassageDetail(PassagePublic):
     testimony_id: str
     reviews: list[ReviewPublic]
+    edits: list[PassageEditPublic] = Field(
+        default_factory=list, description="Corrections, oldest first (archivists only)"
+    )
 
 
 class SimilarPublic(BaseModel):

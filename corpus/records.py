@@ -104,6 +104,18 @@ class Review:
 
 
 @dataclass(frozen=True)
+class PassageEdit:
+    """An archivist's correction of a passage's text (its times are never changed)."""
+
+    passage_id: int
+    old_text: str
+    new_text: str
+    editor: str
+    note: str
+    edited_at: str
+
+
+@dataclass(frozen=True)
 class Hit:
     """A passage found by a search, with what a researcher needs to judge and play it."""
 

@@ -29,6 +29,7 @@ from .records import (
     AuditEntry,
     Hit,
     Passage,
+    PassageEdit,
     Review,
     Testimony,
     ThemeCell,
@@ -486,6 +487,71 @@ class Store:
             )
             self.audit(viewer, "review", f"passage:{passage_id}", f"{verdict} {theme}", db)
         return review
+
+    def correct_passage(
+        self,
+        passage_id: int,
+        text: str,
+        viewer: Viewer,
+        *,
+        redacted: str | None,
+        vector: np.ndarray,
+        embedder: str,
+        tags: Sequence[ThemeTag],
+        editor: str = "",
+        note: str = "",
+    ) -> PassageEdit | None:
+        """Replace a passage's text with a correction, in one transaction: the text, its
+        redacted copy, vector and machine tags change; its times, reviews and place do
+        not; the edit is kept in ``passage_edits``. None when the text is unchanged."""
+        self._require_writer(viewer)
+        if not viewer.sees_originals:
+            raise ForbiddenError("correcting a transcript needs an archivist's key")
+        text = text.strip()
+        if not text:
+            raise CorpusError("a corrected passage cannot be empty (delete the testimony instead)")
+        editor = (editor or viewer.name).strip()
+        if not editor:
+            raise CorpusError("a correction needs the editor's name")
+        with self.db.transaction() as db:
+            row = db.execute(
+                "SELECT p.text FROM passages p JOIN testimonies t ON t.id = p.testimony_id "
+                f"WHERE p.id = ? AND +t.consent IN ({','.join('?' * len(viewer.consent))})",
+                [passage_id, *viewer.consent],
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(f"no passage {passage_id}")
+            if row[0] == text:
+                return None
+            edit = PassageEdit(passage_id, row[0], text, editor, note.strip(), now())
+            db.execute(
+                "INSERT INTO passage_edits (passage_id, old_text, new_text, editor, note, "
+                "edited_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (passage_id, edit.old_text, text, editor, edit.note, edit.edited_at),
+            )
+            db.execute(
+                "UPDATE passages SET text = ?, redacted = ? WHERE id = ?",
+                (text, redacted, passage_id),
+            )
+            self._write_vectors(db, [passage_id], vector.reshape(1, -1), embedder)
+            db.execute("DELETE FROM tags WHERE passage_id = ? AND source != 'human'", (passage_id,))
+            self._write_tags(db, passage_id, tags)
+            db.execute("UPDATE filter_generation SET n = n + 1 WHERE id = 1")
+            self.audit(viewer, "correct", f"passage:{passage_id}", f"by {editor}", db)
+        return edit
+
+    def passage_edits(self, passage_id: int, viewer: Viewer) -> list[PassageEdit]:
+        """A passage's corrections, oldest first (archivists: they hold original text)."""
+        if not viewer.sees_originals:
+            raise ForbiddenError("the edit history holds original text: it is for archivists")
+        if not self._passage_rows("p.id = ?", [passage_id], viewer):
+            raise NotFoundError(f"no passage {passage_id}")
+        rows = self._query(
+            "SELECT passage_id, old_text, new_text, editor, note, edited_at FROM passage_edits "
+            "WHERE passage_id = ? ORDER BY id",
+            [passage_id],
+        )
+        return [PassageEdit(*r) for r in rows]
 
     def set_consent(self, testimony_id: str, consent: str, viewer: Viewer) -> Testimony:
         """Change a testimony's consent level (withdrawal is a change to private, or a

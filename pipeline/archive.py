@@ -41,6 +41,7 @@ from corpus import (
     IdSet,
     IndexMismatchError,
     Passage,
+    PassageEdit,
     PassageFilter,
     PassagePlaces,
     Segment,
@@ -772,6 +773,39 @@ class Archive:
             if progress:
                 progress(f"re-tagged {min(start + batch, len(rows))}/{len(rows)} passages")
         return len(rows)
+
+    def correct_passage(
+        self, passage_id: int, text: str, viewer: Viewer, editor: str = "", note: str = ""
+    ) -> tuple[Passage, PassageEdit | None]:
+        """Correct a passage's transcript (archivists). Its times stay; the new text is
+        embedded, tagged and redacted again, and the edit is kept in its history. Returns
+        the passage as the viewer now sees it, and the edit (None if nothing changed)."""
+        self._require_index()
+        if not viewer.can_write:
+            raise ForbiddenError("correcting a transcript needs an archivist's key")
+        text = " ".join(text.split())
+        if not text:
+            raise InputError("a corrected passage cannot be empty")
+        before = self.store.passage(passage_id, viewer)
+        language = self.store.get_testimony(before.testimony_id, viewer).language or "es"
+        vector = self.embedder.embed([text], kind="passage")
+        tags = self.tagger.tag([text], [language], vector)[0]
+        redacted = self.redact.many([text], language)[0] if self.redact is not None else None
+        with self.writing():
+            edit = self.store.correct_passage(
+                passage_id,
+                text,
+                viewer,
+                redacted=redacted,
+                vector=vector[0],
+                embedder=self.embedder.name,
+                tags=tags,
+                editor=editor,
+                note=note,
+            )
+        if edit is not None:
+            self.refresh()
+        return self.store.passage(passage_id, viewer), edit
 
     # -- consent and deletion -----------------------------------------------------------------
 

@@ -8,7 +8,14 @@ from fastapi import APIRouter, Path, Query, status
 from corpus import Passage, Viewer
 
 from ..deps import ArchiveDep, ViewerDep, WriterDep
-from ..schemas import PassageDetail, ReviewCandidatePublic, ReviewCreate, ReviewPublic
+from ..schemas import (
+    PassageCorrection,
+    PassageDetail,
+    PassageEditPublic,
+    ReviewCandidatePublic,
+    ReviewCreate,
+    ReviewPublic,
+)
 from .convert import passage_public
 
 router = APIRouter(prefix="/passages", tags=["passages"])
@@ -22,6 +29,11 @@ def _detail(archive: ArchiveDep, passage: Passage, viewer: Viewer) -> PassageDet
         **passage_public(passage).model_dump(),
         testimony_id=passage.testimony_id,
         reviews=[ReviewPublic(**asdict(r)) for r in archive.store.reviews(viewer, [passage.id])],
+        edits=[
+            PassageEditPublic(**asdict(e)) for e in archive.store.passage_edits(passage.id, viewer)
+        ]
+        if viewer.sees_originals
+        else [],
     )
 
 
@@ -41,7 +53,7 @@ def review_queue(
     ]
 
 
-@router.get("/{passage_id}", response_model=PassageDetail)
+@router.get("/{passage_id:int}", response_model=PassageDetail)
 def get_passage(archive: ArchiveDep, viewer: ViewerDep, passage_id: PassageId) -> PassageDetail:
     """A passage with its effective tags (reviews applied) and the reviews themselves
     (who reviewed, and their notes, for archivists only)."""
@@ -49,7 +61,7 @@ def get_passage(archive: ArchiveDep, viewer: ViewerDep, passage_id: PassageId) -
 
 
 @router.post(
-    "/{passage_id}/reviews", response_model=PassageDetail, status_code=status.HTTP_201_CREATED
+    "/{passage_id:int}/reviews", response_model=PassageDetail, status_code=status.HTTP_201_CREATED
 )
 def review_passage(
     archive: ArchiveDep, viewer: WriterDep, passage_id: PassageId, body: ReviewCreate
@@ -59,3 +71,13 @@ def review_passage(
     archive.tagger.taxonomy.check_theme(body.theme)
     archive.store.review(passage_id, body.theme, body.verdict, viewer, body.reviewer, body.note)
     return _detail(archive, archive.store.passage(passage_id, viewer), viewer)
+
+
+@router.patch("/{passage_id:int}", response_model=PassageDetail)
+def correct_passage(
+    archive: ArchiveDep, viewer: WriterDep, passage_id: PassageId, body: PassageCorrection
+) -> PassageDetail:
+    """Correct a passage's transcript text (archivists). Its start and end times stay;
+    the text is embedded, tagged and redacted again, and the edit is kept in ``edits``."""
+    passage, _ = archive.correct_passage(passage_id, body.text, viewer, body.editor, body.note)
+    return _detail(archive, passage, viewer)
