@@ -18,6 +18,7 @@ from pipeline import Archive
 
 from . import services
 from .errors import error_response, install_error_handlers
+from .media_links import MediaLinks
 from .routes import admin, health, jobs, passages, search, testimonies, themes
 from .settings import Settings
 
@@ -129,6 +130,7 @@ def create_app(settings: Settings, archive: Archive | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.media_links = MediaLinks()
     install_error_handlers(app)
     for module in (search, testimonies, passages, themes, jobs, admin, health):
         app.include_router(module.router, prefix="/api/v1")

@@ -124,6 +124,13 @@ class ReviewCandidatePublic(BaseModel):
     reason: str
 
 
+class AudioLink(BaseModel):
+    """A URL that plays one recording without a header, until ``expires_at`` (Unix s)."""
+
+    url: str
+    expires_at: int
+
+
 class PassageCorrection(BaseModel):
     """A corrected transcript text for one passage; its times stay as they are."""
 

@@ -10,7 +10,7 @@ from .errors import (
     NotFoundError,
 )
 from .index import EXACT_BELOW, IdSet, VectorIndex
-from .keys import KEY_ROLES
+from .keys import KEY_ROLES, KeyRing
 from .places import PassagePlaces
 from .records import (
     CONSENT_LEVELS,
@@ -36,6 +36,7 @@ __all__ = [
     "PassagePlaces",
     "CONSENT_LEVELS",
     "KEY_ROLES",
+    "KeyRing",
     "ROLES",
     "ApiKey",
     "AuditEntry",

@@ -92,3 +92,13 @@ class KeyRing:
         if not rows or not hmac.compare_digest(rows[0]["secret_hash"], _hash(parts[2])):
             return None
         return Viewer(rows[0]["role"], f"key:{parts[1]}:{rows[0]['name']}")
+
+    def viewer_by_id(self, key_id: str) -> Viewer | None:
+        """The viewer of an active key, by its public id (for links the server signed
+        for that key: revoking the key ends them too)."""
+        rows = self.db.query(
+            "SELECT name, role FROM api_keys WHERE id = ? AND revoked_at IS NULL", (key_id,)
+        )
+        if not rows:
+            return None
+        return Viewer(rows[0]["role"], f"key:{key_id}:{rows[0]['name']}")

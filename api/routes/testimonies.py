@@ -14,6 +14,7 @@ from pipeline.uploads import UploadLimits, check_upload, read_manifest, safe_nam
 from ..deps import ArchiveDep, JobsDep, ViewerDep, WriterDep
 from ..errors import STATUS, TooLarge
 from ..schemas import (
+    AudioLink,
     ConsentUpdate,
     Deleted,
     ErrorBody,
@@ -116,12 +117,41 @@ def similar(
 
 
 @router.get("/{testimony_id}/audio", response_class=FileResponse)
-def audio(archive: ArchiveDep, viewer: ViewerDep, testimony_id: TestimonyId) -> FileResponse:
+def audio(
+    request: Request,
+    archive: ArchiveDep,
+    viewer: ViewerDep,
+    testimony_id: TestimonyId,
+    link: Annotated[
+        str, Query(max_length=300, description="A token from /audio-link, in place of a key")
+    ] = "",
+) -> FileResponse:
     """The original recording (supports HTTP Range requests, so players can seek)."""
+    if link:
+        settings = request.app.state.settings
+        viewer = request.app.state.media_links.viewer(
+            link, testimony_id, archive.store.keys, bool(settings.api_token)
+        )
     path = archive.media_file(testimony_id, viewer)
     if path is None:
         raise NotFoundError(f"testimony {testimony_id!r} has no recording")
     return FileResponse(path, media_type=_MEDIA_TYPES.get(path.suffix, "application/octet-stream"))
+
+
+@router.get("/{testimony_id}/audio-link", response_model=AudioLink)
+def audio_link(
+    request: Request, archive: ArchiveDep, viewer: ViewerDep, testimony_id: TestimonyId
+) -> AudioLink:
+    """A short-lived URL for a player that cannot send the key (a browser's ``<audio>``):
+    it opens this recording only, for this key, for an hour. Public recordings need none."""
+    if archive.media_file(testimony_id, viewer) is None:
+        raise NotFoundError(f"testimony {testimony_id!r} has no recording")
+    if viewer.role == "anonymous":
+        return AudioLink(url=f"/api/v1/testimonies/{testimony_id}/audio", expires_at=0)
+    token, expires = request.app.state.media_links.issue(testimony_id, viewer)
+    return AudioLink(
+        url=f"/api/v1/testimonies/{testimony_id}/audio?link={token}", expires_at=expires
+    )
 
 
 # -- writing ------------------------------------------------------------------------------
