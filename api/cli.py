@@ -502,7 +502,7 @@ def demo(settings: Settings, then_serve: bool, host: str | None, port: int | Non
         _serve(settings, host or settings.host, port or settings.port)
 
 
-from . import cli_admin, cli_themes  # noqa: E402,F401  (register their verbs)
+from . import cli_admin, cli_exports, cli_themes  # noqa: E402,F401  (register their verbs)
 
 themes.add_command(cli_themes.discover)
 themes.add_command(cli_themes.promote)

@@ -1,5 +1,5 @@
 """One router per resource under /api/v1."""
 
-from . import admin, health, jobs, passages, search, testimonies, themes
+from . import admin, exports, health, jobs, passages, search, testimonies, themes
 
-__all__ = ["admin", "health", "jobs", "passages", "search", "testimonies", "themes"]
+__all__ = ["admin", "exports", "health", "jobs", "passages", "search", "testimonies", "themes"]
