@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -19,7 +20,7 @@ from pipeline import Archive
 from . import services
 from .errors import error_response, install_error_handlers
 from .media_links import MediaLinks
-from .routes import admin, health, jobs, passages, search, testimonies, themes
+from .routes import admin, exports, health, jobs, passages, search, testimonies, themes
 from .settings import Settings
 
 __all__ = ["create_app"]
@@ -132,15 +133,38 @@ def create_app(settings: Settings, archive: Archive | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.media_links = MediaLinks()
     install_error_handlers(app)
-    for module in (search, testimonies, passages, themes, jobs, admin, health):
+    for module in (search, exports, testimonies, passages, themes, jobs, admin, health):
         app.include_router(module.router, prefix="/api/v1")
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes * 8 + 1024**2)
     _document_errors(app)
 
-    page = (Path(__file__).parent / "static" / "index.html").read_text("utf-8")
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index() -> str:
-        return page
-
+    _pages(app)
     return app
+
+
+#: The pages are one static shell; every testimony reaches them through the API with
+#: the caller's key, so nothing restricted is ever in a page's source. The policy allows
+#: this server only (offline: no CDN), no inline script, and media from this server.
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+_PAGE_HEADERS = {
+    "Content-Security-Policy": _CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def _pages(app: FastAPI) -> None:
+    static = Path(__file__).parent / "static"
+    shell = (static / "index.html").read_text("utf-8")
+
+    def page() -> HTMLResponse:
+        return HTMLResponse(shell, headers=_PAGE_HEADERS)
+
+    for path in ("/", "/search", "/upload", "/themes", "/review", "/testimonies/{testimony_id}"):
+        app.add_api_route(path, page, methods=["GET"], include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=static), name="static")

@@ -124,6 +124,29 @@ class ReviewCandidatePublic(BaseModel):
     reason: str
 
 
+class ReviewTotals(BaseModel):
+    total: int
+    themes: dict[str, int] = Field(description="Current reviews per theme")
+
+
+class EmergentQuote(BaseModel):
+    passage_id: int
+    testimony_id: str
+    text: str
+
+
+class EmergentPublic(BaseModel):
+    """A cluster of passages no theme tags: a proposal for a new theme."""
+
+    number: int
+    size: int
+    keywords: dict[str, list[str]]
+    regions: dict[str, int]
+    nearest_theme: str
+    nearest_similarity: float
+    quotes: list[EmergentQuote]
+
+
 class AudioLink(BaseModel):
     """A URL that plays one recording without a header, until ``expires_at`` (Unix s)."""
 

@@ -678,6 +678,15 @@ class Store:
         self._audit_reads(viewer, "read", {rows[0]["testimony_id"]: rows[0]["consent"]})
         return self._passages(rows, viewer)[0]
 
+    def passages_by_id(self, passage_ids: Sequence[int], viewer: Viewer) -> list[Passage]:
+        """The given passages the viewer may see (others are left out), in id order."""
+        rows: list[Any] = []
+        for chunk in chunks(passage_ids):
+            rows += self._passage_rows(f"p.id IN ({','.join('?' * len(chunk))})", chunk, viewer)
+        rows.sort(key=lambda r: r["id"])
+        self._audit_reads(viewer, "read", {r["testimony_id"]: r["consent"] for r in rows})
+        return self._passages(rows, viewer)
+
     def hits(self, scored: Sequence[tuple[int, float]], viewer: Viewer) -> list[Hit]:
         """Search results for scored passage ids, in the given order; passages the viewer
         may not see (or deleted meanwhile) are left out."""

@@ -198,3 +198,29 @@ def test_a_theme_left_out_of_the_taxonomy_is_rediscovered_and_promoted(
     assert tagged >= len(police) / 2, out
     assert "police_force" in run("themes", "--json")
     assert os.path.isfile(voces_home / "taxonomy.json")
+
+
+def test_emergent_themes_over_http_are_for_archivists(archive):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import get_settings
+
+    archive.ingest_paths([DATA / "emergent.jsonl"], Metadata(consent="restricted"), LOCAL)
+    headers = {}
+    for role in ("researcher", "archivist"):
+        _, key = archive.store.keys.create(role, f"test {role}", LOCAL)
+        headers[role] = {"Authorization": f"Bearer {key}"}
+    with TestClient(create_app(get_settings(), archive=archive)) as client:
+        url = "/api/v1/themes/emergent?min_size=2&quotes=2"
+        assert client.post(url).status_code == 401
+        assert client.post(url, headers=headers["researcher"]).status_code == 403
+        r = client.post(url, headers=headers["archivist"])
+        assert r.status_code == 200, r.text
+        found = r.json()
+        assert found and found[0]["number"] == 1 and found[0]["size"] >= 2
+        assert all(len(e["quotes"]) <= 2 and e["keywords"] for e in found)
+        quoted = found[0]["quotes"][0]
+        assert archive.store.passage(quoted["passage_id"], LOCAL).text == quoted["text"]
+        # reading restricted quotes is audited like any other read
+        assert any(a.action == "read" for a in archive.store.audit_entries(LOCAL, limit=500))

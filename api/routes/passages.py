@@ -4,6 +4,7 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
+from starlette.convertors import Convertor, register_url_convertor
 
 from corpus import Passage, Viewer
 
@@ -15,10 +16,28 @@ from ..schemas import (
     ReviewCandidatePublic,
     ReviewCreate,
     ReviewPublic,
+    ReviewTotals,
 )
 from .convert import passage_public
 
 router = APIRouter(prefix="/passages", tags=["passages"])
+
+
+class _SignedInt(Convertor[int]):
+    """Path segments that look like integers (negative too, so that range checks answer
+    422, not 404), leaving words such as ``review-queue`` to their own routes: a PATCH
+    there is then a 405, not an attempt to read "review-queue" as a passage id."""
+
+    regex = "-?[0-9]+"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("passage_id", _SignedInt())
 
 PassageId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
@@ -53,7 +72,14 @@ def review_queue(
     ]
 
 
-@router.get("/{passage_id:int}", response_model=PassageDetail)
+@router.get("/review-totals", response_model=ReviewTotals)
+def review_totals(archive: ArchiveDep, viewer: WriterDep) -> ReviewTotals:
+    """How many passages carry a current review, per theme (archivists; counts only)."""
+    totals = archive.store.review_totals()
+    return ReviewTotals(total=sum(totals.values()), themes=totals)
+
+
+@router.get("/{passage_id:passage_id}", response_model=PassageDetail)
 def get_passage(archive: ArchiveDep, viewer: ViewerDep, passage_id: PassageId) -> PassageDetail:
     """A passage with its effective tags (reviews applied) and the reviews themselves
     (who reviewed, and their notes, for archivists only)."""
@@ -61,7 +87,9 @@ def get_passage(archive: ArchiveDep, viewer: ViewerDep, passage_id: PassageId) -
 
 
 @router.post(
-    "/{passage_id:int}/reviews", response_model=PassageDetail, status_code=status.HTTP_201_CREATED
+    "/{passage_id:passage_id}/reviews",
+    response_model=PassageDetail,
+    status_code=status.HTTP_201_CREATED,
 )
 def review_passage(
     archive: ArchiveDep, viewer: WriterDep, passage_id: PassageId, body: ReviewCreate
@@ -73,7 +101,7 @@ def review_passage(
     return _detail(archive, archive.store.passage(passage_id, viewer), viewer)
 
 
-@router.patch("/{passage_id:int}", response_model=PassageDetail)
+@router.patch("/{passage_id:passage_id}", response_model=PassageDetail)
 def correct_passage(
     archive: ArchiveDep, viewer: WriterDep, passage_id: PassageId, body: PassageCorrection
 ) -> PassageDetail:

@@ -3,8 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
-from ..deps import ArchiveDep, ViewerDep
-from ..schemas import ThemeCount, ThemeInfo, ThemesResponse
+from ..deps import ArchiveDep, ViewerDep, WriterDep
+from ..schemas import EmergentPublic, EmergentQuote, ThemeCount, ThemeInfo, ThemesResponse
 from ..theme_table import theme_rows, to_csv
 
 router = APIRouter(prefix="/themes", tags=["themes"])
@@ -43,3 +43,36 @@ def themes_csv(archive: ArchiveDep, viewer: ViewerDep, by: str = _BY) -> CSVResp
         to_csv(theme_rows(archive, viewer, by)),
         headers={"Content-Disposition": f'attachment; filename="voces-themes-{by or "all"}.csv"'},
     )
+
+
+@router.post("/emergent", response_model=list[EmergentPublic])
+def emergent(
+    archive: ArchiveDep,
+    viewer: WriterDep,
+    min_size: int = Query(5, ge=2, le=1000, description="Fewest passages in a proposal"),
+    quotes: int = Query(3, ge=0, le=20),
+) -> list[EmergentPublic]:
+    """Discover emergent themes (archivists): clusters of the passages no theme tags, with
+    the words that set each apart per language, its regions and example passages.
+    Promote one with `voces themes promote NUMBER THEME_ID` (it re-tags the archive)."""
+    found = archive.discover_themes(viewer, min_size)
+    wanted = [pid for e in found for pid in e.passage_ids[:quotes]]
+    shown = {p.id: p for p in archive.store.passages_by_id(wanted, viewer)}
+    return [
+        EmergentPublic(
+            number=e.number,
+            size=e.size,
+            keywords={lang: list(words) for lang, words in e.keywords.items()},
+            regions=e.regions,
+            nearest_theme=e.nearest_theme,
+            nearest_similarity=e.nearest_similarity,
+            quotes=[
+                EmergentQuote(
+                    passage_id=pid, testimony_id=shown[pid].testimony_id, text=shown[pid].text
+                )
+                for pid in e.passage_ids[:quotes]
+                if pid in shown
+            ],
+        )
+        for e in found
+    ]
