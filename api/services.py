@@ -37,10 +37,12 @@ __all__ = [
 
 def whisper_loader(settings: Settings) -> Any:
     """A function that loads Whisper on first call (ingesting text never needs it)."""
+    workers = settings.ingest_workers
     spec = WhisperSpec(
         model=settings.whisper_model,
         compute_type=settings.whisper_compute_type,
-        cpu_threads=settings.threads,
+        cpu_threads=max(1, settings.threads // workers),
+        num_workers=workers,
     )
     return partial(load_whisper, spec, settings.cache_dir)
 
@@ -50,6 +52,8 @@ def transcribe_options(settings: Settings, language: str | None = None) -> Trans
         language=language or None,
         candidates=settings.language_candidates,
         beam_size=settings.beam_size,
+        batch_size=settings.batch_size,
+        chunk_seconds=settings.chunk_seconds,
     )
 
 
@@ -109,6 +113,7 @@ def build_archive(settings: Settings, models: bool = True) -> Archive:
         transcribe_options=transcribe_options(settings),
         redact=redactor(settings) if models else None,
         exact_below=settings.exact_search_below,
+        ingest_workers=settings.ingest_workers,
     )
 
 

@@ -43,6 +43,27 @@ class Settings(BaseSettings):
     )
     whisper_compute_type: str = Field("int8", description="CTranslate2 compute type on CPU.")
     beam_size: int = Field(5, ge=1, le=10, description="Whisper beam size (1 = greedy, faster).")
+    batch_size: int = Field(
+        8,
+        ge=0,
+        le=64,
+        description="Speech chunks Whisper decodes at once (faster-whisper's batched "
+        "pipeline over VAD chunks); 0 decodes one 30-s window after another.",
+    )
+    ingest_workers: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Recordings of one `voces ingest` transcribed at once; Whisper then "
+        "runs each on VOCES_THREADS / VOCES_INGEST_WORKERS threads, so the cores are "
+        "shared, not oversubscribed.",
+    )
+    chunk_seconds: float = Field(
+        600.0,
+        ge=0,
+        description="Long recordings are transcribed in chunks of about this many seconds, "
+        "cut in silences; each finished chunk is kept, so an interrupted ingest resumes.",
+    )
     languages: str = Field(
         "es,en",
         description="Comma-separated languages that language detection may choose among "

@@ -14,12 +14,24 @@ Configurations
                    no VAD, language detected by Whisper among all its languages,
                    condition_on_previous_text=True (the defaults are read from the
                    installed library and printed, so a changed default is visible).
-    voces-default  ``pipeline.transcribe.transcribe(model, audio, TranscribeOptions())``:
+    sequential     ``TranscribeOptions(batch_size=0)``: one 30-s window after another,
                    VAD on, language detected on the speech and chosen among es/en, beam 5,
-                   condition_on_previous_text=False. Language detection is a separate
-                   ``model.detect_language`` pass, and its time is included.
+                   condition_on_previous_text=False (the default before batching).
+                   Language detection is a separate ``model.detect_language`` pass, and
+                   its time is included.
+    voces-default  ``pipeline.transcribe.transcribe(model, audio, TranscribeOptions())``:
+                   today batched, 8 VAD chunks at a time, beam 5 (the same as "batched").
     voces-forced   the same with the manifest's language forced (no detection pass).
     voces-greedy   ``TranscribeOptions(beam_size=1)``: greedy decoding, detection as default.
+    voces-words    sequential with word timestamps (sentences cut at their words' times).
+    batched…       faster-whisper's ``BatchedInferencePipeline`` over VAD chunks, 8 (or 16)
+                   at a time (``TranscribeOptions(batch_size=8)``), beam 5 or greedy, with
+                   word timestamps (sentences cut at their words' times); language
+                   detection as default.
+
+Long recordings: ``python bench/make_long.py --minutes 7`` makes one per language from
+the clips (silences, a noise floor, Ogg Vorbis; see its docstring), then
+``python bench/transcribe.py --manifest /tmp/voces-long/manifest.jsonl``.
 
 Method
     * Every clip is decoded to 16 kHz mono float32 once, before anything is timed; all
@@ -93,7 +105,18 @@ from pipeline.transcribe import TranscribeOptions, transcribe  # noqa: E402
 
 DEFAULT_MANIFEST = REPO.parent / "shared" / "data" / "audio" / "manifest.jsonl"
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "voces"
-CONFIGS = ("baseline", "voces-default", "voces-forced", "voces-greedy")
+CONFIGS = (
+    "baseline",
+    "sequential",
+    "voces-default",
+    "voces-forced",
+    "voces-greedy",
+    "voces-words",
+    "batched",
+    "batched-greedy",
+    "batched16",
+    "batched16-greedy",
+)
 PER_CLIP_CONFIGS = ("baseline", "voces-default")
 
 
@@ -150,9 +173,15 @@ def _voces(options_for: Callable[[Clip], TranscribeOptions]) -> Runner:
 
 RUNNERS: dict[str, Runner] = {
     "baseline": run_baseline,
+    "sequential": _voces(lambda clip: TranscribeOptions(batch_size=0)),
     "voces-default": _voces(lambda clip: TranscribeOptions()),
     "voces-forced": _voces(lambda clip: TranscribeOptions(language=clip.lang)),
     "voces-greedy": _voces(lambda clip: TranscribeOptions(beam_size=1)),
+    "voces-words": _voces(lambda clip: TranscribeOptions(batch_size=0, word_timestamps=True)),
+    "batched": _voces(lambda clip: TranscribeOptions(batch_size=8)),
+    "batched-greedy": _voces(lambda clip: TranscribeOptions(batch_size=8, beam_size=1)),
+    "batched16": _voces(lambda clip: TranscribeOptions(batch_size=16)),
+    "batched16-greedy": _voces(lambda clip: TranscribeOptions(batch_size=16, beam_size=1)),
 }
 
 

@@ -44,8 +44,11 @@ class WhisperSpec:
 
     model: str = "base"  # "base" (bundled, multilingual) or a CTranslate2 Whisper folder
     compute_type: str = "int8"
-    cpu_threads: int = 2
+    cpu_threads: int = 2  # threads per worker
     device: str = "cpu"
+    # workers: transcriptions that may run at once from different threads (CTranslate2
+    # runs each on its own cpu_threads; workers x cpu_threads should not exceed the cores)
+    num_workers: int = 1
 
 
 def _package_data_dir(package: str) -> Path:
@@ -122,11 +125,17 @@ def resolve_whisper_path(model: str, cache_dir: Path) -> Path:
 
 
 @lru_cache(maxsize=2)
-def _load(path: str, device: str, compute_type: str, cpu_threads: int) -> Any:
+def _load(path: str, device: str, compute_type: str, cpu_threads: int, num_workers: int) -> Any:
     from faster_whisper import WhisperModel
 
     try:
-        return WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=cpu_threads)
+        return WhisperModel(
+            path,
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=cpu_threads,
+            num_workers=num_workers,
+        )
     except (RuntimeError, ValueError, OSError) as exc:
         raise ModelError(f"could not load Whisper model from {path}: {exc}") from exc
 
@@ -134,4 +143,4 @@ def _load(path: str, device: str, compute_type: str, cpu_threads: int) -> Any:
 def load_whisper(spec: WhisperSpec, cache_dir: Path) -> Any:
     """Load (once per process) a faster-whisper ``WhisperModel`` for ``spec``."""
     path = resolve_whisper_path(spec.model, cache_dir)
-    return _load(str(path), spec.device, spec.compute_type, spec.cpu_threads)
+    return _load(str(path), spec.device, spec.compute_type, spec.cpu_threads, spec.num_workers)

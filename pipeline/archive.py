@@ -20,8 +20,10 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -77,7 +79,7 @@ from .search import (
 from .tagger import ThemeTagger
 from .taxonomy import parse_taxonomy, taxonomy_data
 from .texts import TEXT_EXTENSIONS, Metadata, TextItem, check_metadata, read_text_items
-from .transcribe import TranscribeOptions, transcribe
+from .transcribe import Checkpoint, TranscribeOptions, transcribe
 from .uploads import check_complete
 
 __all__ = [
@@ -219,8 +221,12 @@ class Archive:
         fresh_index: bool = False,
         snapshot_every: int = 5000,
         exact_below: int = EXACT_BELOW,
+        ingest_workers: int = 1,
     ) -> None:
         self.home = home
+        # recordings transcribed at once by ingest_paths (Whisper must be loaded with as
+        # many workers, each on its share of the cores: see api.services.whisper_loader)
+        self.ingest_workers = max(1, ingest_workers)
         home.mkdir(parents=True, exist_ok=True)
         (home / "media").mkdir(exist_ok=True)
         self.store = Store(home / "voces.sqlite3")
@@ -480,10 +486,20 @@ class Archive:
         texts = {p: read_text_items(p, meta) for p in paths if not is_audio(p)}
         for items in texts.values():
             self.check_conflicts(items)
+        recordings = [p for p in paths if is_audio(p)]
+        heard: dict[Path, IngestResult] = {}
+        if self.ingest_workers > 1 and len(recordings) > 1:
+            # decode, transcribe, embed and store several recordings at once: CTranslate2
+            # and PyAV release the GIL, and writes still take the archive's lock one by one
+            with ThreadPoolExecutor(self.ingest_workers, thread_name_prefix="ingest") as pool:
+                futures = {
+                    p: pool.submit(self.ingest_audio, p, meta, viewer, progress) for p in recordings
+                }
+                heard = {p: f.result() for p, f in futures.items()}
         results: list[IngestResult] = []
         for path in paths:
             if is_audio(path):
-                results.append(self.ingest_audio(path, meta, viewer, progress))
+                results.append(heard.get(path) or self.ingest_audio(path, meta, viewer, progress))
             else:
                 results.extend(self.ingest_texts(texts[path], viewer, progress))
         return results
@@ -543,14 +559,26 @@ class Archive:
             )
         language = meta.language if meta.language not in ("", "auto") else None
         options = replace(self.transcribe_options, language=language)
-        transcript = transcribe(self._whisper(), audio, options)
+        # finished chunks of a long recording are kept here, so an interrupted ingest
+        # (a crash, a killed worker) resumes after its last finished chunk
+        checkpoint = Checkpoint(self.home / "partial" / f"{source_hash}.jsonl")
+        transcript = transcribe(self._whisper(), audio, options, checkpoint)
         segments: list[Segment] = []
+        started = time.monotonic()
+        first: float | None = None  # where this run started decoding (after resumed chunks)
         for segment in transcript.segments:
             segments.append(segment)
             if progress:
+                total = max(transcript.duration, 1e-6)
+                left = ""
+                if first is None:
+                    first = segment.end
+                elif segment.end > first:
+                    rate = (segment.end - first) / max(time.monotonic() - started, 1e-6)
+                    left = f"  (about {_clock((total - segment.end) / rate)} left)"
                 progress(
-                    f"{path.name}: {segment.end:6.1f}/{transcript.duration:.1f} s  {segment.text}",
-                    0.95 * min(1.0, segment.end / max(transcript.duration, 1e-6)),
+                    f"{path.name}: {_clock(segment.end)}/{_clock(total)}{left}  {segment.text}",
+                    0.95 * min(1.0, segment.end / total),
                 )
         grouped = list(group_segments(segments, self.passage_options))
         testimony = Testimony(
@@ -576,6 +604,7 @@ class Archive:
             for seq, g in enumerate(grouped)
         ]
         status = self._store(self._prepare(testimony, passages), viewer, media_source=path)
+        checkpoint.remove()
         return IngestResult(
             testimony_id,
             status,
@@ -1203,6 +1232,13 @@ class Archive:
             )
             for h in best.values()
         ]
+
+
+def _clock(seconds: float) -> str:
+    """1:02:03 or 2:03."""
+    s = max(0, int(round(seconds)))
+    h, m = divmod(s // 60, 60)
+    return f"{h}:{m:02d}:{s % 60:02d}" if h else f"{m}:{s % 60:02d}"
 
 
 def _text_hash(item: TextItem) -> str:

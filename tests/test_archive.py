@@ -65,7 +65,9 @@ def test_audio_ingest_stores_segments_times_tags_and_media(archive, voces_home, 
     assert t.duration and t.duration > 1
     assert (voces_home / t.media_path).read_bytes() == (DATA / "es_rio.ogg").read_bytes()
     passages = archive.passages(r.id, LOCAL)
-    assert passages[0].start == 0.0 and passages[-1].end == 9.0
+    # the fake decoder says its last segment ends at 9.0 s; the recording ends sooner,
+    # and stored times stay inside the recording
+    assert passages[0].start == 0.0 and passages[-1].end == t.duration < 9.0
     themes = {tag.theme for p in passages for tag in p.tags}
     assert {"pollution", "land_loss"} <= themes
     again = _ingest(archive, DATA / "es_rio.ogg", consent="public")
