@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 for _p in (REPO, REPO / "bench"):
@@ -80,7 +81,9 @@ def stored_text(home: Path) -> str:
     return text
 
 
-def run(path: Path, name: str, cache: Path, keep: bool) -> dict[str, object]:
+def run(
+    path: Path, name: str, cache: Path, keep: bool, skip_wer: bool = False
+) -> dict[str, Any]:
     info = json.loads(path.with_suffix(".json").read_text("utf-8"))
     home = Path(tempfile.mkdtemp(prefix=f"voces-{name}-"))
     env = {**os.environ, **CONFIGS[name], "VOCES_HOME": str(home), "VOCES_CACHE_DIR": str(cache)}
@@ -96,7 +99,10 @@ def run(path: Path, name: str, cache: Path, keep: bool) -> dict[str, object]:
     if done.returncode != 0:
         raise SystemExit(f"{name}: voces ingest failed:\n{done.stderr[-2000:]}")
     rss_kb = int(next(x for x in done.stderr.splitlines() if x.startswith("RSS_KB")).split()[1])
-    ref, hyp = normalize(info["reference"]), normalize(stored_text(home))
+    wer = None
+    if not skip_wer:
+        ref, hyp = normalize(info["reference"]), normalize(stored_text(home))
+        wer = round(edit_distance(ref, hyp) / len(ref), 4)
     if not keep:
         shutil.rmtree(home, ignore_errors=True)
     return {
@@ -106,7 +112,7 @@ def run(path: Path, name: str, cache: Path, keep: bool) -> dict[str, object]:
         "wall_s": round(wall, 1),
         "speed": round(info["duration_s"] / wall, 2),
         "peak_rss_mb": round(rss_kb / 1024),
-        "wer": round(edit_distance(ref, hyp) / len(ref), 4),
+        "wer": wer,
     }
 
 
@@ -117,6 +123,7 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "voces")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the archives made")
+    parser.add_argument("--no-wer", action="store_true", help="skip WER (minutes on hours)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     rows = []
@@ -127,13 +134,14 @@ def main() -> None:
         if base is not None:
             print(f"{path.name:<16} {'faster-whisper':<18} {'':>8} {'':>7} {base:6.2f}x")
         for name in args.configs:
-            row = run(path, name, args.cache_dir, args.keep)
+            row = run(path, name, args.cache_dir, args.keep, args.no_wer)
             row["speed_vs_baseline"] = None if base is None else round(row["speed"] / base, 2)
             rows.append(row)
             ratio = "-" if base is None else f"{row['speed_vs_baseline']:.2f}"
             print(
                 f"{row['file']:<16} {name:<18} {row['audio_s']:8.0f} {row['wall_s']:7.1f} "
-                f"{row['speed']:6.2f}x {ratio:>7} {row['peak_rss_mb']:7d} {row['wer']:6.1%}",
+                f"{row['speed']:6.2f}x {ratio:>7} {row['peak_rss_mb']:7d} "
+                + ("     -" if row["wer"] is None else f"{row['wer']:6.1%}"),
                 flush=True,
             )
     if args.json:

@@ -580,6 +580,14 @@ class Archive:
                     f"{path.name}: {_clock(segment.end)}/{_clock(total)}{left}  {segment.text}",
                     0.95 * min(1.0, segment.end / total),
                 )
+        language, probability, duration = (
+            transcript.language,
+            transcript.language_probability,
+            transcript.duration,
+        )
+        # the decoded audio (460 MB for two hours) is not needed to embed, tag and store:
+        # free it first, or the two stages' peaks add up (1.80 GB against 1.5 GB)
+        del transcript, audio
         grouped = list(group_segments(segments, self.passage_options))
         testimony = Testimony(
             id=testimony_id,
@@ -587,9 +595,9 @@ class Archive:
             region=meta.region,
             community=meta.community,
             date=meta.date,
-            language=transcript.language,
-            language_probability=transcript.language_probability,
-            duration=round(transcript.duration, 2),
+            language=language,
+            language_probability=probability,
+            duration=round(duration, 2),
             consent=consent,
             source_kind="audio",
             source_name=path.name,
@@ -610,7 +618,7 @@ class Archive:
             status,
             path.name,
             len(passages) if status == "added" else 0,
-            transcript.language,
+            language,
             testimony.duration,
         )
 
