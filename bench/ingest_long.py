@@ -81,9 +81,7 @@ def stored_text(home: Path) -> str:
     return text
 
 
-def run(
-    path: Path, name: str, cache: Path, keep: bool, skip_wer: bool = False
-) -> dict[str, Any]:
+def run(path: Path, name: str, cache: Path, keep: bool, skip_wer: bool = False) -> dict[str, Any]:
     info = json.loads(path.with_suffix(".json").read_text("utf-8"))
     home = Path(tempfile.mkdtemp(prefix=f"voces-{name}-"))
     env = {**os.environ, **CONFIGS[name], "VOCES_HOME": str(home), "VOCES_CACHE_DIR": str(cache)}
