@@ -59,7 +59,7 @@ class Settings(BaseSettings):
         "shared, not oversubscribed.",
     )
     chunk_seconds: float = Field(
-        300.0,
+        240.0,
         ge=0,
         description="Long recordings are transcribed in chunks of about this many seconds, "
         "cut in silences; each finished chunk is kept, so an interrupted ingest resumes.",

@@ -57,8 +57,10 @@ class TranscribeOptions:
     word_timestamps: bool = False  # sequential decoding: word times too (batched: always)
     # recordings longer than 1.5x this are transcribed in chunks of about this length, cut
     # at the quietest moment near each boundary; each finished chunk can be checkpointed.
-    # VAD and batching work on a whole chunk at once: 10-min chunks peaked 160 MB higher
-    chunk_seconds: float = 300.0
+    # faster-whisper's batched pipeline holds about 2 MB per second of the audio it is given
+    # (+143 MB for 60 s, +617 MB for 300 s, batch 8); 240 s still fills a batch of 8
+    # 30-s windows
+    chunk_seconds: float = 240.0
 
     def key(self, language: str) -> str:
         """What a checkpoint's segments depend on (a resumed run must decode alike)."""
