@@ -8,7 +8,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["AUDIO_EXTENSIONS", "SAMPLE_RATE", "decode_audio", "is_audio"]
+__all__ = ["AUDIO_EXTENSIONS", "MEDIA_TYPES", "SAMPLE_RATE", "decode_audio", "is_audio"]
 
 SAMPLE_RATE = 16_000
 AUDIO_EXTENSIONS = frozenset(
@@ -30,6 +30,20 @@ AUDIO_EXTENSIONS = frozenset(
         ".wma",
     }
 )
+
+#: Content types of the stored recordings' file extensions (served, and named in exports).
+MEDIA_TYPES = {
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".mp3": "audio/mpeg",
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+}
 
 
 def is_audio(path: Path) -> bool:

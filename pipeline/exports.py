@@ -29,6 +29,7 @@ from webvtt.models import Timestamp
 from corpus import NotFoundError, Passage, PassageFilter, Testimony, ThemeTag, Viewer
 
 from .archive import Archive
+from .audio import MEDIA_TYPES
 from .errors import InputError
 from .taxonomy import Taxonomy
 
@@ -110,19 +111,6 @@ FALLBACK_SECONDS = 3.0
 OHMS_NAMESPACE = "https://www.weareavp.com/nunncenter/ohms"
 _XSI = "http://www.w3.org/2001/XMLSchema-instance"
 _IIIF_CONTEXT = "http://iiif.io/api/presentation/3/context.json"
-
-_MEDIA_TYPES = {
-    ".ogg": "audio/ogg",
-    ".oga": "audio/ogg",
-    ".opus": "audio/ogg",
-    ".mp3": "audio/mpeg",
-    ".wav": "audio/wav",
-    ".flac": "audio/flac",
-    ".m4a": "audio/mp4",
-    ".aac": "audio/aac",
-    ".mp4": "video/mp4",
-    ".webm": "video/webm",
-}
 
 _CSV_COLUMNS = (
     "testimony_id",
@@ -418,7 +406,7 @@ def _media_url(t: Testimony, base_url: str) -> str:
 
 
 def _media_type(t: Testimony) -> str:
-    return _MEDIA_TYPES.get(PurePosixPath(t.media_path).suffix.lower(), "audio/ogg")
+    return MEDIA_TYPES.get(PurePosixPath(t.media_path).suffix.lower(), "audio/ogg")
 
 
 def _segments(found: Sequence[Cue]) -> list[list[Cue]]:

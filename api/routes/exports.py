@@ -14,6 +14,7 @@ from pipeline.exports import FORMATS, SET_FORMATS, Export, export_set, export_te
 from pipeline.texts import check_date
 
 from ..deps import ArchiveDep, ViewerDep
+from ..schemas import TagPublic
 
 router = APIRouter(tags=["exports"])
 
@@ -23,13 +24,6 @@ assert set(get_args(TestimonyFormat)) == set(FORMATS)
 assert set(get_args(SetFormat)) == set(SET_FORMATS)
 
 
-class ExportedTag(BaseModel):
-    theme: str
-    score: float
-    source: str
-    evidence: list[str]
-
-
 class ExportedPassage(BaseModel):
     id: int | None
     seq: int
@@ -37,7 +31,7 @@ class ExportedPassage(BaseModel):
     end: float | None
     text: str
     redacted: bool
-    tags: list[ExportedTag]
+    tags: list[TagPublic]
 
 
 class ExportedTestimony(BaseModel):

@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from corpus import NotFoundError, PassageFilter, Viewer
 from pipeline import InputError, Metadata
+from pipeline.audio import MEDIA_TYPES
 from pipeline.jobs import JobRunner, new_job_id
 from pipeline.uploads import UploadLimits, check_upload, read_manifest, safe_name
 
@@ -33,18 +34,6 @@ from .convert import audio_url, hit_public, job_public, passage_public, summary
 router = APIRouter(prefix="/testimonies", tags=["testimonies"])
 
 TestimonyId = Annotated[str, Path(min_length=1, max_length=200)]
-
-_MEDIA_TYPES = {
-    ".ogg": "audio/ogg",
-    ".oga": "audio/ogg",
-    ".opus": "audio/ogg",
-    ".mp3": "audio/mpeg",
-    ".wav": "audio/wav",
-    ".flac": "audio/flac",
-    ".m4a": "audio/mp4",
-    ".mp4": "video/mp4",
-    ".webm": "video/webm",
-}
 
 
 @router.get("", response_model=TestimonyList)
@@ -135,7 +124,7 @@ def audio(
     path = archive.media_file(testimony_id, viewer)
     if path is None:
         raise NotFoundError(f"testimony {testimony_id!r} has no recording")
-    return FileResponse(path, media_type=_MEDIA_TYPES.get(path.suffix, "application/octet-stream"))
+    return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"))
 
 
 @router.get("/{testimony_id}/audio-link", response_model=AudioLink)
