@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import click
 
 from corpus import CONSENT_LEVELS, PassageFilter
-from pipeline import Metadata, decode_audio, split_text, transcribe
+from pipeline import Metadata, split_text, spool_audio, transcribe
 from pipeline.language import guess_language
 from pipeline.texts import check_date
 
@@ -168,12 +169,14 @@ def transcribe_cmd(settings: Settings, file: Path, language: str, as_json: bool)
     """Transcribe a recording without storing anything."""
     if not file.is_file():
         raise click.ClickException(f"no such file: {file}")
-    audio = decode_audio(file)
-    model = services.whisper_loader(settings)()
-    result = transcribe(
-        model, audio, services.transcribe_options(settings, _language_option(language))
-    )
-    segments = list(result.segments)
+    with tempfile.TemporaryDirectory(prefix="voces-transcribe-") as spool:
+        # spooled to disk and read a chunk at a time: hours of audio never sit in memory
+        audio = spool_audio(file, Path(spool) / "audio.pcm")
+        model = services.whisper_loader(settings)()
+        result = transcribe(
+            model, audio, services.transcribe_options(settings, _language_option(language))
+        )
+        segments = list(result.segments)
     if as_json:
         emit(
             {

@@ -10,11 +10,17 @@ waits for, model loading included) and reports:
 * "x base": speed over plain faster-whisper defaults transcribing the same file in the
   same run (transcription only: ``model.transcribe(audio)``, beam 5, no VAD).
 
+A folder is ingested in one command (``voces ingest FOLDER``): speed is then the folder's
+audio over the command's wall time, and WER is over all its recordings, which is how
+``VOCES_INGEST_WORKERS`` is measured.
+
 Recordings come from ``bench/make_long.py`` (real clips, silences, noise)::
 
     python bench/make_long.py --minutes 7 --out /tmp/voces-long
     python bench/ingest_long.py /tmp/voces-long/es-7min.ogg /tmp/voces-long/en-7min.ogg
     python bench/ingest_long.py /tmp/voces-long/es-120min.ogg --configs batched-greedy
+    python bench/ingest_long.py /tmp/voces-folder --no-baseline \
+        --configs batched-beam5 batched-beam5-2workers
 """
 
 from __future__ import annotations
@@ -44,11 +50,19 @@ CONFIGS: dict[str, dict[str, str]] = {
     "batched-beam5": {"VOCES_BATCH_SIZE": "8", "VOCES_BEAM_SIZE": "5"},
     "batched-greedy": {"VOCES_BATCH_SIZE": "8", "VOCES_BEAM_SIZE": "1"},
     "batched16-greedy": {"VOCES_BATCH_SIZE": "16", "VOCES_BEAM_SIZE": "1"},
+    # a folder of recordings, two at a time (threads split between them: 1 each)
+    "batched-beam5-2workers": {
+        "VOCES_BATCH_SIZE": "8",
+        "VOCES_BEAM_SIZE": "5",
+        "VOCES_INGEST_WORKERS": "2",
+    },
 }
 
 _RUN = """
-import resource, sys, time
+import logging, resource, sys, time
 from api.cli import cli
+logging.basicConfig(level=logging.WARNING, format="%(message)s")
+logging.getLogger("pipeline.archive").setLevel(logging.INFO)
 start = time.perf_counter()
 try:
     cli.main(args=sys.argv[1:], prog_name="voces", standalone_mode=False)
@@ -58,31 +72,47 @@ finally:
 """
 
 
+def _recordings(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix == ".ogg")
+    return [path]
+
+
 def baseline_speed(path: Path, cache: Path) -> float:
     from models.whisper import WhisperSpec, load_whisper
     from pipeline.audio import decode_audio
 
-    audio = decode_audio(path)
     model = load_whisper(WhisperSpec(), cache)
-    start = time.perf_counter()
-    segments, _ = model.transcribe(audio)
-    for _ in segments:
-        pass
-    return len(audio) / 16_000 / (time.perf_counter() - start)
+    seconds = wall = 0.0
+    for recording in _recordings(path):
+        audio = decode_audio(recording)
+        start = time.perf_counter()
+        segments, _ = model.transcribe(audio)
+        for _ in segments:
+            pass
+        wall += time.perf_counter() - start
+        seconds += len(audio) / 16_000
+    return seconds / wall
 
 
-def stored_text(home: Path) -> str:
+def stored_texts(home: Path) -> dict[str, str]:
+    """Stored transcript per recording's file name."""
     from corpus import Store, Viewer
 
     store = Store(home / "voces.sqlite3")
-    [t], _ = store.list_testimonies(Viewer.system(), limit=10)
-    text = " ".join(p.text for p in store.passages(t.id, Viewer.system()))
+    testimonies, _ = store.list_testimonies(Viewer.system(), limit=1000)
+    texts = {
+        t.source_name: " ".join(p.text for p in store.passages(t.id, Viewer.system()))
+        for t in testimonies
+    }
     store.close()
-    return text
+    return texts
 
 
 def run(path: Path, name: str, cache: Path, keep: bool, skip_wer: bool = False) -> dict[str, Any]:
-    info = json.loads(path.with_suffix(".json").read_text("utf-8"))
+    recordings = _recordings(path)
+    infos = {r.name: json.loads(r.with_suffix(".json").read_text("utf-8")) for r in recordings}
+    seconds = sum(i["duration_s"] for i in infos.values())
     home = Path(tempfile.mkdtemp(prefix=f"voces-{name}-"))
     env = {**os.environ, **CONFIGS[name], "VOCES_HOME": str(home), "VOCES_CACHE_DIR": str(cache)}
     start = time.perf_counter()
@@ -97,20 +127,38 @@ def run(path: Path, name: str, cache: Path, keep: bool, skip_wer: bool = False) 
     if done.returncode != 0:
         raise SystemExit(f"{name}: voces ingest failed:\n{done.stderr[-2000:]}")
     rss_kb = int(next(x for x in done.stderr.splitlines() if x.startswith("RSS_KB")).split()[1])
+    # per recording: seconds transcribing, in the models (embedding, tagging, redaction)
+    # and storing, as the archive logs them
+    stages = [
+        json.loads(line.split("ingest stages ", 1)[1])
+        for line in done.stderr.splitlines()
+        if line.startswith("ingest stages ")
+    ]
     wer = None
     if not skip_wer:
-        ref, hyp = normalize(info["reference"]), normalize(stored_text(home))
-        wer = round(edit_distance(ref, hyp) / len(ref), 4)
+        texts = stored_texts(home)
+        if sorted(texts) != sorted(infos):
+            raise SystemExit(f"{name}: stored {sorted(texts)}, expected {sorted(infos)}")
+        edits = words = 0
+        for file, info in infos.items():
+            ref = normalize(info["reference"])
+            edits += edit_distance(ref, normalize(texts[file]))
+            words += len(ref)
+        wer = round(edits / words, 4)
     if not keep:
         shutil.rmtree(home, ignore_errors=True)
     return {
         "file": path.name,
+        "recordings": len(recordings),
         "config": name,
-        "audio_s": info["duration_s"],
+        "audio_s": seconds,
         "wall_s": round(wall, 1),
-        "speed": round(info["duration_s"] / wall, 2),
+        "speed": round(seconds / wall, 2),
         "peak_rss_mb": round(rss_kb / 1024),
         "wer": wer,
+        "transcribe_s": round(sum(x["transcribe_s"] for x in stages), 1),
+        "models_s": round(sum(x["models_s"] for x in stages), 1),
+        "store_s": round(sum(x["store_s"] for x in stages), 1),
     }
 
 
@@ -126,7 +174,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     print(f"{'file':<16} {'config':<18} {'audio s':>8} {'wall s':>7} {'speed':>7} "
-          f"{'x base':>7} {'RSS MB':>7} {'WER':>6}")  # fmt: skip
+          f"{'x base':>7} {'RSS MB':>7} {'WER':>6} {'transcr s':>9} {'models s':>8} "
+          f"{'store s':>7}")  # fmt: skip
     for path in args.files:
         base = None if args.no_baseline else baseline_speed(path, args.cache_dir)
         if base is not None:
@@ -139,7 +188,8 @@ def main() -> None:
             print(
                 f"{row['file']:<16} {name:<18} {row['audio_s']:8.0f} {row['wall_s']:7.1f} "
                 f"{row['speed']:6.2f}x {ratio:>7} {row['peak_rss_mb']:7d} "
-                + ("     -" if row["wer"] is None else f"{row['wer']:6.1%}"),
+                + ("     -" if row["wer"] is None else f"{row['wer']:6.1%}")
+                + f" {row['transcribe_s']:9.1f} {row['models_s']:8.1f} {row['store_s']:7.1f}",
                 flush=True,
             )
     if args.json:

@@ -1,7 +1,7 @@
 """Ingestion stages (decode, transcribe, passages, tags) and the archive that joins them."""
 
 from .archive import Archive, IngestResult, SimilarTestimony
-from .audio import AUDIO_EXTENSIONS, decode_audio
+from .audio import AUDIO_EXTENSIONS, SpooledAudio, decode_audio, spool_audio
 from .errors import InputError, PipelineError
 from .passages import PassageOptions, group_segments, split_text
 from .tagger import TaggerOptions, ThemeTagger
@@ -25,6 +25,8 @@ __all__ = [
     "TranscribeOptions",
     "Transcript",
     "decode_audio",
+    "spool_audio",
+    "SpooledAudio",
     "group_segments",
     "load_taxonomy",
     "read_text_items",

@@ -53,7 +53,7 @@ from corpus import (
     Viewer,
 )
 
-from .audio import decode_audio, is_audio
+from .audio import SpooledAudio, is_audio, spool_audio
 from .discover import (
     MIN_CLUSTER_SIZE,
     EmergentTheme,
@@ -548,10 +548,33 @@ class Archive:
         testimony_id = "a-" + source_hash[:16]
         existing = self._present(testimony_id, source_hash, consent, path.name)
         if existing:
+            # a process killed between storing it and cleaning up left these behind
+            for leftover in (self.home / "partial").glob(f"{source_hash}.*"):
+                leftover.unlink(missing_ok=True)
             return IngestResult(existing, "present", path.name)
         if self._whisper is None:
             raise PipelineError("no speech recogniser is configured for this archive")
-        audio = decode_audio(path)
+        # the decoded audio is spooled to disk (16-bit, 115 MB an hour) and read back a
+        # chunk at a time: two hours held as float32 would be 460 MB of the peak
+        audio = spool_audio(
+            path, self.home / "partial" / f"{source_hash}.{os.getpid()}-{threading.get_ident()}.pcm"
+        )
+        try:
+            return self._ingest_spooled(path, meta, consent, source_hash, audio, progress, viewer)
+        finally:
+            audio.remove()
+
+    def _ingest_spooled(
+        self,
+        path: Path,
+        meta: Metadata,
+        consent: Consent,
+        source_hash: str,
+        audio: SpooledAudio,
+        progress: Progress | None,
+        viewer: Viewer,
+    ) -> IngestResult:
+        testimony_id = "a-" + source_hash[:16]
         check_complete(path, len(audio) / 16_000)
         if len(audio) < MIN_SECONDS * 16_000:
             raise InputError(
@@ -562,6 +585,8 @@ class Archive:
         # finished chunks of a long recording are kept here, so an interrupted ingest
         # (a crash, a killed worker) resumes after its last finished chunk
         checkpoint = Checkpoint(self.home / "partial" / f"{source_hash}.jsonl")
+        assert self._whisper is not None
+        began = time.monotonic()
         transcript = transcribe(self._whisper(), audio, options, checkpoint)
         segments: list[Segment] = []
         started = time.monotonic()
@@ -585,9 +610,8 @@ class Archive:
             transcript.language_probability,
             transcript.duration,
         )
-        # the decoded audio (460 MB for two hours) is not needed to embed, tag and store:
-        # free it first, or the two stages' peaks add up (1.80 GB against 1.5 GB)
-        del transcript, audio
+        del transcript
+        audio.remove()  # transcribed: 115 MB an hour of disk not needed to store
         grouped = list(group_segments(segments, self.passage_options))
         testimony = Testimony(
             id=testimony_id,
@@ -611,8 +635,25 @@ class Archive:
             Passage(testimony_id, seq, g.text, start=g.start, end=g.end)
             for seq, g in enumerate(grouped)
         ]
-        status = self._store(self._prepare(testimony, passages), viewer, media_source=path)
+        transcribed = time.monotonic()
+        prepared = self._prepare(testimony, passages)
+        models_done = time.monotonic()
+        status = self._store(prepared, viewer, media_source=path)
         checkpoint.remove()
+        # where an ingest's time went (bench/ingest_long.py reads this line)
+        logger.info(
+            "ingest stages %s",
+            json.dumps(
+                {
+                    "file": path.name,
+                    "audio_s": testimony.duration,
+                    "transcribe_s": round(transcribed - began, 2),
+                    "models_s": round(models_done - transcribed, 2),
+                    "store_s": round(time.monotonic() - models_done, 2),
+                    "passages": len(passages),
+                }
+            ),
+        )
         return IngestResult(
             testimony_id,
             status,

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from .errors import InputError
 
-__all__ = ["AUDIO_EXTENSIONS", "MEDIA_TYPES", "SAMPLE_RATE", "decode_audio", "is_audio"]
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "MEDIA_TYPES",
+    "SAMPLE_RATE",
+    "SpooledAudio",
+    "decode_audio",
+    "is_audio",
+    "spool_audio",
+]
 
 SAMPLE_RATE = 16_000
 AUDIO_EXTENSIONS = frozenset(
@@ -50,17 +59,12 @@ def is_audio(path: Path) -> bool:
     return path.suffix.lower() in AUDIO_EXTENSIONS
 
 
-def decode_audio(path: Path) -> np.ndarray:
-    """The audio track of ``path`` as 16 kHz mono float32 samples in [-1, 1].
-
-    PyAV (FFmpeg) decodes and resamples to 16-bit pieces, which are then converted into
-    one float32 array allocated once, each piece freed as it is copied. (faster-whisper's
-    ``decode_audio`` does the same decoding but holds its 16-bit buffer and two float32
-    copies at once: about 1.1 GB at the peak for a two-hour recording, against 0.7 GB.)
-    Frames FFmpeg reports as invalid are skipped, as faster-whisper does."""
+def _pieces(path: Path) -> Iterator[np.ndarray]:
+    """The audio track of ``path`` as 16 kHz mono 16-bit pieces, as PyAV (FFmpeg)
+    decodes and resamples it. Frames FFmpeg reports as invalid are skipped, as
+    faster-whisper does."""
     import av
 
-    pieces: list[np.ndarray | None] = []
     try:
         with av.open(str(path), mode="r", metadata_errors="ignore") as container:
             if not container.streams.audio:
@@ -78,14 +82,28 @@ def decode_audio(path: Path) -> np.ndarray:
                 frame.pts = None  # resampling needs no timestamps; some files have bad ones
                 fifo.write(frame)
                 if fifo.samples >= 500_000:
-                    pieces += [o.to_ndarray().reshape(-1) for o in resampler.resample(fifo.read())]
+                    for out in resampler.resample(fifo.read()):
+                        yield out.to_ndarray().reshape(-1)
             if fifo.samples:
-                pieces += [o.to_ndarray().reshape(-1) for o in resampler.resample(fifo.read())]
-            pieces += [o.to_ndarray().reshape(-1) for o in resampler.resample(None)]
+                for out in resampler.resample(fifo.read()):
+                    yield out.to_ndarray().reshape(-1)
+            for out in resampler.resample(None):
+                yield out.to_ndarray().reshape(-1)
     except InputError:
         raise
     except Exception as exc:  # PyAV raises many error types (InvalidDataError, ...)
         raise InputError(f"cannot decode audio in {path.name}: {exc}") from exc
+
+
+def decode_audio(path: Path) -> np.ndarray:
+    """The audio track of ``path`` as 16 kHz mono float32 samples in [-1, 1].
+
+    The 16-bit pieces PyAV gives are converted into one float32 array allocated once,
+    each piece freed as it is copied. (faster-whisper's ``decode_audio`` does the same
+    decoding but holds its 16-bit buffer and two float32 copies at once: about 1.1 GB at
+    the peak for a two-hour recording, against 0.7 GB.) Long recordings are better
+    spooled to disk with :func:`spool_audio`."""
+    pieces: list[np.ndarray | None] = list(_pieces(path))
     total = sum(len(p) for p in pieces if p is not None)
     if total == 0:
         raise InputError(f"{path.name} holds no audio")
@@ -97,3 +115,53 @@ def decode_audio(path: Path) -> np.ndarray:
         at += len(piece)
         pieces[n] = None
     return samples
+
+
+class SpooledAudio:
+    """A decoded recording kept on disk as 16 kHz mono 16-bit samples (115 MB an hour),
+    read back a slice at a time as float32 in [-1, 1]: the same samples as
+    :func:`decode_audio` gives, without holding hours of audio in memory (460 MB of
+    float32 for two hours). Sliced like an array (``audio[a:b]``, ``len(audio)``), so
+    transcription takes either."""
+
+    def __init__(self, path: Path, samples: int) -> None:
+        self.path = path
+        self.samples = samples
+
+    def __len__(self) -> int:
+        return self.samples
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        if not isinstance(key, slice):
+            raise TypeError("spooled audio is read a slice at a time")
+        start, stop, step = key.indices(self.samples)
+        if step != 1:
+            raise ValueError("spooled audio is read in contiguous slices")
+        count = max(0, stop - start)
+        with self.path.open("rb") as f:
+            f.seek(2 * start)
+            pcm = np.fromfile(f, dtype="<i2", count=count)
+        out = pcm.astype(np.float32)
+        out *= 1 / 32768
+        return out
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def spool_audio(path: Path, dest: Path) -> SpooledAudio:
+    """Decode ``path`` into ``dest`` (16-bit samples), a piece at a time: memory stays at
+    one piece whatever the recording's length. ``dest`` is removed if decoding fails."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    samples = 0
+    try:
+        with dest.open("wb") as out:
+            for piece in _pieces(path):
+                piece.astype("<i2", copy=False).tofile(out)
+                samples += len(piece)
+        if samples == 0:
+            raise InputError(f"{path.name} holds no audio")
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return SpooledAudio(dest, samples)

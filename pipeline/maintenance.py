@@ -17,6 +17,8 @@ import json
 import logging
 import shutil
 import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,6 +99,7 @@ def check(archive: Archive, repair: bool = False) -> CheckReport:
                 if repair:
                     shutil.rmtree(staged, ignore_errors=True)
                 problem(f"uploads/{staged.name} belongs to no unfinished job", repair)
+        _check_partial(archive, repair, problem)
     passages_left, titles_left = store.unredacted(Viewer.system())
     if (passages_left or titles_left) and archive.redact is not None:
         fixed = repair
@@ -129,6 +132,31 @@ def check(archive: Archive, repair: bool = False) -> CheckReport:
     report.passages = len(store.all_passage_ids())
     report.vectors = len(store.vector_ids())
     return report
+
+
+#: A transcription checkpoint or spooled recording untouched this long belongs to an
+#: ingest that was interrupted and never resumed (a running one writes its checkpoint
+#: after every 4-minute chunk, and a two-hour recording takes minutes).
+STALE_PARTIAL_SECONDS = 24 * 3600
+
+
+def _check_partial(archive: Archive, repair: bool, problem: Callable[[str, bool], None]) -> None:
+    """Leftovers under ``partial/`` untouched for a day: checkpoints and spooled audio of
+    ingests that were interrupted and never resumed, or killed between storing their
+    recording and cleaning up (a retried or repeated ingest of the same recording
+    removes those itself)."""
+    folder = archive.home / "partial"
+    now = time.time()
+    for file in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if now - file.stat().st_mtime <= STALE_PARTIAL_SECONDS:
+            continue  # an ingest may be running, or be retried soon and resume from it
+        if archive.store.find_by_hash(file.name.split(".")[0]) is not None:
+            why = "its recording is stored"
+        else:
+            why = "left by an interrupted ingest a day or more ago"
+        if repair:
+            file.unlink(missing_ok=True)
+        problem(f"partial/{file.name}: {why}", repair)
 
 
 def _copy_database(source: Path, target: Path) -> None:

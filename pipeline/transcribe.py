@@ -21,7 +21,7 @@ import numpy as np
 
 from corpus import Segment
 
-from .audio import SAMPLE_RATE
+from .audio import SAMPLE_RATE, SpooledAudio
 from .errors import PipelineError
 
 __all__ = [
@@ -34,6 +34,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: 16 kHz mono audio: in memory, or spooled to disk and read a slice at a time.
+Samples = np.ndarray | SpooledAudio
 
 
 #: Language detection looks at the first minutes of a recording only.
@@ -151,7 +154,19 @@ class Checkpoint:
         self.path.unlink(missing_ok=True)
 
 
-def plan_chunks(audio: np.ndarray, chunk_seconds: float) -> list[tuple[int, int]]:
+def _frame_energy(audio: Samples, frame: int) -> np.ndarray:
+    """RMS of each whole ``frame`` of samples, read a minute at a time (so spooled
+    audio is never in memory whole, and no squared copy of hours of audio is made)."""
+    usable = len(audio) // frame * frame
+    block = frame * (60 * SAMPLE_RATE // frame)
+    parts = [np.zeros(0, dtype=np.float32)]
+    for a in range(0, usable, block):
+        frames = audio[a : min(a + block, usable)].reshape(-1, frame)
+        parts.append(np.sqrt(np.einsum("ij,ij->i", frames, frames) / frame))
+    return np.concatenate(parts)
+
+
+def plan_chunks(audio: Samples, chunk_seconds: float) -> list[tuple[int, int]]:
     """Sample ranges covering ``audio``: one range when it is under 1.5 chunks, else
     chunks of about ``chunk_seconds`` cut at the quietest 0.5 s within 30 s of each
     boundary (so no word is cut in two)."""
@@ -160,9 +175,7 @@ def plan_chunks(audio: np.ndarray, chunk_seconds: float) -> list[tuple[int, int]
     if size <= 0 or total < 1.5 * size:
         return [(0, total)]
     frame = SAMPLE_RATE // 10  # 100 ms
-    usable = total // frame * frame
-    frames = audio[:usable].reshape(-1, frame)  # a view: no copy of hours of audio
-    energy = np.sqrt(np.einsum("ij,ij->i", frames, frames) / frame)
+    energy = _frame_energy(audio, frame)
     quiet = np.convolve(energy, np.ones(5) / 5, mode="same")  # 0.5 s windows
     cuts = [0]
     target = size
@@ -177,12 +190,14 @@ def plan_chunks(audio: np.ndarray, chunk_seconds: float) -> list[tuple[int, int]
 
 def transcribe(
     model: Any,
-    audio: np.ndarray,
+    audio: Samples,
     options: TranscribeOptions,
     checkpoint: Checkpoint | None = None,
 ) -> Transcript:
-    """Transcribe 16 kHz mono ``audio``. Segments are produced lazily, as decoding runs;
-    with a ``checkpoint``, finished chunks are kept and a later call resumes after them."""
+    """Transcribe 16 kHz mono ``audio``. Segments are produced lazily, as decoding runs,
+    and only one chunk of a long recording is read into memory at a time (from disk when
+    ``audio`` is spooled); with a ``checkpoint``, finished chunks are kept and a later
+    call resumes after them."""
     duration = len(audio) / SAMPLE_RATE
     saved = checkpoint.load() if checkpoint is not None else None
     done: dict[int, list[Segment]] = {}

@@ -4,7 +4,7 @@ import av
 import numpy as np
 import pytest
 
-from pipeline import InputError, decode_audio
+from pipeline import InputError, decode_audio, spool_audio
 from pipeline.audio import SAMPLE_RATE, is_audio
 
 from .conftest import DATA
@@ -71,3 +71,29 @@ def test_garbage_and_empty_files_are_clear_errors(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(InputError, match="empty.wav"):
         decode_audio(empty)
+
+
+def test_spooled_audio_reads_back_the_same_samples(tmp_path):
+    whole = decode_audio(DATA / "es_rio.ogg")
+    spooled = spool_audio(DATA / "es_rio.ogg", tmp_path / "spool" / "rio.pcm")
+    assert len(spooled) == len(whole)
+    assert spooled.path.stat().st_size == 2 * len(whole)  # 16-bit on disk
+    np.testing.assert_array_equal(spooled[:], whole)
+    np.testing.assert_array_equal(spooled[1000:5000], whole[1000:5000])
+    np.testing.assert_array_equal(spooled[-100:], whole[-100:])
+    assert spooled[:].dtype == np.float32
+    assert spooled[len(whole) : len(whole) + 10].size == 0
+    with pytest.raises(ValueError, match="contiguous"):
+        spooled[::2]
+    spooled.remove()
+    assert not spooled.path.exists()
+
+
+def test_a_failed_spool_leaves_no_file(tmp_path):
+    with pytest.raises(InputError, match="cannot decode audio in not_audio.ogg"):
+        spool_audio(DATA / "not_audio.ogg", tmp_path / "bad.pcm")
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match="empty.wav"):
+        spool_audio(empty, tmp_path / "empty.pcm")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.wav"]

@@ -307,6 +307,46 @@ def test_check_repairs_what_sqlite_can_rebuild(voces_home, rule_tagger, fake_whi
         archive.close()
 
 
+def test_check_removes_leftovers_of_interrupted_transcriptions(
+    voces_home, rule_tagger, fake_whisper
+):
+    import os
+
+    from pipeline.maintenance import STALE_PARTIAL_SECONDS
+
+    archive = _open(voces_home, rule_tagger, fake_whisper)
+    try:
+        filled = _fill(archive)
+        [(stored_hash,)] = archive.store.db.query(
+            "SELECT source_hash FROM testimonies WHERE id = ?", (filled["audio"],)
+        )
+        partial = voces_home / "partial"
+        partial.mkdir(exist_ok=True)  # ingests spool their audio there
+        done = partial / f"{stored_hash}.jsonl"  # killed after storing, before cleaning up
+        old = partial / f"{'a' * 64}.jsonl"  # interrupted two days ago, never resumed
+        spool = partial / f"{'a' * 64}.123-456.pcm"
+        fresh = partial / f"{'b' * 64}.jsonl"  # interrupted now: may be resumed soon
+        for path in (done, old, spool, fresh):
+            path.write_text("{}\n")
+        two_days_ago = time.time() - 2 * STALE_PARTIAL_SECONDS
+        for path in (done, old, spool):
+            os.utime(path, (two_days_ago, two_days_ago))
+        report = check(archive)
+        assert sorted(report.problems) == sorted(
+            [
+                f"partial/{done.name}: its recording is stored",
+                f"partial/{old.name}: left by an interrupted ingest a day or more ago",
+                f"partial/{spool.name}: left by an interrupted ingest a day or more ago",
+            ]
+        )
+        assert all(p.exists() for p in (done, old, spool, fresh))  # reported, not touched
+        report = check(archive, repair=True)
+        assert report.ok and len(report.repaired) == 3
+        assert sorted(partial.iterdir()) == [fresh]
+    finally:
+        archive.close()
+
+
 def test_backup_restore_and_check_through_the_cli(monkeypatch, fake_whisper, voces_home, tmp_path):
     run = fake_cli(monkeypatch, fake_whisper, HashEmbedder())
     assert run("ingest", str(DATA / "testimonies.jsonl")).exit_code == 0

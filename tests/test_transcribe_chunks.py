@@ -55,6 +55,21 @@ def test_chunks_cover_the_audio_and_cut_in_silences():
     assert len(plan_chunks(audio, 0)) == 1
 
 
+def test_spooled_audio_is_chunked_and_transcribed_as_in_memory_audio(tmp_path):
+    from pipeline.audio import SpooledAudio
+
+    pcm = (_speech_with_pauses(200) * 32768).clip(-32768, 32767).astype("<i2")
+    pcm.tofile(tmp_path / "a.pcm")
+    spooled = SpooledAudio(tmp_path / "a.pcm", len(pcm))
+    in_memory = spooled[:]
+    assert plan_chunks(spooled, 30.0) == plan_chunks(in_memory, 30.0)
+    assert len(plan_chunks(spooled, 30.0)) > 3
+    options = TranscribeOptions(language="es", chunk_seconds=30.0)
+    assert list(transcribe(ChunkWhisper(), spooled, options).segments) == list(
+        transcribe(ChunkWhisper(), in_memory, options).segments
+    )
+
+
 def test_times_are_monotonic_and_inside_the_recording():
     audio = _speech_with_pauses(100)
     options = TranscribeOptions(language="es", chunk_seconds=30.0)
@@ -110,6 +125,7 @@ def test_an_ingest_killed_mid_transcription_resumes_and_cleans_up(voces_home, ru
     with pytest.raises(PipelineError):
         archive.ingest_paths([DATA / "es_rio.ogg"], Metadata(consent="public"), LOCAL)
     [partial] = (voces_home / "partial").glob("*.jsonl")
+    assert not list((voces_home / "partial").glob("*.pcm"))  # the spooled audio is gone
     assert archive.store.counts(LOCAL)["testimonies"] == 0  # nothing half-stored
     whisper.fail_on_call = None
     calls = whisper.calls
@@ -129,6 +145,11 @@ def test_an_ingest_killed_mid_transcription_resumes_and_cleans_up(voces_home, ru
         plan_chunks(np.zeros(int(result.duration * SAMPLE_RATE)), 1.0)
     )
     assert not partial.exists()
+    assert not list((voces_home / "partial").iterdir())
+    # killed between storing and cleaning up: the retry finds it stored and cleans up
+    partial.write_text("{}\n")
+    [again] = archive.ingest_paths([DATA / "es_rio.ogg"], Metadata(consent="public"), LOCAL)
+    assert again.status == "present" and not partial.exists()
     archive.close()
 
 
