@@ -10,7 +10,7 @@ waits for, model loading included) and reports:
 * "x base": speed over plain faster-whisper defaults transcribing the same file in the
   same run (transcription only: ``model.transcribe(audio)``, beam 5, no VAD).
 
-A folder is ingested in one command (``voces ingest FOLDER``): speed is then the folder's
+A folder's recordings are ingested in one command (``voces ingest FILE...``): speed is then the folder's
 audio over the command's wall time, and WER is over all its recordings, which is how
 ``VOCES_INGEST_WORKERS`` is measured.
 
@@ -117,7 +117,7 @@ def run(path: Path, name: str, cache: Path, keep: bool, skip_wer: bool = False) 
     env = {**os.environ, **CONFIGS[name], "VOCES_HOME": str(home), "VOCES_CACHE_DIR": str(cache)}
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", _RUN, "ingest", str(path), "--consent", "private"],
+        [sys.executable, "-c", _RUN, "ingest", *map(str, recordings), "--consent", "private"],
         env=env,
         cwd=REPO,
         capture_output=True,
