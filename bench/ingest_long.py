@@ -10,9 +10,9 @@ waits for, model loading included) and reports:
 * "x base": speed over plain faster-whisper defaults transcribing the same file in the
   same run (transcription only: ``model.transcribe(audio)``, beam 5, no VAD).
 
-A folder's recordings are ingested in one command (``voces ingest FILE...``): speed is then the folder's
-audio over the command's wall time, and WER is over all its recordings, which is how
-``VOCES_INGEST_WORKERS`` is measured.
+A folder's recordings are ingested in one command (``voces ingest FILE...``): speed is
+then the folder's audio over the command's wall time, and WER is over all its recordings,
+which is how ``VOCES_INGEST_WORKERS`` is measured.
 
 Recordings come from ``bench/make_long.py`` (real clips, silences, noise)::
 
