@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, PipelineError
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -152,16 +152,29 @@ class SpooledAudio:
 def spool_audio(path: Path, dest: Path) -> SpooledAudio:
     """Decode ``path`` into ``dest`` (16-bit samples), a piece at a time: memory stays at
     one piece whatever the recording's length. ``dest`` is removed if decoding fails."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
     samples = 0
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
         with dest.open("wb") as out:
             for piece in _pieces(path):
                 piece.astype("<i2", copy=False).tofile(out)
                 samples += len(piece)
         if samples == 0:
             raise InputError(f"{path.name} holds no audio")
+    except OSError as exc:  # a full disk, a folder that cannot be written
+        _unlink_quietly(dest)
+        raise PipelineError(
+            f"cannot write {path.name}'s decoded audio to {dest.parent} "
+            f"(needs 115 MB an hour of recording): {exc.strerror or exc}"
+        ) from exc
     except BaseException:
-        dest.unlink(missing_ok=True)
+        _unlink_quietly(dest)
         raise
     return SpooledAudio(dest, samples)
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass

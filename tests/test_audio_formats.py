@@ -4,7 +4,7 @@ import av
 import numpy as np
 import pytest
 
-from pipeline import InputError, decode_audio, spool_audio
+from pipeline import InputError, PipelineError, decode_audio, spool_audio
 from pipeline.audio import SAMPLE_RATE, is_audio
 
 from .conftest import DATA
@@ -97,3 +97,6 @@ def test_a_failed_spool_leaves_no_file(tmp_path):
     with pytest.raises(InputError, match="empty.wav"):
         spool_audio(empty, tmp_path / "empty.pcm")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.wav"]
+    # nowhere to write it (a full disk fails alike): a clear error, not a crash
+    with pytest.raises(PipelineError, match="cannot write es_rio.ogg's decoded audio"):
+        spool_audio(DATA / "es_rio.ogg", tmp_path / "empty.wav" / "rio.pcm")
