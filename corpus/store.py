@@ -681,7 +681,8 @@ class Store:
     def passages_by_id(self, passage_ids: Sequence[int], viewer: Viewer) -> list[Passage]:
         """The given passages the viewer may see (others are left out), in id order."""
         rows: list[Any] = []
-        for chunk in chunks(passage_ids):
+        # ints, not numpy's: sqlite3 binds an np.int64 as a blob, which matches no id
+        for chunk in chunks([int(pid) for pid in passage_ids]):
             rows += self._passage_rows(f"p.id IN ({','.join('?' * len(chunk))})", chunk, viewer)
         rows.sort(key=lambda r: r["id"])
         self._audit_reads(viewer, "read", {r["testimony_id"]: r["consent"] for r in rows})

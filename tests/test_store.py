@@ -140,6 +140,15 @@ def test_reads_follow_the_viewer(tmp_path):
     items, total = store.list_testimonies(RESEARCHER, PassageFilter(theme="pollution"))
     assert total == 2 and {t.id for t in items} == {"a", "b"}
     assert len(store.passage_ids(ADMIN, PassageFilter(date_from="2021"))) == 0
+    # passages asked for by id (the themes page's quotes) follow the viewer too
+    every = sorted(store.passage_ids(ADMIN, PassageFilter()))
+    by_id = {
+        v.role: [(p.testimony_id, p.seq) for p in store.passages_by_id(every[::-1], v)]
+        for v in (ANON, RESEARCHER, ARCHIVIST)
+    }
+    assert by_id["anonymous"] == [("a", 0), ("a", 1)]
+    assert by_id["researcher"] == [("a", 0), ("a", 1), ("b", 0), ("b", 1)]
+    assert len(by_id["archivist"]) == 6
 
 
 def test_redacted_text_for_viewers_who_may_not_see_names(tmp_path):
