@@ -374,6 +374,18 @@ def test_interface_language_switch(page, site):
     page.click("#lang-button")
     assert page.locator("html").get_attribute("lang") == "en"
     page.wait_for_selector("h1:has-text('Search testimonies')")
+    # both languages hold every text, and every text the script asks for exists
+    es, en = page.evaluate(
+        """() => {
+          const flat = (o, p = "") => Object.entries(o).flatMap(([k, v]) =>
+            typeof v === "object" ? flat(v, p + k + ".") : [p + k]);
+          return [flat(TEXT.es), flat(TEXT.en)];
+        }"""
+    )
+    assert set(es) ^ set(en) == set(), "texts missing from one language"
+    script = (ROOT / "api" / "static" / "app.js").read_text("utf-8")
+    asked = set(re.findall(r"""\bt\(["']([\w.]+)["']""", script))
+    assert len(asked) > 50 and asked - set(es) == set(), asked - set(es)
 
 
 @pytest.mark.parametrize(
