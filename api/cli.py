@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from corpus import CONSENT_LEVELS, PassageFilter
+from corpus import CONSENT_LEVELS
 from pipeline import Metadata, split_text, spool_audio, transcribe
 from pipeline.language import guess_language
 from pipeline.texts import check_date
@@ -29,6 +29,7 @@ from .cli_base import (
     emit,
     friendly,
     pass_settings,
+    passage_filter,
     progress_printer,
     tag_json,
     viewer_for,
@@ -317,14 +318,7 @@ def search(
         raise click.ClickException("the search query is empty")
     _theme_check(settings, theme)
     archive = services.build_archive(settings)
-    flt = PassageFilter(
-        region=region,
-        community=community,
-        theme=theme,
-        language=language,
-        date_from=check_date(date_from, "--since: "),
-        date_to=check_date(date_to, "--until: "),
-    )
+    flt = passage_filter(region, community, theme, language, date_from, date_to)
     hits = archive.search(query, viewer_for(as_role), k, flt, group=not passages)
     if as_json:
         emit({"hits": [asdict(h) for h in hits]})

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import click
 
-from corpus import PassageFilter
 from pipeline.exports import FORMATS, SET_FORMATS, Export, export_set, export_testimonies
-from pipeline.texts import check_date
 
 from . import services
-from .cli_base import as_option, cli, friendly, pass_settings, viewer_for
+from .cli_base import as_option, cli, friendly, pass_settings, passage_filter, viewer_for
 from .settings import Settings
 
 
@@ -97,14 +95,7 @@ def export(
         if per_file:
             exports = export_testimonies(archive, ids, viewer, fmt, base)
         else:
-            flt = PassageFilter(
-                region=region,
-                community=community,
-                theme=theme,
-                language=language,
-                date_from=check_date(date_from, "--since: "),
-                date_to=check_date(date_to, "--until: "),
-            )
+            flt = passage_filter(region, community, theme, language, date_from, date_to)
             exports = [export_set(archive, viewer, fmt, flt, list(ids) if ids else None)]
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from corpus import ForbiddenError, Viewer
+from corpus import ForbiddenError, PassageFilter, Viewer
 from pipeline import Archive
 from pipeline.jobs import JobRunner
+from pipeline.texts import check_date
 
 from .errors import Unauthorized
 
@@ -72,7 +73,27 @@ def require_admin(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer:
     return viewer
 
 
+def passage_filter(
+    region: Annotated[str, Query(max_length=200)] = "",
+    community: Annotated[str, Query(max_length=200)] = "",
+    theme: Annotated[str, Query(max_length=100, description="A theme id of the taxonomy")] = "",
+    language: Annotated[str, Query(max_length=8)] = "",
+    since: Annotated[str, Query(max_length=10, description="YYYY[-MM[-DD]]")] = "",
+    until: Annotated[str, Query(max_length=10, description="YYYY[-MM[-DD]]")] = "",
+) -> PassageFilter:
+    """The filters a search or an export takes from its query string (a bad date: 400)."""
+    return PassageFilter(
+        region=region,
+        community=community,
+        theme=theme,
+        language=language,
+        date_from=check_date(since, "since: "),
+        date_to=check_date(until, "until: "),
+    )
+
+
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
+FilterDep = Annotated[PassageFilter, Depends(passage_filter)]
 JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]
 WriterDep = Annotated[Viewer, Depends(require_writer)]

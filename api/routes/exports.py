@@ -9,11 +9,9 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from corpus import PassageFilter
 from pipeline.exports import FORMATS, SET_FORMATS, Export, export_set, export_testimony
-from pipeline.texts import check_date
 
-from ..deps import ArchiveDep, ViewerDep
+from ..deps import ArchiveDep, FilterDep, ViewerDep
 from ..schemas import TagPublic
 
 router = APIRouter(tags=["exports"])
@@ -106,24 +104,11 @@ def export_one(
 def export_many(
     archive: ArchiveDep,
     viewer: ViewerDep,
+    flt: FilterDep,
     format: Annotated[SetFormat, Query(description="What to export")] = "csv",
-    region: Annotated[str, Query(max_length=200)] = "",
-    community: Annotated[str, Query(max_length=200)] = "",
-    theme: Annotated[str, Query(max_length=100, description="Told anywhere in it")] = "",
-    language: Annotated[str, Query(max_length=8)] = "",
-    since: Annotated[str, Query(max_length=10, description="YYYY[-MM[-DD]]")] = "",
-    until: Annotated[str, Query(max_length=10, description="YYYY[-MM[-DD]]")] = "",
 ) -> Response:
     """Every testimony the caller may see within the filters, whole, with its passages
     and tags: one row per passage (csv, jsonl) or one object per testimony (json)."""
-    if theme:
-        archive.tagger.taxonomy.check_theme(theme)
-    flt = PassageFilter(
-        region=region,
-        community=community,
-        theme=theme,
-        language=language,
-        date_from=check_date(since, "since: "),
-        date_to=check_date(until, "until: "),
-    )
+    if flt.theme:
+        archive.tagger.taxonomy.check_theme(flt.theme)
     return _download(export_set(archive, viewer, format, flt))
