@@ -20,7 +20,7 @@ import click
 from corpus import CONSENT_LEVELS
 from pipeline import Metadata, split_text, spool_audio, transcribe
 from pipeline.language import guess_language
-from pipeline.texts import check_date
+from pipeline.texts import check_date, filter_from
 
 from . import services
 from .cli_base import (
@@ -29,7 +29,6 @@ from .cli_base import (
     emit,
     friendly,
     pass_settings,
-    passage_filter,
     progress_printer,
     tag_json,
     viewer_for,
@@ -318,7 +317,9 @@ def search(
         raise click.ClickException("the search query is empty")
     _theme_check(settings, theme)
     archive = services.build_archive(settings)
-    flt = passage_filter(region, community, theme, language, date_from, date_to)
+    flt = filter_from(
+        region, community, theme, language, date_from, date_to, ("--since", "--until")
+    )
     hits = archive.search(query, viewer_for(as_role), k, flt, group=not passages)
     if as_json:
         emit({"hits": [asdict(h) for h in hits]})

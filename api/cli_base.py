@@ -14,10 +14,9 @@ from typing import Any, TypeVar
 
 import click
 
-from corpus import ROLES, CorpusError, PassageFilter, ThemeTag, Viewer
+from corpus import ROLES, CorpusError, ThemeTag, Viewer
 from models import ModelError
 from pipeline import PipelineError
-from pipeline.texts import check_date
 
 from .settings import Settings, get_settings
 
@@ -81,20 +80,6 @@ def progress_printer(enabled: bool) -> Callable[..., None] | None:
         click.echo(message, err=True)
 
     return show
-
-
-def passage_filter(
-    region: str, community: str, theme: str, language: str, date_from: str, date_to: str
-) -> PassageFilter:
-    """The filters of ``voces search`` and ``voces export`` (a bad date: an Error: line)."""
-    return PassageFilter(
-        region=region,
-        community=community,
-        theme=theme,
-        language=language,
-        date_from=check_date(date_from, "--since: "),
-        date_to=check_date(date_to, "--until: "),
-    )
 
 
 def viewer_for(role: str | None) -> Viewer:

@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 
 from pipeline.exports import FORMATS, SET_FORMATS, Export, export_set, export_testimonies
+from pipeline.texts import filter_from
 
 from . import services
-from .cli_base import as_option, cli, friendly, pass_settings, passage_filter, viewer_for
+from .cli_base import as_option, cli, friendly, pass_settings, viewer_for
 from .settings import Settings
 
 
@@ -95,7 +96,9 @@ def export(
         if per_file:
             exports = export_testimonies(archive, ids, viewer, fmt, base)
         else:
-            flt = passage_filter(region, community, theme, language, date_from, date_to)
+            flt = filter_from(
+                region, community, theme, language, date_from, date_to, ("--since", "--until")
+            )
             exports = [export_set(archive, viewer, fmt, flt, list(ids) if ids else None)]
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from corpus import ForbiddenError, PassageFilter, Viewer
 from pipeline import Archive
 from pipeline.jobs import JobRunner
-from pipeline.texts import check_date
+from pipeline.texts import filter_from
 
 from .errors import Unauthorized
 
@@ -82,14 +82,7 @@ def passage_filter(
     until: Annotated[str, Query(max_length=10, description="YYYY[-MM[-DD]]")] = "",
 ) -> PassageFilter:
     """The filters a search or an export takes from its query string (a bad date: 400)."""
-    return PassageFilter(
-        region=region,
-        community=community,
-        theme=theme,
-        language=language,
-        date_from=check_date(since, "since: "),
-        date_to=check_date(until, "until: "),
-    )
+    return filter_from(region, community, theme, language, since, until)
 
 
 ArchiveDep = Annotated[Archive, Depends(get_archive)]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from corpus import CONSENT_LEVELS
+from corpus import CONSENT_LEVELS, PassageFilter
 
 from .errors import InputError
 
@@ -33,6 +33,7 @@ __all__ = [
     "check_language",
     "check_metadata",
     "check_text",
+    "filter_from",
     "manifest_rows",
     "row_metadata",
     "jsonl_rows",
@@ -97,6 +98,27 @@ def check_date(value: str, where: str = "") -> str:
         except ValueError:
             raise InputError(f"{where}date {value!r} is not a real date") from None
     return value
+
+
+def filter_from(
+    region: str = "",
+    community: str = "",
+    theme: str = "",
+    language: str = "",
+    since: str = "",
+    until: str = "",
+    names: tuple[str, str] = ("since", "until"),
+) -> PassageFilter:
+    """The filters a search or an export is given, its dates checked; ``names`` are what
+    the caller calls the two dates, for the error (``--since`` on the command line)."""
+    return PassageFilter(
+        region=region,
+        community=community,
+        theme=theme,
+        language=language,
+        date_from=check_date(since, f"{names[0]}: "),
+        date_to=check_date(until, f"{names[1]}: "),
+    )
 
 
 def check_text(value: object, field: str, where: str = "", required: bool = False) -> str:
