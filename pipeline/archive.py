@@ -514,7 +514,7 @@ class Archive:
         """Before queueing a recording: the id it is stored under (None if it is not), or
         ConflictError if it is stored with another consent."""
         source_hash = sha256_file(path)
-        return self._present("a-" + source_hash[:16], source_hash, consent, source)
+        return self._present(_audio_id(source_hash), source_hash, consent, source)
 
     def _present(
         self, testimony_id: str, source_hash: str, consent: str, source: str
@@ -545,7 +545,7 @@ class Archive:
         meta = check_metadata(meta, path.name)
         consent = _consent(meta.consent)
         source_hash = sha256_file(path)
-        testimony_id = "a-" + source_hash[:16]
+        testimony_id = _audio_id(source_hash)
         existing = self._present(testimony_id, source_hash, consent, path.name)
         if existing:
             # a process killed between storing it and cleaning up left these behind
@@ -574,7 +574,7 @@ class Archive:
         progress: Progress | None,
         viewer: Viewer,
     ) -> IngestResult:
-        testimony_id = "a-" + source_hash[:16]
+        testimony_id = _audio_id(source_hash)
         check_complete(path, len(audio) / 16_000)
         if len(audio) < MIN_SECONDS * 16_000:
             raise InputError(
@@ -1292,6 +1292,11 @@ def _clock(seconds: float) -> str:
 
 def _text_hash(item: TextItem) -> str:
     return hashlib.sha256(item.text.encode("utf-8")).hexdigest()
+
+
+def _audio_id(source_hash: str) -> str:
+    """A recording's testimony id: from its content, so the same file is found again."""
+    return "a-" + source_hash[:16]
 
 
 def _consent(value: str) -> Consent:
