@@ -722,7 +722,7 @@ def test_cli_exports_a_filtered_set_and_several_files(world, monkeypatch, tmp_pa
         (["a", "b", "--format", "srt"], "give --out-dir for several"),
         (["a", "--region", "Puno", "--format", "csv"], "not both"),
         (["--format", "csv", "--theme", "nope"], "unknown theme"),
-        (["--format", "csv", "--since", "2020-02-30"], "not a real date"),
+        (["--format", "csv", "--since", "2020-02-30"], "--since: date '2020-02-30' is not a real"),
         (["exp-typed-private", "--format", "json", "--as", "researcher"], "no testimony"),
     ],
 )
