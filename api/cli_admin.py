@@ -1,5 +1,5 @@
 """``voces`` verbs that keep the archive safe: consent, delete, keys, audit, jobs, worker,
-check, backup, restore."""
+check, backup, restore, migrate."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from corpus import CONSENT_LEVELS, KEY_ROLES
 from pipeline.jobs import job_json
 from pipeline.maintenance import backup as backup_archive
 from pipeline.maintenance import check as check_archive
+from pipeline.maintenance import migrate as migrate_archive
 from pipeline.maintenance import restore as restore_archive
 
 from . import services
@@ -200,3 +201,34 @@ def restore(settings: Settings, source: Path, force: bool) -> None:
     """Put a backup in place as the archive in VOCES_HOME (stop the server first)."""
     manifest = restore_archive(source, settings.home, force=force)
     click.echo(f"restored {len(manifest['files'])} files into {settings.home}")
+
+
+@cli.command()
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    help="postgresql://user:pass@host/db (an empty database) or a new folder (a SQLite copy).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+@friendly
+def migrate(settings: Settings, target: str, as_json: bool) -> None:
+    """Copy the whole archive to PostgreSQL + pgvector, or back into a laptop folder,
+    keeping every id, review, consent level and audit entry (stop the server first)."""
+    with services.build_archive(settings, models=False) as archive:
+        report = migrate_archive(archive, target, viewer_for(None))
+    if as_json:
+        emit(report)
+        return
+    rows = report["rows"]
+    click.echo(
+        f"copied {rows['testimonies']} testimonies, {rows['passages']} passages, "
+        f"{rows['reviews']} reviews, {rows['audit']} audit entries into {report['target']}"
+    )
+    if not report["copied"]:
+        click.echo(
+            f"recordings stay in {report['media']}: set VOCES_SHARED_DIR to its parent "
+            "folder on every machine (see docs/deploy.md)",
+            err=True,
+        )

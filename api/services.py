@@ -114,6 +114,8 @@ def build_archive(settings: Settings, models: bool = True) -> Archive:
         redact=redactor(settings) if models else None,
         exact_below=settings.exact_search_below,
         ingest_workers=settings.ingest_workers,
+        database=settings.database_url.strip(),
+        shared=settings.shared_dir,
     )
 
 

@@ -87,6 +87,17 @@ class Settings(BaseSettings):
         description="A legacy single bearer token; when set, it acts as an admin key. "
         "Prefer `voces keys create --role R`: per-person keys, stored hashed, revocable.",
     )
+    database_url: str = Field(
+        "",
+        description="Empty for the embedded default (SQLite + FAISS files in VOCES_HOME), or "
+        "postgresql://user:password@host:5432/voces for PostgreSQL + pgvector, shared by "
+        "every machine of an archive (pip install 'voces[postgres]'; see docs/deploy.md).",
+    )
+    shared_dir: Path | None = Field(
+        None,
+        description="Where recordings (media/) and staged uploads (uploads/) live: VOCES_HOME "
+        "when empty; a folder every machine mounts when workers run on several.",
+    )
     queue_url: str = Field(
         "",
         description="Job queue for uploads: empty for huey's SQLite queue in VOCES_HOME "

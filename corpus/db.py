@@ -1,23 +1,44 @@
-"""The SQLite connection every part of the corpus shares, and its numbered migrations.
+"""The connection every part of the corpus shares, and its numbered migrations.
 
-Schema changes are numbered SQL files in ``corpus/migrations`` applied in order, each in
-one transaction, and recorded in ``schema_migrations``.
+Two engines speak the same small interface (``query``, ``tuples``, ``transaction``):
+
+- :class:`Database`, SQLite in one file: the laptop default.
+- :class:`PostgresDatabase`, PostgreSQL with pgvector (``postgresql://...``), for an
+  archive shared by many machines. Its SQL is the same as SQLite's where the two agree
+  (``?`` placeholders are rewritten to psycopg's ``%s``); what differs (full-text search,
+  vector search) is written per engine in :mod:`corpus.store`.
+
+Schema changes are numbered SQL files, ``corpus/migrations/NNN_*.sql`` for SQLite and
+``corpus/migrations/postgres/NNN_*.sql`` for PostgreSQL with the same numbers, applied in
+order, each in one transaction, and recorded in ``schema_migrations``.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import CorpusError
+import numpy as np
 
-__all__ = ["Database", "chunks", "now"]
+from .errors import CorpusError, DuplicateError
+
+__all__ = [
+    "Database",
+    "PostgresDatabase",
+    "chunks",
+    "is_database_url",
+    "now",
+    "open_database",
+    "vector_dim",
+]
 
 
 def now() -> str:
@@ -43,11 +64,28 @@ def _statements(sql: str) -> Iterator[str]:
         yield pending
 
 
+def is_database_url(location: str | Path) -> bool:
+    """Whether ``location`` names a PostgreSQL server rather than a SQLite file."""
+    return str(location).startswith(("postgresql://", "postgres://"))
+
+
+def open_database(location: str | Path) -> Database | PostgresDatabase:
+    """SQLite for a path, PostgreSQL for a ``postgresql://`` URL."""
+    if is_database_url(location):
+        return PostgresDatabase(str(location))
+    return Database(Path(location))
+
+
 class Database:
     """One connection, one lock (safe to share between threads), WAL journal."""
 
+    engine = "sqlite"
+    #: SQLite's planner hint in ``+t.consent IN (...)`` (see corpus.store)
+    unindexed = "+"
+
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.location = str(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -62,8 +100,10 @@ class Database:
         self.migrate()
 
     @staticmethod
-    def migrations() -> list[tuple[int, str]]:
+    def migrations(folder_name: str = "") -> list[tuple[int, str]]:
         folder = resources.files("corpus") / "migrations"
+        if folder_name:
+            folder = folder / folder_name
         found = []
         for entry in folder.iterdir():
             if entry.name.endswith(".sql"):
@@ -115,6 +155,237 @@ class Database:
             cursor.row_factory = None
             return cursor.fetchall()
 
+    def stream(self, sql: str, size: int = 2000) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows of a long read, ``size`` at a time, as plain tuples."""
+        with self.lock:
+            cursor = self.conn.execute(sql)
+            cursor.row_factory = None
+            while rows := cursor.fetchmany(size):
+                yield rows
+
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+    @staticmethod
+    def vector(array: np.ndarray) -> Any:
+        """A float32 vector as this engine stores it (a blob)."""
+        return np.ascontiguousarray(array, dtype=np.float32).tobytes()
+
+    @staticmethod
+    def array(values: Sequence[Any], dim: int) -> np.ndarray:
+        """Stored vectors back as one float32 matrix."""
+        if not values:
+            return np.zeros((0, dim), dtype=np.float32)
+        return np.frombuffer(b"".join(values), dtype=np.float32).reshape(len(values), -1)
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------
+
+
+class _Row(tuple):  # type: ignore[type-arg]
+    """A row readable by position and by column name, like sqlite3.Row."""
+
+    names: dict[str, int]
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self.names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self.names)
+
+
+def _row_factory(cursor: Any) -> Any:
+    description = cursor.description
+    if description is None:
+        return tuple
+    names = {column.name: n for n, column in enumerate(description)}
+    cls = type("Row", (_Row,), {"names": names})
+    return cls
+
+
+@lru_cache(maxsize=2048)
+def _pg_sql(sql: str) -> str:
+    """SQLite's ``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled), and
+    without SQLite's planner hints (``+t.consent``: see corpus.store)."""
+    sql = re.sub(r"\+((?:\w+\.)?consent)\b", r"\1", sql)
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class _PgCursor:
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone() if self._cursor.description else None
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall() if self._cursor.description else []
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+
+class _PgConnection:
+    """What a transaction yields: ``execute`` and ``executemany`` with ``?`` placeholders."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> _PgCursor:
+        cursor = self._conn.cursor(row_factory=_row_factory)
+        cursor.execute(_pg_sql(sql), list(args) or None)
+        return _PgCursor(cursor)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = [list(r) for r in rows]
+        if rows:
+            with self._conn.cursor() as cursor:
+                cursor.executemany(_pg_sql(sql), rows)
+
+
+class PostgresDatabase:
+    """PostgreSQL + pgvector behind the same interface as :class:`Database`.
+
+    One connection and one lock per process, like SQLite's; other processes and machines
+    have their own connections, and PostgreSQL keeps them apart (MVCC, row locks). A
+    transaction retries nothing: a serialization failure surfaces as a CorpusError."""
+
+    engine = "postgresql"
+    unindexed = ""
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+            from pgvector.psycopg import register_vector
+        except ImportError as exc:  # pragma: no cover - the postgres extra is missing
+            raise CorpusError(
+                "VOCES_DATABASE_URL names PostgreSQL, but psycopg and pgvector are not "
+                "installed: pip install 'voces[postgres]'"
+            ) from exc
+        self.url = url
+        self.location = _redacted_url(url)
+        self.path = None
+        self._psycopg = psycopg
+        try:
+            self.conn = psycopg.connect(url, autocommit=True)
+            self.conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            register_vector(self.conn)
+        except psycopg.Error as exc:
+            raise CorpusError(f"cannot open archive database {self.location}: {exc}") from exc
+        self.lock = threading.RLock()
+        self.migrate()
+
+    @staticmethod
+    def migrations() -> list[tuple[int, str]]:
+        return Database.migrations("postgres")
+
+    def schema_version(self) -> int:
+        row = self.query("SELECT max(version) FROM schema_migrations")[0]
+        return int(row[0] or 0)
+
+    def migrate(self) -> None:
+        with self.lock:
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            for version, sql in self.migrations():
+                with self.transaction() as db:
+                    # one migrator at a time across machines; re-read under the lock
+                    db.execute("SELECT pg_advisory_xact_lock(7406113)")
+                    if version <= self.schema_version():
+                        continue
+                    self.conn.execute(sql)  # type: ignore[arg-type]
+                    db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, now()))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self.lock:
+            try:
+                with self.conn.transaction():
+                    yield _PgConnection(self.conn)
+            except self._psycopg.errors.UniqueViolation as exc:
+                raise DuplicateError(f"already in the archive: {exc.diag.message_detail}") from exc
+            except self._psycopg.Error as exc:
+                raise CorpusError(f"the archive database refused a write: {exc}") from exc
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        with self.lock:
+            try:
+                return _PgConnection(self.conn).execute(sql, args).fetchall()
+            except self._psycopg.Error as exc:
+                raise CorpusError(f"the archive database refused a read: {exc}") from exc
+
+    def tuples(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.lock:
+            with self.conn.cursor() as cursor:
+                cursor.execute(_pg_sql(sql), list(args) or None)
+                return cursor.fetchall() if cursor.description else []
+
+    def stream(self, sql: str, size: int = 2000) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows of a long read, ``size`` at a time, from a server-side cursor."""
+        with self.lock, self.conn.transaction():
+            with self.conn.cursor(name="voces_stream") as cursor:
+                cursor.execute(_pg_sql(sql))
+                while rows := cursor.fetchmany(size):
+                    yield rows
+
+    @contextmanager
+    def advisory_lock(self, key: int) -> Iterator[None]:
+        """Hold a PostgreSQL advisory lock (one holder across every machine), on a
+        connection of its own so this process's reads go on meanwhile."""
+        with self._psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    @staticmethod
+    def vector(array: np.ndarray) -> Any:
+        """A float32 vector as pgvector takes it."""
+        return np.ascontiguousarray(array, dtype=np.float32)
+
+    @staticmethod
+    def array(values: Sequence[Any], dim: int) -> np.ndarray:
+        if not len(values):
+            return np.zeros((0, dim), dtype=np.float32)
+        return np.stack([_numpy(v) for v in values])
+
+
+def _numpy(value: Any) -> np.ndarray:
+    """A pgvector value (psycopg loads it as pgvector.Vector) as a float32 array."""
+    if hasattr(value, "to_numpy"):
+        return np.asarray(value.to_numpy(), dtype=np.float32)
+    return np.asarray(value, dtype=np.float32)
+
+
+def vector_dim(value: Any) -> int:
+    """The dimension of a stored vector: a float32 blob (SQLite) or a pgvector value."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return len(value) // 4
+    if hasattr(value, "dimensions"):
+        return int(value.dimensions())
+    return len(value)
+
+
+def _redacted_url(url: str) -> str:
+    """A database URL fit for messages and logs: without its password."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)

@@ -1,4 +1,5 @@
-"""SQLite store: the archive's source of truth, read only through a :class:`Viewer`.
+"""The archive's source of truth, read only through a :class:`Viewer`: SQLite on a laptop,
+PostgreSQL + pgvector for an archive shared by many machines (see :mod:`corpus.db`).
 
 Every read takes the caller's viewer and turns it into SQL: consent levels it may see,
 redacted or original text, reviewer names or not. Reads of restricted or private material
@@ -10,7 +11,8 @@ in one transaction: an ingest is stored whole or not at all.
 from __future__ import annotations
 
 import json
-import sqlite3
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,15 @@ from typing import Any
 import numpy as np
 
 from .access import Viewer
-from .db import Database, chunks, now
+from .db import (
+    Database,
+    PostgresDatabase,
+    chunks,
+    is_database_url,
+    now,
+    open_database,
+    vector_dim,
+)
 from .errors import CorpusError, DuplicateError, ForbiddenError, NotFoundError
 from .jobs import JobTable
 from .keys import KeyRing
@@ -112,7 +122,7 @@ def _names_visible(viewer: Viewer, allow_names: Any) -> bool:
     return viewer.sees_originals or bool(allow_names)
 
 
-def _testimony(row: sqlite3.Row, viewer: Viewer) -> Testimony:
+def _testimony(row: Any, viewer: Viewer) -> Testimony:
     title = row["title"]
     if not _names_visible(viewer, row["allow_names"]):
         title = row["title_redacted"] if row["title_redacted"] is not None else WITHHELD
@@ -138,7 +148,7 @@ def _testimony(row: sqlite3.Row, viewer: Viewer) -> Testimony:
     )
 
 
-def _text(row: sqlite3.Row, viewer: Viewer) -> tuple[str, bool]:
+def _text(row: Any, viewer: Viewer) -> tuple[str, bool]:
     """The passage text this viewer may read, and whether it is the redacted copy."""
     if _names_visible(viewer, row["allow_names"]):
         return row["text"], False
@@ -146,7 +156,7 @@ def _text(row: sqlite3.Row, viewer: Viewer) -> tuple[str, bool]:
     return (redacted if redacted is not None else WITHHELD), True
 
 
-def _passage(row: sqlite3.Row, viewer: Viewer, tags: tuple[ThemeTag, ...] = ()) -> Passage:
+def _passage(row: Any, viewer: Viewer, tags: tuple[ThemeTag, ...] = ()) -> Passage:
     """A passage row as the viewer may read it."""
     text, redacted = _text(row, viewer)
     return Passage(
@@ -161,7 +171,7 @@ def _passage(row: sqlite3.Row, viewer: Viewer, tags: tuple[ThemeTag, ...] = ()) 
     )
 
 
-def _tag(row: sqlite3.Row, viewer: Viewer) -> ThemeTag:
+def _tag(row: Any, viewer: Viewer) -> ThemeTag:
     evidence = tuple(json.loads(row["evidence"]))
     if row["source"] == "human" and not viewer.sees_originals:
         evidence = ("reviewed",)  # who reviewed, and their note, are for archivists
@@ -185,16 +195,36 @@ _PASSAGE_COLUMNS = (
 )
 
 
+def fold_words(text: str) -> list[str]:
+    """Lower-cased words without accents, as the keyword index holds them (SQLite FTS5's
+    unicode61 tokenizer, PostgreSQL's voces_fold): letters and digits only, so a word is
+    also safe to put in a tsquery."""
+    folded = "".join(
+        c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c)
+    )
+    return re.findall(r"[^\W_]+", folded)
+
+
 class Store:
     """A Voces archive database. Safe to share between threads (one lock, one connection)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.db = Database(path)
+    def __init__(self, location: Path | str) -> None:
+        self.db: Database | PostgresDatabase = open_database(location)
+        #: the SQLite file (None on PostgreSQL)
+        self.path: Path | None = None if is_database_url(location) else Path(location)
+        #: where the archive's database is, fit to show (no password)
+        self.location = self.db.location
         self.keys = KeyRing(self.db)
         self.jobs = JobTable(self.db)
 
-    migrations = staticmethod(Database.migrations)
+    @property
+    def searches_vectors(self) -> bool:
+        """Whether vector search runs in the database (pgvector), filters and consent in
+        the same query, instead of in a FAISS index beside it."""
+        return self.db.engine == "postgresql"
+
+    def migrations(self) -> list[tuple[int, str]]:
+        return self.db.migrations()
 
     def schema_version(self) -> int:
         return self.db.schema_version()
@@ -203,10 +233,13 @@ class Store:
         self.db.close()
 
     def integrity_check(self) -> str:
-        """SQLite's own integrity check: "ok", or what is damaged."""
+        """SQLite's own integrity check: "ok", or what is damaged. PostgreSQL checks its
+        own pages and constraints as it writes, and has no such command: "ok"."""
+        if self.db.engine != "sqlite":
+            return "ok"
         return str(self.db.query("PRAGMA integrity_check")[0][0])
 
-    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         return self.db.query(sql, args)
 
     def _tuples_in(
@@ -228,7 +261,7 @@ class Store:
         action: str,
         target: str = "",
         detail: str = "",
-        db: sqlite3.Connection | None = None,
+        db: Any | None = None,
     ) -> None:
         """Record an action; inside ``db``'s transaction when one is given."""
         if not viewer.audited:
@@ -322,9 +355,9 @@ class Store:
             )
             ids = []
             for n, passage in enumerate(passages):
-                cur = db.execute(
+                row = db.execute(
                     'INSERT INTO passages (testimony_id, seq, start, "end", text, redacted) '
-                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         testimony.id,
                         passage.seq,
@@ -333,24 +366,23 @@ class Store:
                         passage.text,
                         redacted[n] if redacted is not None else None,
                     ),
-                )
-                assert cur.lastrowid is not None
-                ids.append(cur.lastrowid)
-                self._write_tags(db, cur.lastrowid, passage.tags)
+                ).fetchone()
+                ids.append(int(row[0]))
+                self._write_tags(db, int(row[0]), passage.tags)
             self._write_vectors(db, ids, vectors, embedder)
             self.audit(viewer, "add", testimony.id, f"{len(ids)} passages, {testimony.consent}", db)
             return ids
 
-    @staticmethod
     def _write_vectors(
-        db: sqlite3.Connection, ids: Sequence[int], vectors: np.ndarray, embedder: str
+        self, db: Any, ids: Sequence[int], vectors: np.ndarray, embedder: str
     ) -> None:
         array = np.ascontiguousarray(vectors, dtype=np.float32)
+        vector = self.db.vector
         db.executemany(
             "INSERT INTO vectors (passage_id, embedder, vector) VALUES (?, ?, ?) "
             "ON CONFLICT (passage_id) DO UPDATE SET embedder = excluded.embedder, "
             "vector = excluded.vector",
-            [(pid, embedder, array[n].tobytes()) for n, pid in enumerate(ids)],
+            [(pid, embedder, vector(array[n])) for n, pid in enumerate(ids)],
         )
         tids: set[str] = set()
         for chunk in chunks(ids):
@@ -360,11 +392,10 @@ class Store:
                 chunk,
             )
             tids.update(r[0] for r in rows)
-        Store._write_testimony_vectors(db, sorted(tids), embedder)
+        self._write_testimony_vectors(db, sorted(tids), embedder)
 
-    @staticmethod
     def _write_testimony_vectors(
-        db: sqlite3.Connection, testimony_ids: Sequence[str], embedder: str
+        self, db: Any, testimony_ids: Sequence[str], embedder: str
     ) -> None:
         """Store the mean passage vector of each testimony (what grouped search reads)."""
         for tid in testimony_ids:
@@ -378,12 +409,12 @@ class Store:
             ]
             if not blobs:
                 continue
-            mean = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+            mean = self.db.array(blobs, 0)
             db.execute(
                 "INSERT INTO testimony_vectors (testimony_id, embedder, vector) VALUES (?, ?, ?) "
                 "ON CONFLICT (testimony_id) DO UPDATE SET embedder = excluded.embedder, "
                 "vector = excluded.vector",
-                (tid, embedder, mean.mean(axis=0).astype(np.float32).tobytes()),
+                (tid, embedder, self.db.vector(mean.mean(axis=0))),
             )
 
     def put_vectors(self, ids: Sequence[int], vectors: np.ndarray, embedder: str) -> None:
@@ -392,10 +423,11 @@ class Store:
             self._write_vectors(db, ids, vectors, embedder)
 
     @staticmethod
-    def _write_tags(db: sqlite3.Connection, passage_id: int, tags: Iterable[ThemeTag]) -> None:
+    def _write_tags(db: Any, passage_id: int, tags: Iterable[ThemeTag]) -> None:
         db.executemany(
-            "INSERT OR REPLACE INTO tags (passage_id, theme, score, source, evidence, version) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO tags (passage_id, theme, score, source, evidence, version) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (passage_id, theme, source) DO UPDATE SET "
+            "score = excluded.score, evidence = excluded.evidence, version = excluded.version",
             [
                 (
                     passage_id,
@@ -479,7 +511,13 @@ class Store:
             review.reviewed_at,
         )
         with self.db.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO reviews VALUES (?, ?, ?, ?, ?, ?)", row)
+            db.execute(
+                "INSERT INTO reviews (passage_id, theme, verdict, reviewer, note, reviewed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (passage_id, theme) DO UPDATE SET "
+                "verdict = excluded.verdict, reviewer = excluded.reviewer, "
+                "note = excluded.note, reviewed_at = excluded.reviewed_at",
+                row,
+            )
             db.execute(
                 "INSERT INTO review_log (passage_id, theme, verdict, reviewer, note, "
                 "reviewed_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -660,7 +698,7 @@ class Store:
             [*args, *consent, *([] if limit is None else [limit])],
         )
 
-    def _passages(self, rows: Sequence[sqlite3.Row], viewer: Viewer) -> list[Passage]:
+    def _passages(self, rows: Sequence[Any], viewer: Viewer) -> list[Passage]:
         tags = self.tags_for([r["id"] for r in rows], viewer)
         return [_passage(r, viewer, tuple(tags.get(r["id"], []))) for r in rows]
 
@@ -692,7 +730,7 @@ class Store:
         """Search results for scored passage ids, in the given order; passages the viewer
         may not see (or deleted meanwhile) are left out."""
         ids = [pid for pid, _ in scored]
-        rows: dict[int, sqlite3.Row] = {}
+        rows: dict[int, Any] = {}
         for chunk in chunks(ids):
             found = self._passage_rows(f"p.id IN ({','.join('?' * len(chunk))})", chunk, viewer)
             rows.update({r["id"]: r for r in found})
@@ -852,6 +890,8 @@ class Store:
         words = [t.replace('"', "") for t in terms if t.replace('"', "").strip()]
         if not words:
             return []
+        if self.db.engine == "postgresql":
+            return self._pg_keyword_passages(words, viewer, flt, limit)
         column = "original" if viewer.sees_originals else "redacted"
         match = f"{{{column}}}: (" + " OR ".join(f'"{w}"' for w in words) + ")"
         where, args = flt.where(viewer)
@@ -863,10 +903,45 @@ class Store:
         )
         return [(r[0], -float(r[1])) for r in rows]
 
+    def _pg_keyword_passages(
+        self, words: Sequence[str], viewer: Viewer, flt: PassageFilter, limit: int
+    ) -> list[tuple[int, float]]:
+        """PostgreSQL full-text search: the same folded, unstemmed words, ranked by
+        ts_rank_cd (cover density; PostgreSQL has no BM25), best first."""
+        column = "p.fts_original" if viewer.sees_originals else "p.fts_redacted"
+        where, args = flt.where(viewer)
+        query = " | ".join(
+            "(" + " <-> ".join(f"'{part}'" for part in fold_words(w)) + ")"
+            for w in words
+            if fold_words(w)
+        )
+        if not query:
+            return []
+        rows = self._query(
+            f"SELECT p.id, ts_rank_cd({column}, q) AS rank FROM passages p "
+            "JOIN testimonies t ON t.id = p.testimony_id, to_tsquery('simple', ?) q "
+            f"WHERE {column} @@ q AND {where} ORDER BY rank DESC, p.id LIMIT ?",
+            [query, *args, limit],
+        )
+        return [(int(r[0]), max(float(r[1]), 1e-6)) for r in rows]
+
     def term_passages(self, terms: Sequence[str]) -> dict[str, int]:
         """How many passages hold each (folded) term: rare terms are names and codes."""
         if not terms:
             return {}
+        if self.db.engine == "postgresql":
+            out = {}
+            for term in terms:
+                parts = fold_words(term)
+                if len(parts) == 1:
+                    n = self._query(
+                        "SELECT count(*) FROM passages "
+                        "WHERE fts_original @@ to_tsquery('simple', ?)",
+                        [f"'{parts[0]}'"],
+                    )[0][0]
+                    if n:
+                        out[term] = int(n)
+            return out
         rows = self._query(
             f"SELECT term, doc FROM passages_fts_vocab WHERE term IN "
             f"({','.join('?' * len(terms))})",
@@ -880,6 +955,13 @@ class Store:
         """Ids of the passages the viewer may see within ``flt`` (those above ``after``
         only), ascending."""
         where, args = flt.where(viewer)
+        if isinstance(self.db, PostgresDatabase):
+            rows = self.db.tuples(
+                f"SELECT p.id FROM passages p JOIN testimonies t ON t.id = p.testimony_id "
+                f"WHERE p.id > ? AND {where} ORDER BY p.id",
+                [after, *args],
+            )
+            return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         with self.db.lock:
             cursor = self.db.conn.execute(
                 f"SELECT p.id FROM passages p JOIN testimonies t ON t.id = p.testimony_id "
@@ -951,8 +1033,10 @@ class Store:
             args,
         )
         reviewed = self._query(
-            f"SELECT r.theme, {group} AS grp, sum(r.verdict != 'reject'), "
-            f"sum(r.verdict = 'reject') FROM reviews r JOIN passages p ON p.id = r.passage_id "
+            f"SELECT r.theme, {group} AS grp, "
+            "sum(CASE WHEN r.verdict != 'reject' THEN 1 ELSE 0 END), "
+            "sum(CASE WHEN r.verdict = 'reject' THEN 1 ELSE 0 END) "
+            "FROM reviews r JOIN passages p ON p.id = r.passage_id "
             f"JOIN testimonies t ON t.id = p.testimony_id WHERE {where} GROUP BY r.theme, grp",
             args,
         )
@@ -1073,11 +1157,10 @@ class Store:
         rows = self._tuples_in(
             "SELECT passage_id, vector FROM vectors WHERE passage_id IN ({ids})", passage_ids
         )
-        found: list[int] = [r[0] for r in rows]
-        blobs: list[bytes] = [r[1] for r in rows]
+        found: list[int] = [int(r[0]) for r in rows]
         if not found:
             return [], np.zeros((0, dim), dtype=np.float32)
-        array = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(found), -1)
+        array = self.db.array([r[1] for r in rows], dim)
         if array.shape[1] != dim:
             raise CorpusError(f"stored vectors are {array.shape[1]}-d, not {dim}")
         return found, array
@@ -1096,20 +1179,19 @@ class Store:
             testimony_ids,
         )
         for tid, blob in rows:
-            if len(blob) == 4 * dim:  # not one of another embedder (mid-reindex)
-                out[tid] = np.frombuffer(blob, dtype=np.float32)
+            if vector_dim(blob) == dim:  # not one of another embedder (mid-reindex)
+                out[tid] = self.db.array([blob], dim)[0]
         missing = [tid for tid in testimony_ids if tid not in out]
-        grouped: dict[str, list[bytes]] = {}
+        grouped: dict[str, list[Any]] = {}
         for tid, blob in self._tuples_in(
             "SELECT p.testimony_id, v.vector FROM vectors v "
             "JOIN passages p ON p.id = v.passage_id WHERE p.testimony_id IN ({ids})",
             missing,
         ):
-            if len(blob) == 4 * dim:  # not another embedder's
+            if vector_dim(blob) == dim:  # not another embedder's
                 grouped.setdefault(tid, []).append(blob)
         for tid, blobs in grouped.items():
-            array = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim)
-            out[tid] = array.mean(axis=0)
+            out[tid] = self.db.array(blobs, dim).mean(axis=0)
         return out
 
     def needs_testimony_vectors(self) -> bool:
@@ -1163,6 +1245,64 @@ class Store:
 
     def vector_embedders(self) -> set[str]:
         return {r[0] for r in self._query("SELECT DISTINCT embedder FROM vectors")}
+
+    # -- vector search in the database (PostgreSQL + pgvector) --------------------------------
+
+    def ensure_vector_index(self, dim: int) -> None:
+        """An HNSW index (cosine) over the ``dim``-d passage vectors, made once. pgvector
+        indexes only vectors of one declared dimension, so it is an expression index
+        over ``vector::vector(dim)``, for the rows of that dimension."""
+        if not self.searches_vectors:
+            return
+        with self.db.transaction() as db:
+            db.execute(
+                f"CREATE INDEX IF NOT EXISTS vectors_hnsw_{int(dim)} ON vectors USING hnsw "
+                f"((vector::vector({int(dim)})) vector_cosine_ops) "
+                f"WHERE vector_dims(vector) = {int(dim)}"
+            )
+
+    def nearest(
+        self,
+        vector: np.ndarray,
+        k: int,
+        viewer: Viewer,
+        flt: PassageFilter = PassageFilter(),
+        embedder: str = "",
+    ) -> list[tuple[int, float]]:
+        """The ``k`` passages closest to ``vector`` (cosine, as (id, similarity)) among
+        those ``viewer`` may see within ``flt``: consent and filters are in the same SQL
+        as the vector search, so nothing outside them is ever read.
+
+        pgvector's HNSW scan filters after it finds ``hnsw.ef_search`` candidates, so a
+        narrow filter can leave fewer than ``k``; the search is then run again exactly
+        (an index-free scan of the passages the filter allows), as FAISS is given the
+        allowed ids. Either way the answer holds only allowed passages."""
+        if not self.searches_vectors:
+            raise CorpusError("vector search in SQL needs PostgreSQL + pgvector")
+        dim = int(len(vector))
+        where, args = flt.where(viewer)
+        if embedder:
+            where += " AND v.embedder = ?"
+            args.append(embedder)
+        query = self.db.vector(vector)
+        sql = (
+            f"SELECT v.passage_id, 1 - (v.vector::vector({dim}) <=> ?::vector({dim})) "
+            "FROM vectors v JOIN passages p ON p.id = v.passage_id "
+            f"JOIN testimonies t ON t.id = p.testimony_id "
+            f"WHERE vector_dims(v.vector) = {dim} AND {where} "
+            f"ORDER BY v.vector::vector({dim}) <=> ?::vector({dim}) LIMIT ?"
+        )
+        params = [query, *args, query, k]
+        with self.db.transaction() as db:
+            db.execute(f"SET LOCAL hnsw.ef_search = {min(1000, max(40, k))}")
+            rows = db.execute(sql, params).fetchall()
+            if len(rows) < k and flt != PassageFilter():
+                db.execute("SET LOCAL enable_indexscan = off")
+                rows = db.execute(sql, params).fetchall()
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def vector_count(self) -> int:
+        return int(self._query("SELECT count(*) FROM vectors")[0][0])
 
     def index_log(self, after: int) -> list[tuple[int, int, str]]:
         """(seq, passage id, 'add'|'remove') changes to the vectors after ``after``."""

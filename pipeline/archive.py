@@ -203,8 +203,24 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def default_database(home: Path) -> Path | str:
+    """Where an archive in ``home`` keeps its database unless told otherwise: a SQLite
+    file beside its media (the laptop default)."""
+    return home / "voces.sqlite3"
+
+
+#: The PostgreSQL advisory lock that makes one writer at a time across machines.
+WRITE_LOCK_KEY = 7406114
+
+
 class Archive:
-    """A Voces archive in ``home``: SQLite store, FAISS index, media files, and models.
+    """A Voces archive in ``home``: its store, vector index, media files, and models.
+
+    The store is SQLite in ``home`` with a FAISS index beside it (the default), or
+    PostgreSQL + pgvector when ``database`` is a ``postgresql://`` URL: vectors are then
+    searched in SQL and there is no index file. ``shared`` holds recordings (``media/``)
+    and staged uploads (``uploads/``): ``home`` by default, a folder every machine mounts
+    when workers run on several.
 
     ``embedder=None`` opens the archive for reading metadata, counts and reviews without
     loading a model; searching and ingesting then raise :class:`PipelineError`."""
@@ -222,14 +238,17 @@ class Archive:
         snapshot_every: int = 5000,
         exact_below: int = EXACT_BELOW,
         ingest_workers: int = 1,
+        database: Path | str = "",
+        shared: Path | None = None,
     ) -> None:
         self.home = home
+        self.shared = shared or home
         # recordings transcribed at once by ingest_paths (Whisper must be loaded with as
         # many workers, each on its share of the cores: see api.services.whisper_loader)
         self.ingest_workers = max(1, ingest_workers)
         home.mkdir(parents=True, exist_ok=True)
-        (home / "media").mkdir(exist_ok=True)
-        self.store = Store(home / "voces.sqlite3")
+        (self.shared / "media").mkdir(parents=True, exist_ok=True)
+        self.store = Store(database or default_database(home))
         self.embedder = embedder
         self.tagger = tagger
         self.redact = redact
@@ -263,8 +282,17 @@ class Archive:
     @contextmanager
     def writing(self) -> Iterator[None]:
         """One writer at a time, across threads and processes."""
+        if self.store.searches_vectors:  # PostgreSQL: one writer across every machine
+            with self._thread_lock, self.store.db.advisory_lock(WRITE_LOCK_KEY):  # type: ignore[union-attr]
+                yield
+            return
         with self._thread_lock, self._file_lock:
             yield
+
+    def _require_embedder(self) -> Any:
+        if self.embedder is None:
+            raise PipelineError("this archive was opened without an embedder")
+        return self.embedder
 
     def _require_index(self) -> VectorIndex:
         if self.index is None:
@@ -274,6 +302,9 @@ class Archive:
     def _open_index(self, fresh: bool) -> None:
         folder, name, dim = self.home / "index", self.embedder.name, self.embedder.dim
         embedders = self.store.vector_embedders()
+        if self.store.searches_vectors:
+            self._open_sql_vectors(fresh, embedders)
+            return
         if fresh or (embedders and embedders != {name}):
             if embedders and embedders != {name} and not fresh:
                 raise IndexMismatchError(
@@ -302,6 +333,27 @@ class Archive:
         self.refresh()
         if len(self.index) != len(self.store.vector_ids()) or self.index.wants_rebuild():
             self.rebuild_index()
+
+    def _open_sql_vectors(self, fresh: bool, embedders: set[str]) -> None:
+        """PostgreSQL + pgvector: the vectors are searched where they are stored, so
+        there is no index to open, snapshot or replay; only its HNSW index to make."""
+        name = self.embedder.name
+        if embedders and embedders != {name}:
+            if not fresh:
+                raise IndexMismatchError(
+                    f"the archive's vectors were made with {', '.join(sorted(embedders))}, "
+                    f"but {name!r} is configured; set VOCES_EMBEDDER back or run "
+                    "`voces reindex` to re-embed every passage"
+                )
+            self.rebuilt = self._reembed_all()
+        missing = sorted(self.store.all_passage_ids() - self.store.vector_ids())
+        if missing:
+            with self.writing():
+                self._embed_passages(missing)
+        if self.store.needs_testimony_vectors():
+            with self.writing():
+                self.store.fill_testimony_vectors()
+        self.store.ensure_vector_index(self.embedder.dim)
 
     def _backfill_vectors(self) -> None:
         """Archives made before vectors lived in SQLite: take them from the old index
@@ -339,7 +391,11 @@ class Archive:
 
     def rebuild_index(self) -> int:
         """Rebuild the FAISS index from the vectors in SQLite (no model needed), choosing
-        its kind by the archive's size (see :mod:`corpus.index`)."""
+        its kind by the archive's size (see :mod:`corpus.index`). On PostgreSQL the
+        HNSW index is kept by the database: nothing to rebuild."""
+        if self.store.searches_vectors:
+            self._require_embedder()
+            return self.store.vector_count()
         index = self._require_index()
         with self._index_lock:
             head = self.store.index_log_head()
@@ -370,6 +426,8 @@ class Archive:
     def refresh(self) -> None:
         """Bring the in-memory index up to date with SQLite's log of vector changes
         (and rebuild it when the archive has outgrown its kind of index)."""
+        if self.store.searches_vectors:
+            return
         index = self._require_index()
         with self._index_lock:
             changes = self.store.index_log(index.log_seq)
@@ -390,6 +448,8 @@ class Archive:
     def snapshot(self) -> None:
         """Write the index to disk (atomically) so the next open replays less. Temporary
         files left by a snapshot that was interrupted (a crash) are removed first."""
+        if self.store.searches_vectors:
+            return
         index = self._require_index()
         with self._index_lock, self._snapshot_thread_lock, self._snapshot_file_lock:
             for leftover in index.folder.glob(".index-*"):
@@ -402,7 +462,7 @@ class Archive:
 
     def reindex(self, progress: Progress | None = None) -> int:
         """Re-embed every passage with the configured embedder and rebuild the index."""
-        self._require_index()
+        self._require_embedder()
         with self.writing():
             count = self._embed_passages(None)
         self.rebuild_index()
@@ -809,7 +869,7 @@ class Archive:
                 testimony.id, testimony.source_hash, testimony.consent, testimony.source_name
             ):
                 return "present"  # a concurrent ingest of the same source won
-            media_target = self.home / testimony.media_path if media_source else None
+            media_target = self.shared / testimony.media_path if media_source else None
             if media_source is not None and media_target is not None:
                 _copy_durably(media_source, media_target)
             try:
@@ -834,8 +894,8 @@ class Archive:
     def retag(self, progress: Progress | None = None, batch: int = 256) -> int:
         """Recompute every passage's machine tags with the current tagger; reviews stay.
 
-        Passage vectors come from SQLite, so nothing is embedded again."""
-        index = self._require_index()
+        Passage vectors come from the store, so nothing is embedded again."""
+        index = self._require_embedder()
         rows = self.store.passage_texts(Viewer.system())
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
@@ -858,7 +918,7 @@ class Archive:
         """Correct a passage's transcript (archivists). Its times stay; the new text is
         embedded, tagged and redacted again, and the edit is kept in its history. Returns
         the passage as the viewer now sees it, and the edit (None if nothing changed)."""
-        self._require_index()
+        self._require_embedder()
         if not viewer.can_write:
             raise ForbiddenError("correcting a transcript needs an archivist's key")
         text = " ".join(text.split())
@@ -897,7 +957,7 @@ class Archive:
         with self.writing():
             testimony, removed = self.store.delete_testimony(testimony_id, viewer)
             if testimony.media_path:
-                (self.home / testimony.media_path).unlink(missing_ok=True)
+                (self.shared / testimony.media_path).unlink(missing_ok=True)
         if self.index is not None:
             self.refresh()
         return len(removed)
@@ -913,7 +973,7 @@ class Archive:
     def media_file(self, testimony_id: str, viewer: Viewer) -> Path | None:
         """The stored recording of a testimony the viewer may see, if it has one."""
         t = self.store.get_testimony(testimony_id, viewer)
-        path = self.home / t.media_path if t.media_path else None
+        path = self.shared / t.media_path if t.media_path else None
         return path if path is not None and path.is_file() else None
 
     def theme_prevalence(self, viewer: Viewer, by: str = "") -> list[Prevalence]:
@@ -938,7 +998,7 @@ class Archive:
         rows = self.store.review_pool(viewer, pool, theme)
         if not rows:
             return []
-        dim = self._require_index().dim
+        dim = self._require_embedder().dim
         by_id = self.store.vector_map([p.id for p, _ in rows if p.id is not None], dim)
         rows = [r for r in rows if r[0].id in by_id]  # a passage mid-reindex has no vector yet
         if not rows:
@@ -981,7 +1041,7 @@ class Archive:
         archive's folder (passage ids and keywords only) for ``promote_emergent``."""
         if min_size < 2:
             raise InputError("a cluster needs at least 2 passages")
-        dim = self._require_index().dim
+        dim = self._require_embedder().dim
         rows = self.store.untagged_passages(viewer, self.tagger.options.min_score, most)
         by_id = self.store.vector_map([r[0] for r in rows], dim)
         rows = [r for r in rows if r[0] in by_id]  # a passage mid-reindex has no vector yet
@@ -1146,13 +1206,11 @@ class Archive:
             raise InputError("k must be at least 1")
         if flt.theme:
             self.tagger.taxonomy.check_theme(flt.theme)
-        index = self._require_index()
+        self._require_embedder()
         self.refresh()
         vector = self.embedder.embed([query], kind="query")[0]
-        allowed = self._allowed(flt, viewer)
         depth = k if not group else max(20 * k, 200)
-        with self._index_lock:
-            scored = index.search(vector, depth, allowed)
+        scored = self._nearest(vector, depth, flt, viewer)
         if not group:
             return [
                 replace(h, highlights=highlight(query, h.text))
@@ -1160,9 +1218,30 @@ class Archive:
             ]
         return self._stories(query, vector, scored, viewer, k, weights, flt)
 
+    def _nearest(
+        self, vector: np.ndarray, k: int, flt: PassageFilter, viewer: Viewer
+    ) -> list[tuple[int, float]]:
+        """The ``k`` passages closest to ``vector`` that ``viewer`` may see within ``flt``:
+        in SQL on PostgreSQL, else in the FAISS index restricted to the allowed ids."""
+        if self.store.searches_vectors:
+            return self.store.nearest(vector, k, viewer, flt, self.embedder.name)
+        index = self._require_index()
+        allowed = self._allowed(flt, viewer)
+        with self._index_lock:
+            return index.search(vector, k, allowed)
+
+    def indexed(self) -> int:
+        """How many passage vectors search can find (the FAISS index's size, or the
+        vectors in PostgreSQL)."""
+        if self.store.searches_vectors:
+            return self.store.vector_count()
+        return len(self._require_index())
+
     def _vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Vectors of passages for ranking: from the index (in memory; reading 600 blobs
         from SQLite cost 4 ms a search at 100k passages), SQLite for any it lacks."""
+        if self.store.searches_vectors:
+            return self.store.vector_map(ids, self.embedder.dim)
         index = self._require_index()
         with self._index_lock:
             found, array = index.lookup(ids)
@@ -1185,12 +1264,12 @@ class Archive:
         rare: dict[int, set[str]] = {}
         terms = query_terms(query) if weights.rare else []
         counts = self.store.term_passages(terms)
-        rarest = rare_terms(counts, len(self._require_index()))
+        rarest = rare_terms(counts, self.indexed())
         for term in rarest:  # exact names and codes: found even where meaning is not
             for pid, _ in self.store.keyword_passages([term], viewer, flt, limit=50):
                 rare.setdefault(pid, set()).add(term)
         candidates = {pid: score for pid, score in scored}
-        dim = self._require_index().dim
+        dim = self.embedder.dim
         self._places.sync(self.store)
         where, unsure = self._places.neighbours([*candidates, *rare], viewer.consent)
         if unsure:
@@ -1247,10 +1326,10 @@ class Archive:
         "the same story elsewhere", the closest testimony of each other region, regions
         ordered by how close their best one is."""
         testimony = self.store.get_testimony(testimony_id, viewer)
-        index = self._require_index()
+        embedder = self._require_embedder()
         self.refresh()
         passage_ids = [p.id for p in self.store.passages(testimony_id, viewer) if p.id]
-        _, vectors = self.store.vectors(passage_ids, index.dim)
+        _, vectors = self.store.vectors(passage_ids, embedder.dim)
         if not len(vectors):
             return []
         centroid = vectors.mean(axis=0)
@@ -1259,9 +1338,7 @@ class Archive:
             exclude_testimony=testimony_id,
             exclude_region=testimony.region if other_regions and testimony.region else "",
         )
-        allowed = self._allowed(flt, viewer)
-        with self._index_lock:
-            scored = index.search(centroid, max(k * 50, 400), allowed)
+        scored = self._nearest(centroid, max(k * 50, 400), flt, viewer)
         best: dict[str, Hit] = {}
         for hit in self.store.hits(scored, viewer):
             key = hit.region.strip().lower() if other_regions else hit.testimony_id

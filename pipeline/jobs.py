@@ -64,7 +64,7 @@ class JobRunner:
         self.huey = huey
         self.stale_after = stale_after
         self.poll_seconds = poll_seconds
-        self.uploads = archive.home / "uploads"
+        self.uploads = archive.shared / "uploads"
         self.uploads.mkdir(exist_ok=True)
         self._task = huey.task(name="voces.ingest")(self.process)
 
@@ -106,7 +106,7 @@ class JobRunner:
             "role": viewer.role,
         }
         job = self.archive.store.jobs.create(
-            job_id, check.name, str(staged.relative_to(self.archive.home)), metadata, viewer
+            job_id, check.name, str(staged.relative_to(self.archive.shared)), metadata, viewer
         )
         self._task(job_id)
         return job
@@ -153,7 +153,7 @@ class JobRunner:
         meta = Metadata(**meta_fields)
         role = job.metadata.get("role", "archivist")
         viewer = Viewer(role if role in ("archivist", "admin") else "anonymous", job.submitted_by)
-        path = self.archive.home / job.upload_path
+        path = self.archive.shared / job.upload_path
         if not path.is_file():
             raise PipelineError(f"the upload of {job.source_name} is missing from {path.parent}")
         jobs = self.archive.store.jobs

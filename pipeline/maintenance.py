@@ -82,16 +82,16 @@ def check(archive: Archive, repair: bool = False) -> CheckReport:
             problem(f"{len(missing)} passages have no stored vector", fixed)
         media = store.media_paths()
         for path in sorted(media):
-            if not (archive.home / path).is_file():
+            if not (archive.shared / path).is_file():
                 problem(f"recording {path} is missing (restore it from a backup)", False)
-        folder = archive.home / "media"
+        folder = archive.shared / "media"
         for file in sorted(folder.iterdir()) if folder.is_dir() else []:
             name = f"media/{file.name}"
             if file.is_file() and name not in media:
                 if repair:
                     file.unlink()
                 problem(f"{name} belongs to no testimony (left by an interrupted ingest)", repair)
-        uploads = archive.home / "uploads"
+        uploads = archive.shared / "uploads"
         jobs = {j.id: j for j in store.jobs.list(Viewer.system(), limit=10**9)}
         for staged in sorted(uploads.iterdir()) if uploads.is_dir() else []:
             job = jobs.get(staged.name)
@@ -129,6 +129,8 @@ def check(archive: Archive, repair: bool = False) -> CheckReport:
                 repair,
             )
         report.indexed = len(archive.index)
+    elif archive.embedder is not None and archive.store.searches_vectors:
+        report.indexed = archive.indexed()  # pgvector searches the stored vectors
     report.passages = len(store.all_passage_ids())
     report.vectors = len(store.vector_ids())
     return report
@@ -172,6 +174,11 @@ def _copy_database(source: Path, target: Path) -> None:
 
 def backup(archive: Archive, destination: Path) -> dict[str, Any]:
     """Write a consistent copy of the archive into ``destination`` (a new folder)."""
+    if archive.store.path is None:
+        raise InputError(
+            f"the archive is in PostgreSQL ({archive.store.location}): back it up with "
+            "pg_dump (docs/deploy.md), or make a SQLite copy with `voces migrate --to FOLDER`"
+        )
     if destination.exists() and any(destination.iterdir()):
         raise InputError(f"{destination} is not empty; back up into a new folder")
     destination.mkdir(parents=True, exist_ok=True)
@@ -183,7 +190,7 @@ def backup(archive: Archive, destination: Path) -> dict[str, Any]:
             if (archive.home / name).is_file():
                 _copy_database(archive.home / name, destination / name)
         for folder in _FOLDERS:
-            source = archive.home / folder
+            source = (archive.shared if folder in ("media", "uploads") else archive.home) / folder
             if source.is_dir():
                 shutil.copytree(
                     source, destination / folder, ignore=shutil.ignore_patterns(".tmp-*", ".*")
@@ -231,3 +238,56 @@ def restore(source: Path, home: Path, force: bool = False) -> dict[str, Any]:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / name, target)
     return manifest
+
+
+def migrate(
+    archive: Archive,
+    target: str,
+    viewer: Viewer,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Copy the archive into ``target``, ids, reviews, consent and audit included:
+    a ``postgresql://`` database (empty), or a folder (new or empty) that becomes a
+    laptop archive (SQLite, its recordings and theme models copied beside it).
+
+    Recordings stay where they are for a PostgreSQL target: every machine reads them
+    from the folder VOCES_SHARED_DIR names (``shared`` here). Stop the server and the
+    workers first: rows written during the copy would be left behind."""
+    from corpus import Store
+    from corpus.db import is_database_url
+    from corpus.transfer import copy_store
+
+    folder: Path | None = None
+    if is_database_url(target):
+        location: Path | str = target
+    else:
+        folder = Path(target).expanduser()
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise InputError(f"{folder} is not an empty folder; migrate into a new one")
+        folder.mkdir(parents=True, exist_ok=True)
+        location = folder / "voces.sqlite3"
+    destination = Store(location)
+    try:
+        counts = copy_store(archive.store, destination, viewer, progress)
+    except BaseException:
+        destination.close()
+        if folder is not None:  # nothing half-made is left behind
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    destination.close()
+    copied: list[str] = []
+    if folder is not None:
+        for name, root in (("media", archive.shared), ("theme-models", archive.home)):
+            if (root / name).is_dir():
+                shutil.copytree(root / name, folder / name, ignore=shutil.ignore_patterns(".*"))
+                copied.append(name)
+        for name in ("taxonomy.json",):
+            if (archive.home / name).is_file():
+                shutil.copy2(archive.home / name, folder / name)
+                copied.append(name)
+    return {
+        "target": destination.location,
+        "rows": counts,
+        "copied": copied,
+        "media": str(archive.shared / "media") if folder is None else str(folder / "media"),
+    }

@@ -8,8 +8,10 @@ import pytest
 from corpus import Viewer
 from models.nlp import load_nlp
 from pipeline import Archive, ThemeTagger, load_taxonomy
+from pipeline import archive as archive_module
 from pipeline.redact import Redactor, TextRedactor
 
+from . import backends
 from .fakes import FakeWhisper, HashEmbedder
 
 DATA = Path(__file__).parent / "data"
@@ -25,13 +27,29 @@ ARCHIVIST = Viewer("archivist", "key:test-archivist")
 pattern_redact = TextRedactor(Redactor(None))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _backend():
+    """With VOCES_TEST_BACKEND=postgresql, every archive folder a test (or a module's
+    shared fixture) opens gets its own PostgreSQL database (see tests/backends.py)."""
+    if not backends.POSTGRES:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(archive_module, "default_database", backends.database_for)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def voces_home(tmp_path, monkeypatch):
-    """Every test gets its own archive folder and model cache; nothing touches ~."""
+    """Every test gets its own archive folder and model cache; nothing touches ~.
+
+    With VOCES_TEST_BACKEND=postgresql each archive folder gets its own PostgreSQL
+    database instead of a SQLite file (see tests/backends.py)."""
     home = tmp_path / "home"
     monkeypatch.setenv("VOCES_HOME", str(home))
     monkeypatch.setenv("VOCES_CACHE_DIR", str(tmp_path / "cache"))
-    return home
+    yield home
+    backends.forget(tmp_path)  # the test's PostgreSQL databases, if it made any
 
 
 @pytest.fixture(scope="session")

@@ -120,6 +120,7 @@ def main(argv: list[str]) -> int:
         whisper=lambda: whisper,
         redact=redact,
         snapshot_every=SNAPSHOT_EVERY,
+        database=os.environ.get("VOCES_TEST_DATABASE", ""),
     )
     queue = SqliteHuey("voces", filename=str(home / "queue.sqlite3"))
     runner = JobRunner(archive, queue, stale_after=1.0, poll_seconds=0.05)

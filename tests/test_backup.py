@@ -22,6 +22,7 @@ import pytest
 from pipeline import Archive, InputError, Metadata, PipelineError
 from pipeline.maintenance import backup, check, restore
 
+from .backends import embedded_only
 from .conftest import DATA, LOCAL, fake_cli, pattern_redact
 from .fakes import HashEmbedder
 
@@ -108,6 +109,7 @@ def _assert_whole(folder: Path) -> set[str]:
     return {r[0] for r in rows}
 
 
+@embedded_only("voces backup copies the SQLite file; PostgreSQL is backed up with pg_dump")
 def test_backup_while_ingesting_then_restore(archive, voces_home, tmp_path, rule_tagger):
     filled = _fill(archive)
     archive.snapshot_every = 1  # the writer rewrites the index snapshot at every change
@@ -185,6 +187,7 @@ def test_backup_while_ingesting_then_restore(archive, voces_home, tmp_path, rule
         restored.close()
 
 
+@embedded_only("voces backup copies the SQLite file; PostgreSQL is backed up with pg_dump")
 def test_restore_refuses_a_damaged_backup_and_an_existing_archive(archive, tmp_path, rule_tagger):
     filled = _fill(archive)
     dest = tmp_path / "backup"
@@ -230,6 +233,7 @@ def test_restore_refuses_a_damaged_backup_and_an_existing_archive(archive, tmp_p
         forced.close()
 
 
+@embedded_only("voces backup copies the SQLite file; PostgreSQL is backed up with pg_dump")
 def test_restore_refuses_a_home_with_files_but_no_database(archive, tmp_path):
     _fill(archive)
     dest = tmp_path / "backup"
@@ -244,6 +248,7 @@ def test_restore_refuses_a_home_with_files_but_no_database(archive, tmp_path):
         assert (home / "media" / "recording.ogg").read_bytes() == b"the only copy"
 
 
+@embedded_only("repairs of the FAISS index files")
 def test_check_repairs_what_sqlite_can_rebuild(voces_home, rule_tagger, fake_whisper):
     archive = _open(voces_home, rule_tagger, fake_whisper)
     filled = _fill(archive)
@@ -347,6 +352,7 @@ def test_check_removes_leftovers_of_interrupted_transcriptions(
         archive.close()
 
 
+@embedded_only("voces backup copies the SQLite file; PostgreSQL is backed up with pg_dump")
 def test_backup_restore_and_check_through_the_cli(monkeypatch, fake_whisper, voces_home, tmp_path):
     run = fake_cli(monkeypatch, fake_whisper, HashEmbedder())
     assert run("ingest", str(DATA / "testimonies.jsonl")).exit_code == 0

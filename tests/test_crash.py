@@ -30,11 +30,14 @@ from pathlib import Path
 import pytest
 from huey import SqliteHuey
 
+from corpus.db import open_database
 from pipeline import Archive, Metadata, PassageOptions, split_text
+from pipeline import archive as archive_module
 from pipeline.jobs import JobRunner, new_job_id
 from pipeline.maintenance import check
 from pipeline.uploads import check_upload, safe_name
 
+from . import backends
 from .conftest import DATA, LOCAL
 from .crash_worker import redact, rule_tagger
 from .fakes import HashEmbedder
@@ -153,6 +156,8 @@ def _queue(home: Path, files: list[Path]) -> dict[str, Expected]:
 def _start(home: Path, log: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    # the worker opens the same database as this test (a PostgreSQL one on that backend)
+    env["VOCES_TEST_DATABASE"] = str(archive_module.default_database(home))
     with log.open("ab") as err:
         proc = subprocess.Popen(
             [sys.executable, str(WORKER), str(home)],
@@ -172,7 +177,7 @@ def _start(home: Path, log: Path) -> subprocess.Popen[bytes]:
 
 
 def _jobs(db: sqlite3.Connection) -> dict[str, tuple[str, int]]:
-    return {r[0]: (r[1], r[2]) for r in db.execute("SELECT id, state, attempts FROM jobs")}
+    return {r[0]: (r[1], r[2]) for r in db.tuples("SELECT id, state, attempts FROM jobs")}
 
 
 def _check_whole(home: Path, expected: dict[str, Expected], audio_passages: set[int]) -> dict:
@@ -181,12 +186,12 @@ def _check_whole(home: Path, expected: dict[str, Expected], audio_passages: set[
 
     SQLite is read directly first (opening the archive fills in what is missing, which
     would hide a partial write), then the archive is opened and checked."""
-    db = sqlite3.connect(str(home / "voces.sqlite3"))
+    db = open_database(archive_module.default_database(home))
     try:
-        stored = db.execute("SELECT id, source_hash, source_kind, media_path FROM testimonies")
+        stored = db.tuples("SELECT id, source_hash, source_kind, media_path FROM testimonies")
         testimonies = {r[0]: r for r in stored}
         counts = dict(
-            db.execute("SELECT testimony_id, count(*) FROM passages GROUP BY testimony_id")
+            db.tuples("SELECT testimony_id, count(*) FROM passages GROUP BY testimony_id")
         )
         for tid, (_, source_hash, _, media_path) in testimonies.items():
             assert tid in expected, f"{tid} was never queued"
@@ -202,21 +207,21 @@ def _check_whole(home: Path, expected: dict[str, Expected], audio_passages: set[
                 digest = hashlib.sha256(media.read_bytes()).hexdigest()
                 assert digest == source_hash, f"{tid}: recording {media_path} is partial"
         assert len(audio_passages) <= 1, f"copies of one recording differ: {audio_passages}"
-        twice = db.execute(
+        twice = db.tuples(
             "SELECT source_hash FROM testimonies GROUP BY source_hash HAVING count(*) > 1"
-        ).fetchall()
+        )
         assert not twice, f"stored twice: {twice}"
-        (no_vector,) = db.execute(
+        [(no_vector,)] = db.tuples(
             "SELECT count(*) FROM passages p LEFT JOIN vectors v ON v.passage_id = p.id "
             "WHERE v.passage_id IS NULL"
-        ).fetchone()
+        )
         assert no_vector == 0, f"{no_vector} passages have no vector"
-        (unredacted,) = db.execute(
+        [(unredacted,)] = db.tuples(
             "SELECT (SELECT count(*) FROM passages WHERE redacted IS NULL) + "
             "(SELECT count(*) FROM testimonies WHERE title_redacted IS NULL)"
-        ).fetchone()
+        )
         assert unredacted == 0, f"{unredacted} passages or titles have no redacted copy"
-        (passages,) = db.execute("SELECT count(*) FROM passages").fetchone()
+        [(passages,)] = db.tuples("SELECT count(*) FROM passages")
         jobs = _jobs(db)
     finally:
         db.close()
@@ -224,9 +229,9 @@ def _check_whole(home: Path, expected: dict[str, Expected], audio_passages: set[
 
     archive = Archive(home, HashEmbedder(), rule_tagger(), redact=redact)
     try:
-        assert archive.index is not None
-        assert len(archive.index) == passages
-        assert archive.index.ids() == archive.store.all_passage_ids()
+        assert archive.indexed() == passages
+        if archive.index is not None:  # the embedded backend's FAISS index
+            assert archive.index.ids() == archive.store.all_passage_ids()
         report = check(archive)
         assert [p for p in report.problems if not any(o in p for o in ORPHANS)] == [], (
             report.problems
@@ -276,6 +281,8 @@ def test_kill_9_during_a_batch_upload_loses_and_duplicates_nothing(voces_home, t
         proc.stdout.close()
         shutil.rmtree(probe, ignore_errors=True)
         shutil.copytree(home, probe)  # check a copy: the next worker starts from the crash
+        if backends.POSTGRES:
+            backends.clone(home, probe)
         try:
             seen = _check_whole(probe, expected, audio_passages)
         except AssertionError as exc:
@@ -288,7 +295,10 @@ def test_kill_9_during_a_batch_upload_loses_and_duplicates_nothing(voces_home, t
             mid_job += 1
         jobs = seen["jobs"]
         orphans |= seen["orphans"]
-    leftovers = [p.name for p in (home / "index").iterdir() if p.name.startswith(".")]
+    index = home / "index"  # the embedded backend's FAISS snapshots (none on PostgreSQL)
+    leftovers = (
+        [p.name for p in index.iterdir() if p.name.startswith(".")] if index.is_dir() else []
+    )
     print(
         f"{kills} kills, {mid_job} mid-job, {len(orphans)} orphan files found after kills, "
         f"{batches} batches, {len(expected)} testimonies, {time.monotonic() - started:.1f} s; "
@@ -315,7 +325,7 @@ def test_kill_9_during_a_batch_upload_loses_and_duplicates_nothing(voces_home, t
             passages = store.passages(tid, LOCAL)
             assert len(passages) == (want.passages or len(passages)) and passages, tid
         count = len(store.all_passage_ids())
-        assert archive.index is not None and len(archive.index) == count
+        assert archive.indexed() == count
         report = check(archive)
         assert [p for p in report.problems if not any(o in p for o in ORPHANS)] == [], (
             report.problems
