@@ -1,13 +1,15 @@
 # Voces — the two commands a newcomer needs:
 #   make demo   set up, ingest the illustrative demo corpus, serve on http://127.0.0.1:8000
-#   make test   set up, run the whole test suite (slow real-model tests included)
+#   make test   set up, run the whole test suite (slow real-model tests included) on the
+#               embedded backend, then again on PostgreSQL + pgvector (pgserver, started
+#               and stopped by the tests)
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-embedded test-postgres test-fast lint bench clean
 
 setup: $(STAMP)
 
@@ -23,18 +25,24 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/voces demo
 
-test: setup
+test: test-embedded test-postgres
+
+test-embedded: setup
 	$(BIN)/ruff check api pipeline models corpus tests bench
 	$(BIN)/python -m pytest
+
+test-postgres: setup
+	VOCES_TEST_BACKEND=postgresql $(BIN)/python -m pytest
 
 test-fast: setup
 	$(BIN)/python -m pytest -m 'not slow'
 
 lint: setup
-	$(BIN)/ruff check api pipeline models corpus tests bench
-	$(BIN)/ruff format --check api pipeline models corpus tests bench
+	$(BIN)/ruff check api pipeline models corpus tests bench docs/deploy
+	$(BIN)/ruff format --check api pipeline models corpus tests bench docs/deploy
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python docs/deploy/check_compose.py
 
 bench: setup
 	$(BIN)/python bench/transcribe.py

@@ -312,6 +312,7 @@ class JobPublic(BaseModel):
     error: str
     attempts: int
     results: list[dict[str, Any]]
+    worker: str = Field("", description="host:process of the worker that last took the job")
 
 
 class JobList(BaseModel):

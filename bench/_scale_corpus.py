@@ -205,13 +205,14 @@ def synthesize(real: RealCorpus, n: int, held_out: np.ndarray, seed: int = 0) ->
 
 
 def load_store(
-    home: Path, syn: Synthetic, embedder_name: str, say: Say
+    home: Path, syn: Synthetic, embedder_name: str, say: Say, database: str = ""
 ) -> tuple[np.ndarray, float]:
     """Write every synthetic testimony through ``Store.add_testimony`` (one transaction per
-    testimony, as an ingest does) into ``home``. Returns (passage id per synthetic
-    passage, seconds). No model runs: no tags, redacted copy = the text itself."""
+    testimony, as an ingest does) into ``home`` (or the PostgreSQL ``database``). Returns
+    (passage id per synthetic passage, seconds). No model runs: no tags, redacted copy =
+    the text itself."""
     home.mkdir(parents=True, exist_ok=True)
-    store = Store(home / "voces.sqlite3")
+    store = Store(database or home / "voces.sqlite3")
     viewer = Viewer.local("bench")
     ids = np.zeros(len(syn), dtype=np.int64)
     t0 = time.perf_counter()

@@ -31,6 +31,7 @@ import numpy as np
 from .errors import CorpusError, DuplicateError
 
 __all__ = [
+    "AnyDatabase",
     "Database",
     "PostgresDatabase",
     "chunks",
@@ -60,7 +61,8 @@ def _statements(sql: str) -> Iterator[str]:
             if pending.strip():
                 yield pending
             pending = ""
-    if pending.strip() and not pending.strip().startswith("--"):
+    # a last statement without its ";" (after comments, too) is still a statement
+    if any(line.strip() and not line.strip().startswith("--") for line in pending.splitlines()):
         yield pending
 
 
@@ -378,6 +380,10 @@ def vector_dim(value: Any) -> int:
     if hasattr(value, "dimensions"):
         return int(value.dimensions())
     return len(value)
+
+
+#: Either engine: what the store, keys and jobs are written against.
+AnyDatabase = Database | PostgresDatabase
 
 
 def _redacted_url(url: str) -> str:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .access import Viewer
-from .db import Database, now
+from .db import AnyDatabase, now
 from .errors import ForbiddenError, NotFoundError
 from .records import Job
 
@@ -37,6 +37,7 @@ def _job(row: Any) -> Job:
         results=tuple(json.loads(row["results"])),
         upload_path=row["upload_path"],
         metadata=json.loads(row["metadata"]),
+        worker=row["worker"],
     )
 
 
@@ -50,7 +51,7 @@ def _ago(seconds: float) -> str:
 
 
 class JobTable:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self.db = db
 
     @staticmethod
@@ -110,15 +111,18 @@ class JobTable:
 
     # -- the worker's side (no viewer: the worker acts for the job's submitter) --------------
 
-    def claim(self, job_id: str, stale_after: float) -> Job | None:
+    def claim(self, job_id: str, stale_after: float, worker: str = "") -> Job | None:
         """Take a queued job, or a running one whose worker stopped beating; None when
-        another worker has it or it is finished."""
+        another worker has it or it is finished. ``worker`` names who took it (host:pid).
+
+        Heartbeats are the workers' clocks: machines sharing an archive keep them in step
+        (NTP); a skew well under ``stale_after`` is harmless."""
         with self.db.transaction() as db:
             done = db.execute(
                 "UPDATE jobs SET state = 'running', attempts = attempts + 1, heartbeat_at = ?, "
-                "updated_at = ? WHERE id = ? AND (state = 'queued' OR "
+                "updated_at = ?, worker = ? WHERE id = ? AND (state = 'queued' OR "
                 "(state = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < ?)))",
-                (_beat(), now(), job_id, _ago(stale_after)),
+                (_beat(), now(), worker, job_id, _ago(stale_after)),
             ).rowcount
         return self._get(job_id) if done else None
 

@@ -13,7 +13,7 @@ import hmac
 import secrets
 
 from .access import Viewer
-from .db import Database, now
+from .db import AnyDatabase, now
 from .errors import CorpusError, ForbiddenError, NotFoundError
 from .records import ApiKey
 
@@ -27,7 +27,7 @@ def _hash(secret: str) -> str:
 
 
 class KeyRing:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self.db = db
 
     def create(self, role: str, name: str, viewer: Viewer) -> tuple[ApiKey, str]:

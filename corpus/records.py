@@ -161,6 +161,7 @@ class Job:
     results: tuple[dict[str, Any], ...] = ()  # {"id", "status", "passages", ...} per testimony
     upload_path: str = ""  # relative to VOCES_HOME
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    worker: str = ""  # host:pid of the worker that last took it
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,7 @@ TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "message",
             "error",
             "results",
+            "worker",
         ),
     ),
 )

@@ -13,7 +13,9 @@ ingest is idempotent (the same bytes are "present" the second time).
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+import socket
 import shutil
 import threading
 import time
@@ -38,8 +40,6 @@ def new_job_id() -> str:
 
 
 def _fsync_tree(path: Path) -> None:
-    import os
-
     with path.open("rb") as fh:
         os.fsync(fh.fileno())
     if os.name == "posix":
@@ -67,6 +67,8 @@ class JobRunner:
         self.uploads = archive.shared / "uploads"
         self.uploads.mkdir(exist_ok=True)
         self._task = huey.task(name="voces.ingest")(self.process)
+        #: who this worker is in the job table: machines share one archive
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
 
     # -- submitting ----------------------------------------------------------------------------
 
@@ -116,7 +118,7 @@ class JobRunner:
     def process(self, job_id: str) -> None:
         """Run one job if no other worker has it (the huey task)."""
         jobs = self.archive.store.jobs
-        job = jobs.claim(job_id, self.stale_after)
+        job = jobs.claim(job_id, self.stale_after, self.worker)
         if job is None:
             return
         beating = threading.Event()
@@ -226,5 +228,6 @@ def job_json(job: Job) -> dict[str, Any]:
         "message": job.message,
         "error": job.error,
         "attempts": job.attempts,
+        "worker": job.worker,
         "results": list(job.results),
     }

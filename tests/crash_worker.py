@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from huey import SqliteHuey
+from huey import RedisHuey, SqliteHuey
 
 from pipeline import Archive, ThemeTagger, load_taxonomy
 from pipeline.jobs import JobRunner
@@ -121,8 +121,16 @@ def main(argv: list[str]) -> int:
         redact=redact,
         snapshot_every=SNAPSHOT_EVERY,
         database=os.environ.get("VOCES_TEST_DATABASE", ""),
+        shared=Path(os.environ["VOCES_TEST_SHARED"])
+        if os.environ.get("VOCES_TEST_SHARED")
+        else None,
     )
-    queue = SqliteHuey("voces", filename=str(home / "queue.sqlite3"))
+    # the queue: huey's SQLite file in HOME, or a shared Redis (workers on several machines)
+    queue_url = os.environ.get("VOCES_TEST_QUEUE_URL", "")
+    if queue_url:
+        queue = RedisHuey("voces", url=queue_url)
+    else:
+        queue = SqliteHuey("voces", filename=str(home / "queue.sqlite3"))
     runner = JobRunner(archive, queue, stale_after=1.0, poll_seconds=0.05)
     stop = threading.Event()
     late = threading.Event()

@@ -26,6 +26,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from huey import SqliteHuey
@@ -123,11 +124,12 @@ def _audio_batch(folder: Path, batch: int) -> list[Path]:
     return files
 
 
-def _queue(home: Path, files: list[Path]) -> dict[str, Expected]:
-    """Stage, check and queue every file as ``voces ingest --queue`` does."""
-    archive = Archive(home, None, rule_tagger())  # no models: submitting only
-    queue = SqliteHuey("voces", filename=str(home / "queue.sqlite3"))
-    runner = JobRunner(archive, queue)
+def _queue(home: Path, files: list[Path], queue: Any = None, **archive: Any) -> dict[str, Expected]:
+    """Stage, check and queue every file as ``voces ingest --queue`` does (into huey's
+    SQLite queue in ``home``, or ``queue``; ``archive`` are more arguments of Archive)."""
+    submitter = Archive(home, None, rule_tagger(), **archive)  # no models: submitting only
+    queue = queue or SqliteHuey("voces", filename=str(home / "queue.sqlite3"))
+    runner = JobRunner(submitter, queue)
     meta = Metadata(consent="public", region="Puno")
     expected: dict[str, Expected] = {}
     try:
@@ -148,16 +150,19 @@ def _queue(home: Path, files: list[Path]) -> dict[str, Expected]:
                 count = len(split_text(item.text, PassageOptions()))
                 expected[tid] = Expected(tid, digest, count)
     finally:
-        queue.storage.close()  # this process copies the archive's files later: no open handle
-        archive.close()
+        if hasattr(queue.storage, "close"):  # huey's SQLite file: this process copies it later
+            queue.storage.close()
+        submitter.close()
     return expected
 
 
-def _start(home: Path, log: Path) -> subprocess.Popen[bytes]:
+def _start(home: Path, log: Path, **extra: str) -> subprocess.Popen[bytes]:
+    """Start tests/crash_worker.py on ``home``; ``extra`` are more environment variables."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     # the worker opens the same database as this test (a PostgreSQL one on that backend)
     env["VOCES_TEST_DATABASE"] = str(archive_module.default_database(home))
+    env.update(extra)
     with log.open("ab") as err:
         proc = subprocess.Popen(
             [sys.executable, str(WORKER), str(home)],

@@ -162,7 +162,7 @@ def test_backup_of_a_postgres_archive_points_to_pg_dump(tmp_path, rule_tagger, f
     url = backends.database_for(tmp_path / "server")
     server = _archive(tmp_path / "node", rule_tagger, fake_whisper, database=url)
     try:
-        with pytest.raises(InputError, match="pg_dump") as refused:
+        with pytest.raises(InputError, match="pg_dump"):
             backup(server, tmp_path / "copy")
         assert not (tmp_path / "copy").exists()
     finally:

