@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import socket
 import shutil
+import socket
 import threading
 import time
 from dataclasses import asdict
