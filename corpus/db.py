@@ -199,13 +199,17 @@ class _Row(tuple):  # type: ignore[type-arg]
         return list(self.names)
 
 
+@lru_cache(maxsize=512)
+def _row_class(names: tuple[str, ...]) -> type[_Row]:
+    """One row class per column list (made once, not per query)."""
+    return type("Row", (_Row,), {"names": {name: n for n, name in enumerate(names)}})
+
+
 def _row_factory(cursor: Any) -> Any:
     description = cursor.description
     if description is None:
         return tuple
-    names = {column.name: n for n, column in enumerate(description)}
-    cls = type("Row", (_Row,), {"names": names})
-    return cls
+    return _row_class(tuple(column.name for column in description))
 
 
 @lru_cache(maxsize=2048)
@@ -282,6 +286,10 @@ class PostgresDatabase:
         except psycopg.Error as exc:
             raise CorpusError(f"cannot open archive database {self.location}: {exc}") from exc
         self.lock = threading.RLock()
+        # advisory locks are held on a connection of their own (opened on first use and
+        # kept), so this process's reads go on while it holds one
+        self._lock_guard = threading.RLock()
+        self._lock_conn: Any = None
         self.migrate()
 
     @staticmethod
@@ -342,8 +350,12 @@ class PostgresDatabase:
     @contextmanager
     def advisory_lock(self, key: int) -> Iterator[None]:
         """Hold a PostgreSQL advisory lock (one holder across every machine), on a
-        connection of its own so this process's reads go on meanwhile."""
-        with self._psycopg.connect(self.url, autocommit=True) as conn:
+        connection of its own so this process's reads go on meanwhile. Re-entrant in a
+        thread, like the file lock it replaces (PostgreSQL counts a session's holds)."""
+        with self._lock_guard:
+            if self._lock_conn is None or self._lock_conn.closed:
+                self._lock_conn = self._psycopg.connect(self.url, autocommit=True)
+            conn = self._lock_conn
             conn.execute("SELECT pg_advisory_lock(%s)", (key,))
             try:
                 yield
@@ -351,6 +363,9 @@ class PostgresDatabase:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def close(self) -> None:
+        with self._lock_guard:
+            if self._lock_conn is not None:
+                self._lock_conn.close()
         with self.lock:
             self.conn.close()
 

@@ -25,7 +25,6 @@ from .db import (
     Database,
     PostgresDatabase,
     chunks,
-    is_database_url,
     now,
     open_database,
     vector_dim,
@@ -211,7 +210,7 @@ class Store:
     def __init__(self, location: Path | str) -> None:
         self.db: Database | PostgresDatabase = open_database(location)
         #: the SQLite file (None on PostgreSQL)
-        self.path: Path | None = None if is_database_url(location) else Path(location)
+        self.path: Path | None = self.db.path
         #: where the archive's database is, fit to show (no password)
         self.location = self.db.location
         self.keys = KeyRing(self.db)
@@ -932,11 +931,8 @@ class Store:
         ts_rank_cd (cover density; PostgreSQL has no BM25), best first."""
         column = "p.fts_original" if viewer.sees_originals else "p.fts_redacted"
         where, args = flt.where(viewer)
-        query = " | ".join(
-            "(" + " <-> ".join(f"'{part}'" for part in fold_words(w)) + ")"
-            for w in words
-            if fold_words(w)
-        )
+        phrases = [parts for parts in map(fold_words, words) if parts]
+        query = " | ".join("(" + " <-> ".join(f"'{p}'" for p in parts) + ")" for parts in phrases)
         if not query:
             return []
         rows = self._query(
