@@ -188,6 +188,21 @@ def test_search_filters_and_consent(archive):
         archive.search("agua", LOCAL, flt=PassageFilter(theme="nope"))
 
 
+def test_the_vector_search_itself_keeps_to_the_viewer_and_the_filter(archive):
+    """Consent and filters act inside the vector search (FAISS given the allowed ids;
+    pgvector in the same SQL), not only when hits are read afterwards: a search that
+    found hidden passages would fill its k with them and answer with fewer."""
+    _ingest(archive, DATA / "testimonies.jsonl")
+    _ingest(archive, DATA / "es_rio.ogg", region="Puno", consent="private")
+    vector = archive.embedder.embed(["río contaminado"], kind="query")[0]
+    everything = {pid for pid, _ in archive._nearest(vector, 100, PassageFilter(), LOCAL)}
+    assert everything == set(archive.store.passage_ids(LOCAL).tolist())
+    for viewer, flt in ((ANON, PassageFilter()), (LOCAL, PassageFilter(region="Puno"))):
+        allowed = set(archive.store.passage_ids(viewer, flt).tolist())
+        found = {pid for pid, _ in archive._nearest(vector, 100, flt, viewer)}
+        assert found == allowed and allowed < everything
+
+
 def test_search_crosses_languages_through_the_embedder(archive):
     _ingest(archive, DATA / "es_rio.ogg", region="Puno")
     # FakeWhisper speaks Spanish; the fake embedder maps river/polluted onto río/contaminado
