@@ -226,7 +226,12 @@ def migrate(settings: Settings, target: str, as_json: bool) -> None:
         f"copied {rows['testimonies']} testimonies, {rows['passages']} passages, "
         f"{rows['reviews']} reviews, {rows['audit']} audit entries into {report['target']}"
     )
-    if not report["copied"]:
+    if not report["copied"] and str(report["media"]).startswith("s3://"):
+        click.echo(
+            f"recordings stay in {report['media']}: keep VOCES_MEDIA_URL on every machine",
+            err=True,
+        )
+    elif not report["copied"]:
         click.echo(
             f"recordings stay in {report['media']}: set VOCES_SHARED_DIR to its parent "
             "folder on every machine (see docs/deploy.md)",

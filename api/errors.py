@@ -16,6 +16,7 @@ from corpus import (
     DuplicateError,
     ForbiddenError,
     IndexMismatchError,
+    MediaUnavailable,
     NotFoundError,
 )
 from models import ModelError
@@ -45,6 +46,7 @@ STATUS: list[tuple[type[Exception], int, str]] = [
     (InputError, 400, "bad_input"),
     (IndexMismatchError, 409, "index_mismatch"),
     (ModelError, 503, "model_unavailable"),
+    (MediaUnavailable, 503, "media_unavailable"),
     (PipelineError, 422, "pipeline_error"),
     (CorpusError, 500, "storage_error"),
 ]

@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from corpus.media import MediaStore, open_media
 from models import WhisperSpec, load_embedder, load_whisper
 from models.ner import load_ner
 from models.nlp import load_nlp
@@ -116,6 +117,15 @@ def build_archive(settings: Settings, models: bool = True) -> Archive:
         ingest_workers=settings.ingest_workers,
         database=settings.database_url.strip(),
         shared=settings.shared_dir,
+        media=media_store(settings),
+    )
+
+
+def media_store(settings: Settings) -> MediaStore:
+    """Where recordings and staged uploads go: VOCES_SHARED_DIR (else VOCES_HOME), or the
+    S3 bucket VOCES_MEDIA_URL names."""
+    return open_media(
+        settings.media_url, settings.shared_dir or settings.home, settings.s3_endpoint_url
     )
 
 

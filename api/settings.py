@@ -98,6 +98,18 @@ class Settings(BaseSettings):
         description="Where recordings (media/) and staged uploads (uploads/) live: VOCES_HOME "
         "when empty; a folder every machine mounts when workers run on several.",
     )
+    media_url: str = Field(
+        "",
+        description="Empty to keep recordings and staged uploads in VOCES_SHARED_DIR, or "
+        "s3://bucket/prefix for S3-compatible storage shared by every machine (pip install "
+        "'voces[s3]'; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or a "
+        "profile).",
+    )
+    s3_endpoint_url: str = Field(
+        "",
+        description="The S3 endpoint for a store other than AWS (MinIO, Ceph, Garage), e.g. "
+        "http://minio:9000; empty for AWS.",
+    )
     queue_url: str = Field(
         "",
         description="Job queue for uploads: empty for huey's SQLite queue in VOCES_HOME "

@@ -7,6 +7,7 @@ from .errors import (
     DuplicateError,
     ForbiddenError,
     IndexMismatchError,
+    MediaUnavailable,
     NotFoundError,
 )
 from .index import EXACT_BELOW, IdSet, VectorIndex
@@ -48,6 +49,7 @@ __all__ = [
     "Hit",
     "IndexMismatchError",
     "Job",
+    "MediaUnavailable",
     "NotFoundError",
     "Passage",
     "PassageEdit",

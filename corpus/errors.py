@@ -23,3 +23,7 @@ class ForbiddenError(CorpusError):
 
 class ConflictError(CorpusError):
     """An id is already used by a testimony with other content."""
+
+
+class MediaUnavailable(CorpusError):
+    """The media store (a shared folder, an S3 bucket) cannot be reached or refused us."""

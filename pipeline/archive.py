@@ -18,7 +18,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import threading
 import time
 from collections import OrderedDict
@@ -52,6 +51,7 @@ from corpus import (
     VectorIndex,
     Viewer,
 )
+from corpus.media import FolderMedia, MediaStore
 
 from .audio import SpooledAudio, is_audio, spool_audio
 from .discover import (
@@ -181,12 +181,6 @@ def _replace_durably(target: Path, write: Callable[[BinaryIO], object]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _copy_durably(source: Path, target: Path) -> None:
-    """Copy ``source`` to ``target`` durably (see :func:`_replace_durably`)."""
-    with source.open("rb") as src:
-        _replace_durably(target, lambda dst: shutil.copyfileobj(src, dst, 1 << 20))
-
-
 def _write_json(target: Path, data: Any) -> None:
     """Write JSON durably (see :func:`_replace_durably`)."""
     text = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
@@ -240,6 +234,7 @@ class Archive:
         ingest_workers: int = 1,
         database: Path | str = "",
         shared: Path | None = None,
+        media: MediaStore | None = None,
     ) -> None:
         self.home = home
         self.shared = shared or home
@@ -247,7 +242,8 @@ class Archive:
         # many workers, each on its share of the cores: see api.services.whisper_loader)
         self.ingest_workers = max(1, ingest_workers)
         home.mkdir(parents=True, exist_ok=True)
-        (self.shared / "media").mkdir(parents=True, exist_ok=True)
+        #: recordings and staged uploads: the ``shared`` folder, or an S3 bucket
+        self.media: MediaStore = media or FolderMedia(self.shared)
         self.store = Store(database or default_database(home))
         self.embedder = embedder
         self.tagger = tagger
@@ -869,9 +865,9 @@ class Archive:
                 testimony.id, testimony.source_hash, testimony.consent, testimony.source_name
             ):
                 return "present"  # a concurrent ingest of the same source won
-            media_target = self.shared / testimony.media_path if media_source else None
-            if media_source is not None and media_target is not None:
-                _copy_durably(media_source, media_target)
+            media_target = testimony.media_path if media_source else None
+            if media_source is not None and media_target:
+                self.media.put(media_target, media_source)
             try:
                 self.store.add_testimony(
                     testimony,
@@ -884,8 +880,8 @@ class Archive:
                 )
             except BaseException:
                 # the source was not stored when we took the lock: the file is ours
-                if media_target is not None:
-                    media_target.unlink(missing_ok=True)
+                if media_target:
+                    self.media.delete(media_target)
                 raise
         if self.index is not None:
             self.refresh()
@@ -957,7 +953,7 @@ class Archive:
         with self.writing():
             testimony, removed = self.store.delete_testimony(testimony_id, viewer)
             if testimony.media_path:
-                (self.shared / testimony.media_path).unlink(missing_ok=True)
+                self.media.delete(testimony.media_path)
         if self.index is not None:
             self.refresh()
         return len(removed)
@@ -970,11 +966,16 @@ class Archive:
     def passages(self, testimony_id: str, viewer: Viewer) -> list[Passage]:
         return self.store.passages(testimony_id, viewer)
 
-    def media_file(self, testimony_id: str, viewer: Viewer) -> Path | None:
-        """The stored recording of a testimony the viewer may see, if it has one."""
+    def recording(self, testimony_id: str, viewer: Viewer) -> str | None:
+        """The media name of the recording of a testimony the viewer may see, if it has
+        one and it is stored (read it through :attr:`media`)."""
         t = self.store.get_testimony(testimony_id, viewer)
-        path = self.shared / t.media_path if t.media_path else None
-        return path if path is not None and path.is_file() else None
+        return t.media_path if t.media_path and self.media.exists(t.media_path) else None
+
+    def media_file(self, testimony_id: str, viewer: Viewer) -> Path | None:
+        """The recording as a local file, when the media store is a folder."""
+        name = self.recording(testimony_id, viewer)
+        return self.media.local_path(name) if name else None
 
     def theme_prevalence(self, viewer: Viewer, by: str = "") -> list[Prevalence]:
         """Per theme (and region, community, language or year): the passages ``viewer``

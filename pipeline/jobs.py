@@ -39,17 +39,6 @@ def new_job_id() -> str:
     return "job-" + secrets.token_hex(8)
 
 
-def _fsync_tree(path: Path) -> None:
-    with path.open("rb") as fh:
-        os.fsync(fh.fileno())
-    if os.name == "posix":
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 class JobRunner:
     """Stages uploads, queues them, and runs them against one archive."""
 
@@ -80,6 +69,8 @@ class JobRunner:
 
     def discard(self, job_id: str) -> None:
         shutil.rmtree(self.uploads / job_id, ignore_errors=True)
+        if self.archive.media.local_path(f"uploads/{job_id}") is None:  # a bucket's copy
+            self.archive.media.delete_under(f"uploads/{job_id}/")
 
     def validate(self, staged: Path, check: UploadCheck, meta: Metadata) -> Metadata:
         """Refuse, before anything is queued, what the worker would refuse: bad metadata,
@@ -98,7 +89,12 @@ class JobRunner:
         if not viewer.can_write:
             raise ForbiddenError("uploading needs an archivist's key")
         meta = self.validate(staged, check, meta)
-        _fsync_tree(staged)
+        upload_path = staged.relative_to(self.archive.shared).as_posix()
+        # durable where every worker can read it: synced in place in a shared folder,
+        # or copied into the bucket (the local staging copy then goes)
+        self.archive.media.put(upload_path, staged)
+        if self.archive.media.local_path(upload_path) is None:
+            shutil.rmtree(staged.parent, ignore_errors=True)
         metadata = {
             **asdict(meta),
             "extra": dict(meta.extra or {}),
@@ -107,9 +103,7 @@ class JobRunner:
             "duration": check.duration,
             "role": viewer.role,
         }
-        job = self.archive.store.jobs.create(
-            job_id, check.name, str(staged.relative_to(self.archive.shared)), metadata, viewer
-        )
+        job = self.archive.store.jobs.create(job_id, check.name, upload_path, metadata, viewer)
         self._task(job_id)
         return job
 
@@ -155,9 +149,15 @@ class JobRunner:
         meta = Metadata(**meta_fields)
         role = job.metadata.get("role", "archivist")
         viewer = Viewer(role if role in ("archivist", "admin") else "anonymous", job.submitted_by)
-        path = self.archive.shared / job.upload_path
-        if not path.is_file():
-            raise PipelineError(f"the upload of {job.source_name} is missing from {path.parent}")
+        media = self.archive.media
+        if not media.exists(job.upload_path):
+            raise PipelineError(f"the upload of {job.source_name} is missing from {media.location}")
+        with media.local_copy(job.upload_path) as path:
+            return self._ingest_file(job, path, meta, viewer)
+
+    def _ingest_file(
+        self, job: Job, path: Path, meta: Metadata, viewer: Viewer
+    ) -> list[IngestResult]:
         jobs = self.archive.store.jobs
 
         def progress(message: str, fraction: float | None = None) -> None:

@@ -81,24 +81,35 @@ def check(archive: Archive, repair: bool = False) -> CheckReport:
                 archive._embed_passages(missing)
             problem(f"{len(missing)} passages have no stored vector", fixed)
         media = store.media_paths()
-        for path in sorted(media):
-            if not (archive.shared / path).is_file():
-                problem(f"recording {path} is missing (restore it from a backup)", False)
-        folder = archive.shared / "media"
-        for file in sorted(folder.iterdir()) if folder.is_dir() else []:
-            name = f"media/{file.name}"
-            if file.is_file() and name not in media:
-                if repair:
-                    file.unlink()
-                problem(f"{name} belongs to no testimony (left by an interrupted ingest)", repair)
-        uploads = archive.shared / "uploads"
+        kept = set(archive.media.names("media/"))
+        for path in sorted(media - kept):
+            problem(f"recording {path} is missing (restore it from a backup)", False)
+        for name in sorted(kept - media):
+            if repair:
+                archive.media.delete(name)
+            problem(f"{name} belongs to no testimony (left by an interrupted ingest)", repair)
         jobs = {j.id: j for j in store.jobs.list(Viewer.system(), limit=10**9)}
+
+        def unfinished(job_id: str) -> bool:
+            job = jobs.get(job_id)
+            return job is not None and job.state != "done"
+
+        uploads = archive.shared / "uploads"  # staged here first (and kept, in a folder)
         for staged in sorted(uploads.iterdir()) if uploads.is_dir() else []:
-            job = jobs.get(staged.name)
-            if job is None or job.state == "done":
+            if not unfinished(staged.name):
                 if repair:
                     shutil.rmtree(staged, ignore_errors=True)
                 problem(f"uploads/{staged.name} belongs to no unfinished job", repair)
+        if archive.media.local_path("uploads") is None:  # uploads kept in a bucket
+            for job_id in sorted({n.split("/")[1] for n in archive.media.names("uploads/")}):
+                if not unfinished(job_id):
+                    if repair:
+                        archive.media.delete_under(f"uploads/{job_id}/")
+                    problem(
+                        f"uploads/{job_id} in {archive.media.location} belongs to no "
+                        "unfinished job",
+                        repair,
+                    )
         _check_partial(archive, repair, problem)
     passages_left, titles_left = store.unredacted(Viewer.system())
     if (passages_left or titles_left) and archive.redact is not None:
@@ -172,6 +183,14 @@ def _copy_database(source: Path, target: Path) -> None:
         dst.close()
 
 
+def _fetch_all(archive: Archive, prefix: str, destination: Path) -> None:
+    """Copy every file under ``prefix`` in the archive's media store into ``destination``."""
+    for name in archive.media.names(prefix):
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        archive.media.fetch(name, target)
+
+
 def backup(archive: Archive, destination: Path) -> dict[str, Any]:
     """Write a consistent copy of the archive into ``destination`` (a new folder)."""
     if archive.store.path is None:
@@ -190,6 +209,9 @@ def backup(archive: Archive, destination: Path) -> dict[str, Any]:
             if (archive.home / name).is_file():
                 _copy_database(archive.home / name, destination / name)
         for folder in _FOLDERS:
+            if folder in ("media", "uploads") and archive.media.local_path(folder) is None:
+                _fetch_all(archive, f"{folder}/", destination)  # from the bucket
+                continue
             source = (archive.shared if folder in ("media", "uploads") else archive.home) / folder
             if source.is_dir():
                 shutil.copytree(
@@ -277,7 +299,12 @@ def migrate(
     destination.close()
     copied: list[str] = []
     if folder is not None:
+        if archive.media.local_path("media") is None:  # recordings in a bucket
+            _fetch_all(archive, "media/", folder)
+            copied.append("media")
         for name, root in (("media", archive.shared), ("theme-models", archive.home)):
+            if name == "media" and "media" in copied:
+                continue
             if (root / name).is_dir():
                 shutil.copytree(root / name, folder / name, ignore=shutil.ignore_patterns(".*"))
                 copied.append(name)
@@ -289,5 +316,5 @@ def migrate(
         "target": destination.location,
         "rows": counts,
         "copied": copied,
-        "media": str(archive.shared / "media") if folder is None else str(folder / "media"),
+        "media": archive.media.location if folder is None else str(folder / "media"),
     }

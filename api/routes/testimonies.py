@@ -4,16 +4,16 @@ from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile, status
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from corpus import NotFoundError, PassageFilter, Viewer
 from pipeline import InputError, Metadata
-from pipeline.audio import MEDIA_TYPES
 from pipeline.jobs import JobRunner, new_job_id
 from pipeline.uploads import UploadLimits, check_upload, read_manifest, safe_name
 
 from ..deps import ArchiveDep, JobsDep, ViewerDep, WriterDep
 from ..errors import STATUS, TooLarge
+from ..media_stream import recording_response
 from ..schemas import (
     AudioLink,
     ConsentUpdate,
@@ -114,17 +114,17 @@ def audio(
     link: Annotated[
         str, Query(max_length=300, description="A token from /audio-link, in place of a key")
     ] = "",
-) -> FileResponse:
+) -> Response:
     """The original recording (supports HTTP Range requests, so players can seek)."""
     if link:
         settings = request.app.state.settings
         viewer = request.app.state.media_links.viewer(
             link, testimony_id, archive.store.keys, bool(settings.api_token)
         )
-    path = archive.media_file(testimony_id, viewer)
-    if path is None:
+    name = archive.recording(testimony_id, viewer)
+    if name is None:
         raise NotFoundError(f"testimony {testimony_id!r} has no recording")
-    return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"))
+    return recording_response(request, archive.media, name)
 
 
 @router.get("/{testimony_id}/audio-link", response_model=AudioLink)
@@ -133,7 +133,7 @@ def audio_link(
 ) -> AudioLink:
     """A short-lived URL for a player that cannot send the key (a browser's ``<audio>``):
     it opens this recording only, for this key, for an hour. Public recordings need none."""
-    if archive.media_file(testimony_id, viewer) is None:
+    if archive.recording(testimony_id, viewer) is None:
         raise NotFoundError(f"testimony {testimony_id!r} has no recording")
     if viewer.role == "anonymous":
         return AudioLink(url=f"/api/v1/testimonies/{testimony_id}/audio", expires_at=0)
