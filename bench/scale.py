@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -108,6 +109,25 @@ def _exact(vectors: np.ndarray, queries: np.ndarray, mask: np.ndarray, k: int) -
     return out
 
 
+def _plan(archive: Any, query: np.ndarray, flt: PassageFilter, viewer: Viewer) -> list[str]:
+    """EXPLAIN ANALYZE of the first (HNSW) attempt of ``Store.nearest`` for one query."""
+    store = archive.store
+    where, args = flt.where(viewer)
+    dim = len(query)
+    vec = store.db.vector(query)
+    sql = (
+        f"EXPLAIN (ANALYZE, COSTS OFF) SELECT v.passage_id "
+        "FROM vectors v JOIN passages p ON p.id = v.passage_id "
+        "JOIN testimonies t ON t.id = p.testimony_id "
+        f"WHERE vector_dims(v.vector) = {dim} AND {where} "
+        f"ORDER BY v.vector::vector({dim}) <=> ?::vector({dim}) LIMIT 10"
+    )
+    with store.db.transaction() as db:
+        db.execute(f"SET LOCAL hnsw.ef_search = {store.ef_search}")
+        lines = [str(r[0]) for r in db.execute(sql, [*args, vec]).fetchall()]
+    return [re.sub(r"'\[[^']*\]'", "'[query]'", line) for line in lines]
+
+
 def run_engine(
     engine: str,
     syn: Any,
@@ -138,6 +158,10 @@ def run_engine(
         result["faiss"] = {"kind": archive.index.plan.kind, "nprobe": archive.index.nprobe}
     for name, viewer, flt, mask in cases:
         truth = _exact(syn.vectors, queries, mask, 10)
+        if engine == "postgresql":  # how PostgreSQL runs it, and whether it kept the filter
+            result.setdefault("plans", {})[name] = _plan(archive, queries[0], flt, viewer)
+        outside = short = 0
+        gaps: list[float] = []  # exact 10th-best similarity minus the returned 10th-best
         if engine == "postgresql":  # the HNSW candidate list against recall and time
             for ef in ef_list:
                 archive.store.ef_search = ef
@@ -165,12 +189,23 @@ def run_engine(
                 if k == 10:
                     found = {index_of[pid] for pid, _ in got}
                     recalls.append(len(found & want) / 10)
+                    outside += sum(1 for i in found if not mask[i])
+                    if found:
+                        best = np.sort(syn.vectors[sorted(want)] @ q)[::-1]
+                        mine = np.sort(syn.vectors[sorted(found)] @ q)[::-1]
+                        gaps.append(float(best[len(mine) - 1] - mine[-1]))
+                    short += len(found) < min(10, int(mask.sum()))
             row = {
                 "p50_ms": round(float(np.percentile(times, 50)), 2),
                 "p99_ms": round(float(np.percentile(times, 99)), 2),
             }
             if recalls:
                 row["recall_at_10"] = round(float(np.mean(recalls)), 4)
+                # hits the filter should have excluded, and answers with fewer than k
+                row["outside_filter"] = outside
+                row["short_answers"] = short
+                # how much worse the answer is where it differs: near-duplicates tie
+                row["similarity_gap_at_10"] = round(float(np.mean(gaps)), 5) if gaps else 0.0
             result["queries"][f"{name} k={k}"] = row
             say(f"[{engine}] {name} k={k}: {row}")
     result["client_rss_mb"] = round(_rss_mb(), 1)
