@@ -17,10 +17,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 from urllib.parse import urlsplit
 
 from .errors import CorpusError, MediaUnavailable
@@ -107,17 +108,8 @@ class FolderMedia:
             _fsync(target)  # staged in place already (an upload): make it durable
             return
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as dst, source.open("rb") as src:
-                shutil.copyfileobj(src, dst, CHUNK)
-                dst.flush()
-                os.fsync(dst.fileno())
-            os.replace(tmp, target)
-            _fsync_dir(target.parent)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with source.open("rb") as src:
+            replace_durably(target, lambda dst: shutil.copyfileobj(src, dst, CHUNK))
 
     def fetch(self, name: str, target: Path) -> None:
         shutil.copyfile(self._path(name), target)
@@ -291,13 +283,28 @@ def open_media(url: str, folder: Path, endpoint_url: str = "") -> MediaStore:
     return S3Media(parts.netloc, parts.path, endpoint_url=endpoint_url.strip())
 
 
+def replace_durably(target: Path, write: Callable[[BinaryIO], object]) -> None:
+    """``write`` into a temporary name in the target folder, fsync, then rename into place
+    (and fsync the folder), so ``target`` is either the old file or the whole new one."""
+    tmp = target.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{target.name}")
+    try:
+        with tmp.open("wb") as dst:
+            write(dst)
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.replace(tmp, target)
+        fsync_dir(target.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _fsync(path: Path) -> None:
     with path.open("rb") as fh:
         os.fsync(fh.fileno())
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     if os.name != "posix":  # Windows cannot open a folder to fsync it
         return
     fd = os.open(folder, os.O_RDONLY)

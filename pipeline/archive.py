@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from filelock import FileLock
@@ -51,7 +51,7 @@ from corpus import (
     VectorIndex,
     Viewer,
 )
-from corpus.media import FolderMedia, MediaStore
+from corpus.media import FolderMedia, MediaStore, replace_durably
 
 from .audio import SpooledAudio, is_audio, spool_audio
 from .discover import (
@@ -166,35 +166,10 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _replace_durably(target: Path, write: Callable[[BinaryIO], object]) -> None:
-    """``write`` into a temporary name in the target folder, fsync, then rename into place
-    (and fsync the folder), so ``target`` is either the old file or the whole new one."""
-    tmp = target.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{target.name}")
-    try:
-        with tmp.open("wb") as dst:
-            write(dst)
-            dst.flush()
-            os.fsync(dst.fileno())
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _write_json(target: Path, data: Any) -> None:
-    """Write JSON durably (see :func:`_replace_durably`)."""
+    """Write JSON durably (see :func:`corpus.media.replace_durably`)."""
     text = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
-    _replace_durably(target, lambda dst: dst.write(text))
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":  # Windows cannot open a folder to fsync it
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    replace_durably(target, lambda dst: dst.write(text))
 
 
 def default_database(home: Path) -> Path | str:

@@ -23,11 +23,10 @@ from api.media_stream import byte_range
 from api.settings import get_settings
 from corpus import CorpusError
 from corpus.media import FolderMedia, S3Media, open_media
-from pipeline import Archive
 from pipeline.maintenance import backup, check, migrate
 
-from .conftest import DATA, LOCAL, pattern_redact
-from .fakes import HashEmbedder
+from .conftest import DATA, LOCAL
+from .test_uploads import _wait
 
 boto3 = pytest.importorskip("boto3")
 moto_server = pytest.importorskip("moto.moto_server.threaded_moto_server")
@@ -140,28 +139,11 @@ def test_a_range_outside_the_file_cannot_be_satisfied(header):
 
 
 @pytest.fixture
-def s3_archive(voces_home, rule_tagger, fake_whisper, bucket):
+def s3_archive(archive, bucket):
+    """The test archive with its recordings and uploads in a new bucket."""
     name, client = bucket
-    archive = Archive(
-        voces_home,
-        embedder=HashEmbedder(),
-        tagger=rule_tagger,
-        whisper=lambda: fake_whisper,
-        redact=pattern_redact,
-        media=S3Media(name, "peru", client=client),
-    )
-    yield archive, name, client
-    archive.close()
-
-
-def _wait(client, job_id, headers, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
-        if job["state"] in ("done", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
+    archive.media = S3Media(name, "peru", client=client)
+    return archive, name, client
 
 
 def _local_files(folder: Path) -> list[str]:
