@@ -238,8 +238,13 @@ class ThemeTagger:
     ) -> dict[str, list[tuple[str, bool]]]:
         """Theme id → [(span, weak)]. Patterns of every language apply: testimonies mix
         languages, and declared languages are sometimes wrong."""
+        return self._match_sentences(self._tokens(text, language, doc))
+
+    def _match_sentences(
+        self, sentences: Sequence[Sequence[_Token]]
+    ) -> dict[str, list[tuple[str, bool]]]:
         found: dict[str, list[tuple[str, bool]]] = {}
-        for sentence in self._tokens(text, language, doc):
+        for sentence in sentences:
             for i, token in enumerate(sentence):
                 for n in self._candidates(token):
                     theme_id, _lang, weak, terms = self._patterns[n]
