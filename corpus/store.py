@@ -904,17 +904,20 @@ class Store:
         viewer: Viewer,
         flt: PassageFilter = PassageFilter(),
         limit: int = 200,
+        prefix: bool = False,
     ) -> list[tuple[int, float]]:
-        """Passages holding any of ``terms`` (accent-folded words), best BM25 first, as
-        (passage id, BM25 score > 0), among those the viewer may see within ``flt``. A
-        viewer who may not see names matches the redacted text only."""
+        """Passages holding any of ``terms`` (accent-folded words; with ``prefix``, any
+        word beginning with one), best BM25 first, as (passage id, BM25 score > 0), among
+        those the viewer may see within ``flt``. A viewer who may not see names matches
+        the redacted text only."""
         words = [t.replace('"', "") for t in terms if t.replace('"', "").strip()]
         if not words:
             return []
         if self.db.engine == "postgresql":
-            return self._pg_keyword_passages(words, viewer, flt, limit)
+            return self._pg_keyword_passages(words, viewer, flt, limit, prefix)
         column = "original" if viewer.sees_originals else "redacted"
-        match = f"{{{column}}}: (" + " OR ".join(f'"{w}"' for w in words) + ")"
+        star = "*" if prefix else ""
+        match = f"{{{column}}}: (" + " OR ".join(f'"{w}"{star}' for w in words) + ")"
         where, args = flt.where(viewer)
         rows = self._query(
             "SELECT f.rowid, bm25(passages_fts) FROM passages_fts f "
@@ -925,14 +928,17 @@ class Store:
         return [(r[0], -float(r[1])) for r in rows]
 
     def _pg_keyword_passages(
-        self, words: Sequence[str], viewer: Viewer, flt: PassageFilter, limit: int
+        self, words: Sequence[str], viewer: Viewer, flt: PassageFilter, limit: int, prefix: bool
     ) -> list[tuple[int, float]]:
         """PostgreSQL full-text search: the same folded, unstemmed words, ranked by
         ts_rank_cd (cover density; PostgreSQL has no BM25), best first."""
         column = "p.fts_original" if viewer.sees_originals else "p.fts_redacted"
         where, args = flt.where(viewer)
         phrases = [parts for parts in map(fold_words, words) if parts]
-        query = " | ".join("(" + " <-> ".join(f"'{p}'" for p in parts) + ")" for parts in phrases)
+        star = ":*" if prefix else ""
+        query = " | ".join(
+            "(" + " <-> ".join(f"'{p}'" for p in parts) + star + ")" for parts in phrases
+        )
         if not query:
             return []
         rows = self._query(
@@ -942,6 +948,48 @@ class Store:
             [query, *args, limit],
         )
         return [(int(r[0]), max(float(r[1]), 1e-6)) for r in rows]
+
+    def stem_passages(self, stems: Sequence[str], cap: int) -> dict[str, int]:
+        """About how many passages hold a word beginning with each stem, counted up to
+        ``cap`` (SQLite: the sum of its words' passage counts, an upper bound)."""
+        out: dict[str, int] = {}
+        for stem in stems:
+            if self.db.engine == "postgresql":
+                parts = fold_words(stem)
+                if len(parts) != 1:
+                    continue
+                n = self._query(
+                    "SELECT count(*) FROM (SELECT 1 FROM passages "
+                    "WHERE fts_original @@ to_tsquery('simple', ?) LIMIT ?) s",
+                    [f"'{parts[0]}':*", cap],
+                )[0][0]
+            else:
+                n = self._query(
+                    "SELECT coalesce(sum(doc), 0) FROM passages_fts_vocab "
+                    "WHERE term >= ? AND term < ?",
+                    [stem, stem + "\uffff"],
+                )[0][0]
+            out[stem] = min(int(n), cap)
+        return out
+
+    def testimony_labels(self, testimony_ids: Sequence[str], viewer: Viewer) -> dict[str, str]:
+        """Title, region and community of each testimony the viewer may see, the title as
+        the viewer reads it (its redacted form where names are hidden from them)."""
+        out: dict[str, str] = {}
+        consent = viewer.consent
+        for chunk in chunks(list(testimony_ids)):
+            rows = self._query(
+                "SELECT id, title, title_redacted, allow_names, region, community "
+                f"FROM testimonies WHERE id IN ({','.join('?' * len(chunk))}) "
+                f"AND consent IN ({','.join('?' * len(consent))})",
+                [*chunk, *consent],
+            )
+            for row in rows:
+                title = row["title"]
+                if not _names_visible(viewer, row["allow_names"]):
+                    title = row["title_redacted"] or ""
+                out[row["id"]] = " ".join((title, row["region"] or "", row["community"] or ""))
+        return out
 
     def term_passages(self, terms: Sequence[str]) -> dict[str, int]:
         """How many passages hold each (folded) term: rare terms are names and codes."""

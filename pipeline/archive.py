@@ -68,12 +68,17 @@ from .passages import PassageOptions, group_segments, split_text
 from .prevalence import Prevalence, bundled_rates, choose_rates, estimate_cells
 from .review_queue import ReviewCandidate, pick_for_review
 from .search import (
+    COMMON_SHARE,
     DEFAULT_WEIGHTS,
+    KEYWORD_DEPTH,
+    RARE_MIN_PASSAGES,
     ContextWeights,
     highlight,
+    label_share,
     query_terms,
     rank_stories,
     rare_terms,
+    stem_terms,
     window_ids,
 )
 from .tagger import ThemeTagger
@@ -1227,6 +1232,17 @@ class Archive:
             out.update(self.store.vector_map(missing, index.dim))
         return out
 
+    def _uncommon(self, stems: list[str]) -> list[str]:
+        """The stems held by at most :data:`COMMON_SHARE` of the passages: a common stem
+        ("miner", "agua") says little in BM25 and makes the keyword search score a large
+        share of the archive on every query."""
+        total = self.indexed()
+        if total < RARE_MIN_PASSAGES:
+            return stems
+        cap = int(total * COMMON_SHARE) + 1
+        counts = self.store.stem_passages(stems, cap)
+        return [s for s in stems if counts.get(s, 0) < cap]
+
     def _stories(
         self,
         query: str,
@@ -1244,14 +1260,35 @@ class Archive:
         for term in rarest:  # exact names and codes: found even where meaning is not
             for pid, _ in self.store.keyword_passages([term], viewer, flt, limit=50):
                 rare.setdefault(pid, set()).add(term)
+        # the query's word stems in the text (BM25): names, places and shared cognates
+        stemmed = (
+            self.store.keyword_passages(
+                self._uncommon(stem_terms(query)), viewer, flt, limit=KEYWORD_DEPTH, prefix=True
+            )
+            if weights.keyword
+            else []
+        )
         candidates = {pid: score for pid, score in scored}
         dim = self.embedder.dim
         self._places.sync(self.store)
-        where, unsure = self._places.neighbours([*candidates, *rare], viewer.consent)
+        found = [*rare, *(pid for pid, _ in stemmed)]
+        where, unsure = self._places.neighbours([*candidates, *found], viewer.consent)
         if unsure:
             where.update(self.store.neighbours(unsure, viewer))
-        for pid, value in self._vectors(sorted(set(rare) - set(candidates))).items():
+        for pid, value in self._vectors(sorted(set(found) - set(candidates))).items():
             candidates[pid] = float(value @ vector)
+        keyword: dict[str, float] = {}
+        for pid, bm25 in stemmed:
+            if pid in where:
+                tid = where[pid][0]
+                keyword[tid] = max(keyword.get(tid, 0.0), bm25 / stemmed[0][1])
+        words = query_terms(query)
+        labels = (
+            self.store.testimony_labels(sorted({tid for tid, _, _ in where.values()}), viewer)
+            if weights.label and words
+            else {}
+        )
+        label = {tid: share for tid, text in labels.items() if (share := label_share(words, text))}
         # a story is scored by its best passage, that passage's neighbours and the whole
         # testimony: read those vectors, not every passage of every candidate story
         vectors = self._vectors(sorted(window_ids(candidates.items(), where)))
@@ -1262,7 +1299,7 @@ class Archive:
                 held.setdefault(where[pid][0], set()).update(words)
         shares = {tid: len(words) / len(rarest) for tid, words in held.items()}
         ranked = rank_stories(
-            vector, list(candidates.items()), where, vectors, whole, weights, shares
+            vector, list(candidates.items()), where, vectors, whole, weights, shares, keyword, label
         )[:k]
         # show the passage that holds the rare word (the name searched for), not a
         # passage that merely means something close

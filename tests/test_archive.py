@@ -431,3 +431,58 @@ def test_the_size_chosen_index_finds_what_exact_search_finds(
     assert [h.passage_id for h in sized.search("agua", LOCAL, k=5, group=False)] == top
     exact.close()
     sized.close()
+
+
+def _typed(archive, tmp_path, rows):
+    typed = tmp_path / "rows.jsonl"
+    typed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _ingest(archive, typed)
+
+
+def test_a_place_named_in_the_query_lifts_the_stories_told_there(archive, tmp_path):
+    from pipeline.search import ContextWeights
+
+    rows = [
+        {"id": f"f{n}", "text": f"El agua está sucia, año {n}.", "region": "Puno"} for n in range(8)
+    ]
+    rows.append({"id": "there", "text": "El agua está sucia.", "region": "Cajamarca"})
+    _typed(archive, tmp_path, [dict(r, consent="public") for r in rows])
+    query = "agua sucia en cajamarca"
+    lifted = archive.search(query, ANON, k=3, weights=ContextWeights(0.2, 0.2, 0.6, label=0.5))
+    assert lifted[0].testimony_id == "there"
+    plain = archive.search(query, ANON, k=3, weights=ContextWeights(0.2, 0.2, 0.6))
+    assert plain[0].testimony_id != "there"  # what the label adds
+
+
+def test_word_stems_find_a_story_told_in_the_other_language(archive, tmp_path):
+    from pipeline.search import ContextWeights
+
+    rows = [{"id": f"f{n}", "text": f"The water is dirty, year {n}."} for n in range(8)]
+    rows.append({"id": "uranio", "text": "Encontraron uranio en el cerro."})
+    _typed(archive, tmp_path, [dict(r, consent="public") for r in rows])
+    weights = ContextWeights(0.2, 0.2, 0.6, keyword=0.3)
+    [hit] = archive.search("uranium found in the hills", ANON, k=1, weights=weights)
+    assert hit.testimony_id == "uranio"
+    [plain] = archive.search("uranium found in the hills", ANON, k=1)
+    assert plain.testimony_id == "uranio"  # the default weighting has it too
+
+
+def test_a_masked_name_in_a_title_does_not_lift_a_story(archive, tmp_path):
+    """A title that names the witness is read in its masked form by whoever may not see
+    names; a query for that name must not rank by it (removing the masking in
+    ``Store.testimony_labels`` fails this test)."""
+    from dataclasses import replace
+
+    from pipeline.search import DEFAULT_WEIGHTS, ContextWeights
+
+    rows = [{"id": f"f{n}", "text": f"El agua está sucia, año {n}."} for n in range(8)]
+    rows.append({"id": "named", "title": "Me llamo Rosa Quispe", "text": "El agua está sucia."})
+    _typed(archive, tmp_path, [dict(r, consent="public") for r in rows])
+    assert "Quispe" not in archive.store.get_testimony("named", ANON).title
+    weights = ContextWeights(0.2, 0.2, 0.6, label=0.5)
+    admin = archive.search("agua sucia quispe", LOCAL, k=9, weights=weights)
+    assert admin[0].testimony_id == "named"  # the archive's staff see and match the name
+    public = {h.testimony_id: h.score for h in archive.search("agua sucia quispe", ANON, k=9)}
+    no_label = replace(DEFAULT_WEIGHTS, label=0.0)
+    unlifted = archive.search("agua sucia quispe", ANON, k=9, weights=no_label)
+    assert public["named"] == {h.testimony_id: h.score for h in unlifted}["named"]

@@ -410,3 +410,53 @@ def test_passage_places_agree_with_the_store_and_follow_its_changes(tmp_path):
     store.delete_testimony("c", ADMIN)
     where, _ = _places_then_store(store, places, ids, ADMIN)
     assert not set(c) & set(where)
+
+
+def test_prefix_keyword_search_matches_word_stems_and_respects_redaction(tmp_path):
+    store = Store(store_location(tmp_path / "a.db"))
+    store.add_testimony(
+        _testimony("a"),
+        [Passage("a", 0, "Me llamo Rosa Quispe; el uranio contaminó el río.")],
+        _vectors(1),
+        "fake",
+        ADMIN,
+        redacted=["Me llamo [nombre]; el uranio contaminó el río."],
+    )
+    _add(store, _testimony("b", consent="private"), [Passage("b", 0, "Uranium mining.")])
+    assert store.keyword_passages(["urani"], ADMIN) == []  # a whole word only
+    assert len(store.keyword_passages(["urani"], ADMIN, prefix=True)) == 2
+    assert len(store.keyword_passages(["urani"], ANON, prefix=True)) == 1  # private hidden
+    assert store.keyword_passages(["quisp"], ARCHIVIST, prefix=True)
+    assert store.keyword_passages(["quisp"], ANON, prefix=True) == []  # masked name
+
+
+def test_testimony_labels_show_what_the_viewer_may_read(tmp_path):
+    store = Store(store_location(tmp_path / "a.db"))
+    store.add_testimony(
+        _testimony("a", title="Testimonio de Rosa", region="Cajamarca", community="Celendín"),
+        [Passage("a", 0, "Me llamo Rosa.")],
+        _vectors(1),
+        "fake",
+        ADMIN,
+        redacted=["Me llamo [nombre]."],
+        title_redacted="Testimonio de [nombre]",
+    )
+    _add(store, _testimony("b", title="Secreto", consent="private"))
+    assert store.testimony_labels(["a", "b"], ARCHIVIST) == {
+        "a": "Testimonio de Rosa Cajamarca Celendín",
+        "b": "Secreto Puno ",
+    }
+    # a name masked from the public is not matched through the title either
+    assert store.testimony_labels(["a", "b"], ANON) == {
+        "a": "Testimonio de [nombre] Cajamarca Celendín"
+    }
+
+
+def test_stem_passages_counts_up_to_the_cap(tmp_path):
+    store = Store(store_location(tmp_path / "a.db"))
+    _add(store, _testimony("a"), [Passage("a", 0, "El río y los ríos."), Passage("a", 1, "Rio")])
+    _add(store, _testimony("b"), [Passage("b", 0, "Uranio.")])
+    counts = store.stem_passages(["rio", "urani", "nada"], cap=10)
+    assert counts["urani"] == 1 and counts["nada"] == 0
+    assert counts["rio"] >= 2  # SQLite sums its words' counts: an upper bound
+    assert store.stem_passages(["rio"], cap=1) == {"rio": 1}
