@@ -1282,13 +1282,15 @@ class Archive:
             if pid in where:
                 tid = where[pid][0]
                 keyword[tid] = max(keyword.get(tid, 0.0), bm25 / stemmed[0][1])
-        words = query_terms(query)
+        query_words = query_terms(query)
         labels = (
             self.store.testimony_labels(sorted({tid for tid, _, _ in where.values()}), viewer)
-            if weights.label and words
+            if weights.label and query_words
             else {}
         )
-        label = {tid: share for tid, text in labels.items() if (share := label_share(words, text))}
+        label = {
+            tid: share for tid, text in labels.items() if (share := label_share(query_words, text))
+        }
         # a story is scored by its best passage, that passage's neighbours and the whole
         # testimony: read those vectors, not every passage of every candidate story
         vectors = self._vectors(sorted(window_ids(candidates.items(), where)))
