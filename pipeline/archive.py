@@ -1234,11 +1234,14 @@ class Archive:
 
     def _uncommon(self, stems: list[str]) -> list[str]:
         """The stems held by at most :data:`COMMON_SHARE` of the passages: a common stem
-        ("miner", "agua") says little in BM25 and makes the keyword search score a large
-        share of the archive on every query."""
+        ("miner", "agua", "nuestra") says little in BM25 and makes the keyword search
+        score a large share of the archive on every query. Below
+        :data:`RARE_MIN_PASSAGES` passages no stem is uncommon (one passage in twenty is
+        5%): there, "nuestra" would lift a Spanish story above the English one that
+        answers a Spanish question."""
         total = self.indexed()
         if total < RARE_MIN_PASSAGES:
-            return stems
+            return []
         cap = int(total * COMMON_SHARE) + 1
         counts = self.store.stem_passages(stems, cap)
         return [s for s in stems if counts.get(s, 0) < cap]

@@ -16,7 +16,8 @@ Two lexical lifts are added (issue 8, this version):
   testimony's. A five-letter stem matches inflections (río/ríos) and the cognates Spanish
   and English share (uranium/uranio, mercury/mercurio, Amazon/Amazonía), which is how
   keyword search crosses languages at all; stems held by more than 2% of the passages
-  ("miner", "agua") are left out, and the 100 best passages are kept;
+  ("miner", "agua") are left out, and the 100 best passages are kept; in an archive of
+  fewer than :data:`RARE_MIN_PASSAGES` passages, where a share says nothing, it is off;
 - ``label``: the share of the query's words in the testimony's title, region or community,
   as the viewer reads them (a name masked from the viewer is not matched).
 
