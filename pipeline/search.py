@@ -29,7 +29,7 @@ from a grid of 0–0.6 each; then the common-stem cut and the depth on dev: cut 
 cross-lingual 0.611 → 0.751; exact-name queries answered at rank 1: 14 of 15 (13 before),
 all 15 in the top 10. The held-out half was also printed for two earlier settings (5%
 cut, depth 200: 0.710; 10% and no cut: 0.675, 0.676). The cost, in process at 100k
-passages (system viewer, same run, /tmp A/B over the bench's archive): grouped p50 8.6 →
+passages (system viewer, interleaved, ``bench/search_lifts.py``): grouped p50 8.6 →
 17.0 ms unfiltered, 6.0 → 11.4 ms with a region filter; most of it is the FTS5 query,
 which scores every passage holding a kept stem.
 
