@@ -29,9 +29,11 @@ from a grid of 0–0.6 each; then the common-stem cut and the depth on dev: cut 
 cross-lingual 0.611 → 0.751; exact-name queries answered at rank 1: 14 of 15 (13 before),
 all 15 in the top 10. The held-out half was also printed for two earlier settings (5%
 cut, depth 200: 0.710; 10% and no cut: 0.675, 0.676). The cost, in process at 100k
-passages (system viewer, interleaved, ``bench/search_lifts.py``): grouped p50 8.6 →
-17.0 ms unfiltered, 6.0 → 11.4 ms with a region filter; most of it is the FTS5 query,
-which scores every passage holding a kept stem.
+passages (system viewer, interleaved, ``bench/search_lifts.py`` over the archive
+``bench/search.py --keep`` leaves): grouped p50 11.8 → 23.0 ms unfiltered, 8.1 → 15.3 ms
+with a region filter (an earlier run of the same code on a quieter machine: 8.6 → 17.0
+and 6.0 → 11.4); most of it is the FTS5 query, which scores every passage holding a kept
+stem.
 
 Measured on dev and not kept (a script over per-query signals, before the code): BM25 on
 whole words besides the stems (0.685 at best against 0.691 without), a lift for the
