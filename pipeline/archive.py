@@ -72,6 +72,7 @@ from .search import (
     DEFAULT_WEIGHTS,
     KEYWORD_DEPTH,
     RARE_MIN_PASSAGES,
+    STEM,
     ContextWeights,
     highlight,
     label_share,
@@ -1264,11 +1265,10 @@ class Archive:
             for pid, _ in self.store.keyword_passages([term], viewer, flt, limit=50):
                 rare.setdefault(pid, set()).add(term)
         # the query's word stems in the text (BM25): names, places and shared cognates
+        kept = self._uncommon(stem_terms(query)) if weights.keyword or weights.label else []
         stemmed = (
-            self.store.keyword_passages(
-                self._uncommon(stem_terms(query)), viewer, flt, limit=KEYWORD_DEPTH, prefix=True
-            )
-            if weights.keyword
+            self.store.keyword_passages(kept, viewer, flt, limit=KEYWORD_DEPTH, prefix=True)
+            if weights.keyword and kept
             else []
         )
         candidates = {pid: score for pid, score in scored}
@@ -1285,7 +1285,9 @@ class Archive:
             if pid in where:
                 tid = where[pid][0]
                 keyword[tid] = max(keyword.get(tid, 0.0), bm25 / stemmed[0][1])
-        query_words = query_terms(query)
+        # the query's uncommon words (as for the stems): "nos" or "agua" in a title says
+        # nothing about the story
+        query_words = [w for w in query_terms(query) if w[:STEM] in kept]
         labels = (
             self.store.testimony_labels(sorted({tid for tid, _, _ in where.values()}), viewer)
             if weights.label and query_words

@@ -442,15 +442,22 @@ def _typed(archive, tmp_path, rows):
 def test_a_place_named_in_the_query_lifts_the_stories_told_there(archive, tmp_path):
     from pipeline.search import ContextWeights
 
-    rows = [
-        {"id": f"f{n}", "text": f"El agua está sucia, año {n}.", "region": "Puno"} for n in range(8)
-    ]
-    rows.append({"id": "there", "text": "El agua está sucia.", "region": "Cajamarca"})
-    _typed(archive, tmp_path, [dict(r, consent="public") for r in rows])
-    query = "agua sucia en cajamarca"
-    lifted = archive.search(query, ANON, k=3, weights=ContextWeights(0.2, 0.2, 0.6, label=0.5))
+    rows = _filler(520)  # enough passages for a word's share to mean something
+    rows.append(
+        {
+            "id": "there",
+            "text": "El agua del río está sucia y los animales mueren, año 9999.",
+            "region": "Cajamarca",
+            "consent": "public",
+        }
+    )
+    _typed(archive, tmp_path, rows)
+    query = "el agua del río sucia en cajamarca"
+    # k=30 searches 600 passages deep: every story is a candidate (the label lifts
+    # candidates, it does not find stories)
+    lifted = archive.search(query, ANON, k=30, weights=ContextWeights(0.2, 0.2, 0.6, label=0.5))
     assert lifted[0].testimony_id == "there"
-    plain = archive.search(query, ANON, k=3, weights=ContextWeights(0.2, 0.2, 0.6))
+    plain = archive.search(query, ANON, k=30, weights=ContextWeights(0.2, 0.2, 0.6))
     assert plain[0].testimony_id != "there"  # what the label adds
 
 
@@ -491,14 +498,24 @@ def test_a_masked_name_in_a_title_does_not_lift_a_story(archive, tmp_path):
 
     from pipeline.search import DEFAULT_WEIGHTS, ContextWeights
 
-    rows = [{"id": f"f{n}", "text": f"El agua está sucia, año {n}."} for n in range(8)]
-    rows.append({"id": "named", "title": "Me llamo Rosa Quispe", "text": "El agua está sucia."})
-    _typed(archive, tmp_path, [dict(r, consent="public") for r in rows])
+    rows = _filler(520)
+    rows.append(
+        {
+            "id": "named",
+            "title": "Me llamo Rosa Quispe",
+            "text": "El agua del río está sucia y los animales mueren, año 9999.",
+            "consent": "public",
+        }
+    )
+    _typed(archive, tmp_path, rows)
     assert "Quispe" not in archive.store.get_testimony("named", ANON).title
     weights = ContextWeights(0.2, 0.2, 0.6, label=0.5)
-    admin = archive.search("agua sucia quispe", LOCAL, k=9, weights=weights)
+    admin = archive.search("el agua del río sucia, quispe", LOCAL, k=30, weights=weights)
     assert admin[0].testimony_id == "named"  # the archive's staff see and match the name
-    public = {h.testimony_id: h.score for h in archive.search("agua sucia quispe", ANON, k=9)}
+    public = {
+        h.testimony_id: h.score
+        for h in archive.search("el agua del río sucia, quispe", ANON, k=600)
+    }
     no_label = replace(DEFAULT_WEIGHTS, label=0.0)
-    unlifted = archive.search("agua sucia quispe", ANON, k=9, weights=no_label)
+    unlifted = archive.search("el agua del río sucia, quispe", ANON, k=600, weights=no_label)
     assert public["named"] == {h.testimony_id: h.score for h in unlifted}["named"]
