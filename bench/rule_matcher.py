@@ -68,13 +68,7 @@ class SpacyRules:
                 key = (self.number[match_id], start)
                 shortest[key] = min(end, shortest.get(key, end))
             for (n, i), end in sorted(shortest.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-                theme_id, _lang, weak, _terms = self.tagger._patterns[n]
-                if self.tagger._negatable[theme_id] and self.tagger._negated(sentence, i, end):
-                    continue
-                span = " ".join(t.text for t in sentence[i:end])
-                spans = found.setdefault(theme_id, [])
-                if all(span != s for s, _ in spans):
-                    spans.append((span, weak))
+                self.tagger._keep_match(found, sentence, n, i, end)
         return found
 
 

@@ -247,17 +247,29 @@ class ThemeTagger:
         for sentence in sentences:
             for i, token in enumerate(sentence):
                 for n in self._candidates(token):
-                    theme_id, _lang, weak, terms = self._patterns[n]
+                    terms = self._patterns[n][3]
                     end = _match_at(terms, sentence, i)
-                    if end is None or end == i:
-                        continue
-                    if self._negatable[theme_id] and self._negated(sentence, i, end):
-                        continue
-                    span = " ".join(t.text for t in sentence[i:end])
-                    spans = found.setdefault(theme_id, [])
-                    if all(span != s for s, _ in spans):
-                        spans.append((span, weak))
+                    if end is not None and end > i:
+                        self._keep_match(found, sentence, n, i, end)
         return found
+
+    def _keep_match(
+        self,
+        found: dict[str, list[tuple[str, bool]]],
+        sentence: Sequence[_Token],
+        pattern: int,
+        start: int,
+        end: int,
+    ) -> None:
+        """Record ``sentence[start:end]``, matched by pattern number ``pattern``, as its
+        theme's evidence unless a negation cue reaches it or the span is already there."""
+        theme_id, _lang, weak, _terms = self._patterns[pattern]
+        if self._negatable[theme_id] and self._negated(sentence, start, end):
+            return
+        span = " ".join(t.text for t in sentence[start:end])
+        spans = found.setdefault(theme_id, [])
+        if all(span != s for s, _ in spans):
+            spans.append((span, weak))
 
     # -- similarity -----------------------------------------------------------------------
 
