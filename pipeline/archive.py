@@ -1233,14 +1233,13 @@ class Archive:
             out.update(self.store.vector_map(missing, index.dim))
         return out
 
-    def _uncommon(self, stems: list[str]) -> list[str]:
+    def _uncommon(self, stems: list[str], total: int) -> list[str]:
         """The stems held by at most :data:`COMMON_SHARE` of the passages: a common stem
         ("miner", "agua", "nuestra") says little in BM25 and makes the keyword search
         score a large share of the archive on every query. Below
         :data:`RARE_MIN_PASSAGES` passages no stem is uncommon (one passage in twenty is
         5%): there, "nuestra" would lift a Spanish story above the English one that
-        answers a Spanish question."""
-        total = self.indexed()
+        answers a Spanish question. ``total`` is the number of passages searched."""
         if total < RARE_MIN_PASSAGES:
             return []
         cap = int(total * COMMON_SHARE) + 1
@@ -1258,14 +1257,15 @@ class Archive:
         flt: PassageFilter,
     ) -> list[Hit]:
         rare: dict[int, set[str]] = {}
-        terms = query_terms(query) if weights.rare else []
-        counts = self.store.term_passages(terms)
-        rarest = rare_terms(counts, self.indexed())
+        folded = query_terms(query)
+        total = self.indexed()  # a count(*) on PostgreSQL: once per search
+        counts = self.store.term_passages(folded if weights.rare else [])
+        rarest = rare_terms(counts, total)
         for term in rarest:  # exact names and codes: found even where meaning is not
             for pid, _ in self.store.keyword_passages([term], viewer, flt, limit=50):
                 rare.setdefault(pid, set()).add(term)
         # the query's word stems in the text (BM25): names, places and shared cognates
-        kept = self._uncommon(stem_terms(query)) if weights.keyword or weights.label else []
+        kept = self._uncommon(stem_terms(folded), total) if weights.keyword or weights.label else []
         stemmed = (
             self.store.keyword_passages(kept, viewer, flt, limit=KEYWORD_DEPTH, prefix=True)
             if weights.keyword and kept
@@ -1287,7 +1287,7 @@ class Archive:
                 keyword[tid] = max(keyword.get(tid, 0.0), bm25 / stemmed[0][1])
         # the query's uncommon words (as for the stems): "nos" or "agua" in a title says
         # nothing about the story
-        query_words = [w for w in query_terms(query) if w[:STEM] in kept]
+        query_words = [w for w in folded if w[:STEM] in kept]
         labels = (
             self.store.testimony_labels(sorted({tid for tid, _, _ in where.values()}), viewer)
             if weights.label and query_words

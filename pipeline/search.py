@@ -244,11 +244,11 @@ COMMON_SHARE = 0.02
 STEM = 5
 
 
-def stem_terms(query: str) -> list[str]:
-    """The query's words cut to their first :data:`STEM` letters, for prefix matching:
-    río/ríos, contaminado/contaminada, and the cognates the two languages share
-    (uranium/uranio, mercury/mercurio, Amazon/Amazonía, quilombo/quilombola)."""
-    return list(dict.fromkeys(t[:STEM] for t in query_terms(query)))
+def stem_terms(terms: Sequence[str]) -> list[str]:
+    """The query's words (:func:`query_terms`) cut to their first :data:`STEM` letters,
+    for prefix matching: río/ríos, contaminado/contaminada, and the cognates the two
+    languages share (uranium/uranio, mercury/mercurio, Amazon/Amazonía, quilombo/quilombola)."""
+    return list(dict.fromkeys(t[:STEM] for t in terms))
 
 
 def label_share(terms: Sequence[str], label: str) -> float:
@@ -287,12 +287,12 @@ def highlight(query: str, text: str) -> tuple[tuple[int, int], ...]:
     """Character spans of ``text`` whose words (accent-folded) occur in the query, or
     share its first five letters (río/ríos, contaminado/contaminada)."""
     terms = {_fold(w) for w in _WORD.findall(query)} - _STOP
-    stems = {t[:5] for t in terms if len(t) >= 5}
+    stems = {t[:STEM] for t in terms if len(t) >= STEM}
     spans = []
     for m in _WORD.finditer(text):
         word = _fold(m.group())
         if word in _STOP:
             continue
-        if word in terms or (len(word) >= 5 and word[:5] in stems):
+        if word in terms or (len(word) >= STEM and word[:STEM] in stems):
             spans.append((m.start(), m.end()))
     return tuple(spans)
