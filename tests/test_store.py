@@ -58,10 +58,16 @@ def _vectors(n=2, dim=4):
     return np.eye(dim, dtype=np.float32)[:n]
 
 
-def _add(store, t, passages=None, redacted=None):
+def _add(store, t, passages=None, redacted=None, title_redacted=None):
     passages = passages if passages is not None else _passages(t.id)
     return store.add_testimony(
-        t, passages, _vectors(len(passages)), "fake", ADMIN, redacted=redacted
+        t,
+        passages,
+        _vectors(len(passages)),
+        "fake",
+        ADMIN,
+        redacted=redacted,
+        title_redacted=title_redacted,
     )
 
 
@@ -261,12 +267,10 @@ def test_not_a_database(tmp_path):
 
 def test_keyword_search_folds_accents_and_respects_redaction(tmp_path):
     store = Store(store_location(tmp_path / "a.db"))
-    store.add_testimony(
+    _add(
+        store,
         _testimony("a"),
         [Passage("a", 0, "Me llamo Rosa Quispe, el río Pilcomayo está sucio.")],
-        _vectors(1),
-        "fake",
-        ADMIN,
         redacted=["Me llamo [nombre], el río Pilcomayo está sucio."],
     )
     _add(store, _testimony("b", consent="private"), [Passage("b", 0, "El rio Pilcomayo.")])
@@ -414,12 +418,10 @@ def test_passage_places_agree_with_the_store_and_follow_its_changes(tmp_path):
 
 def test_prefix_keyword_search_matches_word_stems_and_respects_redaction(tmp_path):
     store = Store(store_location(tmp_path / "a.db"))
-    store.add_testimony(
+    _add(
+        store,
         _testimony("a"),
         [Passage("a", 0, "Me llamo Rosa Quispe; el uranio contaminó el río.")],
-        _vectors(1),
-        "fake",
-        ADMIN,
         redacted=["Me llamo [nombre]; el uranio contaminó el río."],
     )
     _add(store, _testimony("b", consent="private"), [Passage("b", 0, "Uranium mining.")])
@@ -432,12 +434,10 @@ def test_prefix_keyword_search_matches_word_stems_and_respects_redaction(tmp_pat
 
 def test_testimony_labels_show_what_the_viewer_may_read(tmp_path):
     store = Store(store_location(tmp_path / "a.db"))
-    store.add_testimony(
+    _add(
+        store,
         _testimony("a", title="Testimonio de Rosa", region="Cajamarca", community="Celendín"),
         [Passage("a", 0, "Me llamo Rosa.")],
-        _vectors(1),
-        "fake",
-        ADMIN,
         redacted=["Me llamo [nombre]."],
         title_redacted="Testimonio de [nombre]",
     )
