@@ -285,9 +285,43 @@ def rare_terms(counts: Mapping[str, int], total: int) -> list[str]:
 
 def highlight(query: str, text: str) -> tuple[tuple[int, int], ...]:
     """Character spans of ``text`` whose words (accent-folded) occur in the query, or
-    share its first five letters (río/ríos, contaminado/contaminada)."""
+    share its first five letters (río/ríos, contaminado/contaminada).
+
+    One regular expression per query runs over the folded text, in C, instead of a
+    Python loop over every word of every hit (0.3 ms of a 4 ms search at 100k passages).
+    Folding keeps a precomposed letter's position (í -> i); text where it does not (a
+    ligature, letters typed with separate accents) takes the word-by-word path."""
+    pattern = _highlighter(query)
+    if pattern is None:
+        return ()
+    folded = _COMBINING.sub("", unicodedata.normalize("NFKD", text.lower()))
+    if len(folded) != len(text):
+        return _highlight_words(query, text)
+    return tuple((m.start(), m.end()) for m in pattern.finditer(folded) if m[0] not in _STOP)
+
+
+#: the combining marks that folding removes (NFKD puts accents here)
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
+def _highlight_terms(query: str) -> tuple[set[str], set[str]]:
     terms = {_fold(w) for w in _WORD.findall(query)} - _STOP
-    stems = {t[:STEM] for t in terms if len(t) >= STEM}
+    return terms, {t[:STEM] for t in terms if len(t) >= STEM}
+
+
+@lru_cache(maxsize=1024)
+def _highlighter(query: str) -> re.Pattern[str] | None:
+    """A whole folded word that is one of the query's words or starts with one of its
+    stems (longest first, so a stem is not cut short by a shorter word)."""
+    terms, stems = _highlight_terms(query)
+    if not terms:
+        return None
+    options = [*(re.escape(s) + r"\w*" for s in sorted(stems)), *map(re.escape, terms)]
+    return re.compile(r"(?<!\w)(?:" + "|".join(options) + r")(?!\w)")
+
+
+def _highlight_words(query: str, text: str) -> tuple[tuple[int, int], ...]:
+    terms, stems = _highlight_terms(query)
     spans = []
     for m in _WORD.finditer(text):
         word = _fold(m.group())
