@@ -27,12 +27,12 @@ _bearer = HTTPBearer(
 )
 
 
-def get_archive(request: Request) -> Archive:
+async def get_archive(request: Request) -> Archive:
     archive: Archive = request.app.state.archive
     return archive
 
 
-def get_jobs(request: Request) -> JobRunner:
+async def get_jobs(request: Request) -> JobRunner:
     runner: JobRunner = request.app.state.jobs
     return runner
 
@@ -50,7 +50,7 @@ def get_viewer(
     legacy: str = request.app.state.settings.api_token
     if legacy and hmac.compare_digest(key.encode(), legacy.encode()):
         return Viewer("admin", "token:VOCES_API_TOKEN")
-    archive = get_archive(request)
+    archive: Archive = request.app.state.archive
     viewer = archive.store.keys.viewer(key)
     if viewer is None:
         raise Unauthorized("the API key is not valid (or has been revoked)")
@@ -73,7 +73,7 @@ def require_admin(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer:
     return viewer
 
 
-def passage_filter(
+async def passage_filter(
     region: Annotated[str, Query(max_length=200)] = "",
     community: Annotated[str, Query(max_length=200)] = "",
     theme: Annotated[str, Query(max_length=100, description="A theme id of the taxonomy")] = "",
