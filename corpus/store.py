@@ -981,7 +981,7 @@ class Store:
             rows = self._query(
                 "SELECT id, title, title_redacted, allow_names, region, community "
                 f"FROM testimonies WHERE id IN ({','.join('?' * len(chunk))}) "
-                f"AND consent IN ({','.join('?' * len(consent))})",
+                f"AND +consent IN ({','.join('?' * len(consent))})",
                 [*chunk, *consent],
             )
             for row in rows:

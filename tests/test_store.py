@@ -18,7 +18,7 @@ from corpus import (
     Viewer,
 )
 
-from .backends import store_location
+from .backends import embedded_only, store_location
 
 ADMIN = Viewer.local("tester")
 ANON = Viewer.anonymous()
@@ -460,3 +460,28 @@ def test_stem_passages_counts_up_to_the_cap(tmp_path):
     assert counts["urani"] == 1 and counts["nada"] == 0
     assert counts["rio"] >= 2  # SQLite sums its words' counts: an upper bound
     assert store.stem_passages(["rio"], cap=1) == {"rio": 1}
+
+
+@embedded_only("SQLite's query planner")
+def test_reads_by_id_are_not_driven_by_the_consent_index(tmp_path):
+    """A read of many testimonies or passages by id must look them up by id. Driven by the
+    consent index (three values: most of the archive), it reads every testimony of the
+    viewer's levels instead: 2.3 against 0.45 ms for 260 labels at 100k passages."""
+    store = Store(store_location(tmp_path / "a.db"))
+    _add(store, _testimony("a"))
+    many = [f"t{n}" for n in range(300)]
+    pids = list(range(1, 301))
+    sql: list[str] = []
+    store.db.conn.set_trace_callback(sql.append)
+    store.testimony_labels(many, ARCHIVIST)
+    store.hits([(p, 0.5) for p in pids], ARCHIVIST)
+    store.texts(pids, ARCHIVIST)
+    store.testimony_vectors(many, 8)
+    store.db.conn.set_trace_callback(None)
+    reads = [s for s in sql if s.lstrip().upper().startswith("SELECT") and " IN (" in s]
+    assert len(reads) >= 4
+    for statement in reads:
+        plan = " ".join(
+            str(tuple(r)) for r in store.db.conn.execute("EXPLAIN QUERY PLAN " + statement)
+        )
+        assert "testimonies_consent" not in plan, (statement[:120], plan)
