@@ -183,6 +183,9 @@ def _tag(row: Any, viewer: Viewer) -> ThemeTag:
     )
 
 
+#: keyword search ranks this many times its limit before checking access (keyword_passages)
+_KEYWORD_WIDEN = 4
+
 # Consent conditions are written ``+t.consent IN (...)``: the unary plus keeps SQLite's
 # planner from driving a query by the consent index (three values, so it selects most of
 # the archive) instead of by passage ids. Without it, fetching 20 passages by id scanned
@@ -919,6 +922,28 @@ class Store:
         star = "*" if prefix else ""
         match = f"{{{column}}}: (" + " OR ".join(f'"{w}"{star}' for w in words) + ")"
         where, args = flt.where(viewer)
+        # First the best matches over the whole archive, then which of them the viewer
+        # may see within the filter: joining every match to its passage and testimony
+        # before ranking cost 3 us a match (thousands for a common stem). If that leaves
+        # fewer than ``limit`` while more matches exist, the joined query below decides.
+        wide = limit * _KEYWORD_WIDEN
+        best = self.db.tuples(
+            "SELECT rowid, bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ? "
+            "ORDER BY bm25(passages_fts) LIMIT ?",
+            [match, wide],
+        )
+        visible = {
+            r[0]
+            for r in self._tuples_in(
+                "SELECT p.id FROM passages p JOIN testimonies t ON t.id = p.testimony_id "
+                f"WHERE p.id IN ({{ids}}) AND {where}",
+                [r[0] for r in best],
+                args,
+            )
+        }
+        kept = [(r[0], -float(r[1])) for r in best if r[0] in visible]
+        if len(kept) >= limit or len(best) < wide:
+            return kept[:limit]
         rows = self._query(
             "SELECT f.rowid, bm25(passages_fts) FROM passages_fts f "
             "JOIN passages p ON p.id = f.rowid JOIN testimonies t ON t.id = p.testimony_id "

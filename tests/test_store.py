@@ -432,6 +432,23 @@ def test_prefix_keyword_search_matches_word_stems_and_respects_redaction(tmp_pat
     assert store.keyword_passages(["quisp"], ANON, prefix=True) == []  # masked name
 
 
+def test_keyword_search_finds_what_the_viewer_may_see_behind_better_hidden_matches(tmp_path):
+    """Keyword search ranks the best matches first and checks access after; where the
+    best are all hidden from the viewer (or outside the filter), it still finds the rest."""
+    store = Store(store_location(tmp_path / "a.db"))
+    for n in range(12):  # more than limit x 4 hidden matches, each better than the public one
+        _add(store, _testimony(f"p{n}", consent="private"), [Passage(f"p{n}", 0, "Uranio.")])
+    text = "Hablaron del agua, del río, de la tierra y al final del uranio."
+    _add(store, _testimony("pub", region="Cusco"), [Passage("pub", 0, text)], redacted=[text])
+    for prefix in (False, True):
+        term = "urani" if prefix else "uranio"
+        found = store.keyword_passages([term], ANON, limit=2, prefix=prefix)
+        assert [store.passage(pid, ADMIN).testimony_id for pid, _ in found] == ["pub"]
+        assert len(store.keyword_passages([term], ADMIN, limit=2, prefix=prefix)) == 2
+        region = PassageFilter(region="Cusco")
+        assert len(store.keyword_passages([term], ADMIN, region, limit=2, prefix=prefix)) == 1
+
+
 def test_testimony_labels_show_what_the_viewer_may_read(tmp_path):
     store = Store(store_location(tmp_path / "a.db"))
     _add(
