@@ -922,10 +922,13 @@ class Store:
         star = "*" if prefix else ""
         match = f"{{{column}}}: (" + " OR ".join(f'"{w}"{star}' for w in words) + ")"
         where, args = flt.where(viewer)
-        # First the best matches over the whole archive, then which of them the viewer
-        # may see within the filter: joining every match to its passage and testimony
-        # before ranking cost 3 us a match (thousands for a common stem). If that leaves
-        # fewer than ``limit`` while more matches exist, the joined query below decides.
+        # Without a filter, first the best matches over the whole archive, then which of
+        # them the viewer may see: joining every match to its passage and testimony before
+        # ranking cost 3 us a match (thousands for a common stem). If that leaves fewer
+        # than ``limit`` while more matches exist, the joined query below decides. A filter
+        # (a region: 5% of the archive) would leave too few: it goes there at once.
+        if flt != PassageFilter():
+            return self._keyword_joined(match, where, args, limit)
         wide = limit * _KEYWORD_WIDEN
         best = self.db.tuples(
             "SELECT rowid, bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ? "
@@ -944,6 +947,13 @@ class Store:
         kept = [(r[0], -float(r[1])) for r in best if r[0] in visible]
         if len(kept) >= limit or len(best) < wide:
             return kept[:limit]
+        return self._keyword_joined(match, where, args, limit)
+
+    def _keyword_joined(
+        self, match: str, where: str, args: Sequence[Any], limit: int
+    ) -> list[tuple[int, float]]:
+        """The best keyword matches among the passages ``where`` admits (every match is
+        joined to its passage and testimony, then ranked)."""
         rows = self._query(
             "SELECT f.rowid, bm25(passages_fts) FROM passages_fts f "
             "JOIN passages p ON p.id = f.rowid JOIN testimonies t ON t.id = p.testimony_id "
