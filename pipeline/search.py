@@ -288,9 +288,9 @@ def highlight(query: str, text: str) -> tuple[tuple[int, int], ...]:
     share its first five letters (río/ríos, contaminado/contaminada).
 
     One regular expression per query runs over the folded text, in C, instead of a
-    Python loop over every word of every hit (0.3 ms of a 4 ms search at 100k passages).
-    Folding keeps a precomposed letter's position (í -> i); text where it does not (a
-    ligature, letters typed with separate accents) takes the word-by-word path."""
+    Python loop over every word (20 against 54 us a text on the EJAtlas cases). Folding
+    keeps a precomposed letter's position (í -> i); text where it does not (a ligature,
+    letters typed with separate accents) takes the word-by-word path."""
     pattern = _highlighter(query)
     if pattern is None:
         return ()
@@ -312,7 +312,7 @@ def _highlight_terms(query: str) -> tuple[set[str], set[str]]:
 @lru_cache(maxsize=1024)
 def _highlighter(query: str) -> re.Pattern[str] | None:
     """A whole folded word that is one of the query's words or starts with one of its
-    stems (longest first, so a stem is not cut short by a shorter word)."""
+    stems (each alternative must end where the word ends, so their order does not matter)."""
     terms, stems = _highlight_terms(query)
     if not terms:
         return None
@@ -321,6 +321,7 @@ def _highlighter(query: str) -> re.Pattern[str] | None:
 
 
 def _highlight_words(query: str, text: str) -> tuple[tuple[int, int], ...]:
+    """:func:`highlight` word by word, folding each word on its own."""
     terms, stems = _highlight_terms(query)
     spans = []
     for m in _WORD.finditer(text):
