@@ -475,6 +475,21 @@ def test_word_stems_find_a_story_told_in_the_other_language(archive, tmp_path):
     assert plain.testimony_id != "uranio"  # what the stems add
 
 
+def test_the_archive_size_behind_the_lifts_follows_what_is_ingested(archive, tmp_path):
+    """The passage count that switches the stem search on is cached between searches (on
+    PostgreSQL a count(*)); it must follow an ingest that grows the archive past it."""
+    from pipeline.search import ContextWeights
+
+    weights = ContextWeights(0.2, 0.2, 0.6, keyword=0.3)
+    _typed(archive, tmp_path, [{"id": "first", "text": "El río.", "consent": "public"}])
+    archive.search("the water of the river, uranium", ANON, k=1, weights=weights)
+    rows = _filler(520)
+    rows.append({"id": "uranio", "text": "Encontraron uranio en el cerro.", "consent": "public"})
+    _typed(archive, tmp_path, rows)
+    [hit] = archive.search("the water of the river, uranium", ANON, k=1, weights=weights)
+    assert hit.testimony_id == "uranio"
+
+
 def test_in_a_small_archive_common_words_do_not_lift_stories(archive, tmp_path):
     """Below RARE_MIN_PASSAGES every stem is in a large share of the passages; a Spanish
     story must not be lifted above others for sharing "nuestra" with the query."""
