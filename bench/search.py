@@ -76,6 +76,12 @@ What is measured, per tier
    the recall reached, in-process latency and the 8-client load on a second server, so
    the requests/s can also be compared at equal recall. Every metric is also given as a
    ratio Voces/txtai.
+6. Interleaved (``--rounds``, 6 by default; 0 skips it): the Voces server and the txtai
+   servers (default, and at Voces's recall) up side by side, ``--rounds`` rounds of
+   ``--seconds``/2 of the client load on each in turn (Voces passages, then txtai): the
+   requests/s of each over all its windows and their ratios. A window minutes apart
+   from the other side's varies with what the machine does meanwhile (0.83-0.99 over
+   four runs of one day); alternating windows weigh that on both alike.
 
 Once per run (not per tier), unless ``--skip-ingest``: typed ingest of the real
 collection (EJAtlas + demo, JSONL in /tmp) through ``Archive.ingest_texts`` into a fresh
@@ -94,7 +100,7 @@ else; the run measures the machine before it starts and warns, and every series 
 
 Cost on a 2-core machine (measured): about 10 minutes for the default sizes (10k tier
 2.5 min, 100k tier 5 min, typed ingest 1.5 min; 20 s more the first time, to embed the
-real passages). The 1M tier alone takes about 20 minutes (load 6 min, first open with
+real passages; the interleaved rounds add about 2 minutes a tier). The 1M tier alone takes about 20 minutes (load 6 min, first open with
 IVF training 3 min, txtai's index build 7 min), needs about 6 GiB of memory in this
 process and 11 GiB under /tmp (VOCES_HOME 7.4 GiB, txtai's index 3.1 GiB). All numbers
 are wall-clock on the machine at hand, client and servers share its CPUs: compare ratios
@@ -707,6 +713,9 @@ def run_tier(
             syn, regions, region, embedder, recall_queries, tier_tmp, args, target
         )
         out["ratios"] = tier_ratios(out)
+        if not args.skip_http and args.rounds:
+            equal = (out["txtai"].get("equal_recall") or {}).get("nprobe")
+            out["interleaved"] = interleaved(home, tier_tmp / "txtai-index", tier_tmp, args, equal)
     out["loadavg_1m_start_end"] = [load0, load_average()]
     if not args.keep:
         shutil.rmtree(tier_tmp, ignore_errors=True)
@@ -810,6 +819,70 @@ def voces_http(home: Path, tmp: Path, region: str, args: argparse.Namespace) -> 
     finally:
         server.stop()
     keep_log_on_trouble(out, server)
+    return out
+
+
+def interleaved(
+    home: Path, saved: Path, tmp: Path, args: argparse.Namespace, equal_nprobe: int | None
+) -> dict[str, Any]:
+    """Requests/s over ``--clients`` clients with the servers up side by side and their
+    windows alternating (Voces passages, txtai, txtai at Voces's recall; ``--rounds``
+    rounds of ``--seconds``/2 each): what the machine does meanwhile then weighs on
+    both alike, which one window minutes apart from the other does not give."""
+    from api.settings import get_settings
+
+    folder = tmp / "interleaved"
+    folder.mkdir(exist_ok=True)
+    env = {**os.environ, "VOCES_HOME": str(home)}
+    env.setdefault("VOCES_CACHE_DIR", str(Path.home() / ".cache" / "voces"))
+    env.pop("VOCES_API_TOKEN", None)
+    env.pop("VOCES_QUEUE_URL", None)
+    key = json.loads(voces(env, "keys", "create", "--role", "admin", "--name", "alt", "--json"))
+    say(f"  interleaved: Voces and txtai side by side, {args.rounds} rounds ...")
+    embedder_name = get_settings().embedder
+    servers: list[Server] = []
+    try:
+        voces_server, _ = start_server(env, folder)
+        servers.append(voces_server)
+        auth = {"Authorization": f"Bearer {key['key']}"}
+        sides: list[tuple[str, Http, dict[str, Any]]] = [
+            (
+                "Voces passages",
+                Http(voces_server.base, "/api/v1/search", voces_server.proc.pid, auth),
+                {"group": "false"},
+            )
+        ]
+        for label, nprobe in (("txtai", None), (f"txtai nprobe {equal_nprobe}", equal_nprobe)):
+            if label != "txtai" and not nprobe:
+                continue
+            server, _ = start_txtai_server(saved, folder, embedder_name, nprobe=nprobe)
+            servers.append(server)
+            sides.append((label, Http(server.base, "/search", server.proc.pid), {}))
+        for _, http, params in sides:
+            sequential(http, params, len(QUERIES))  # warm-up
+        done = {label: [0.0, 0.0] for label, _, _ in sides}  # requests, seconds
+        windows: list[dict[str, float]] = []
+        for _ in range(args.rounds):
+            window = {}
+            for label, http, params in sides:
+                r = throughput(http, params, args.clients, args.seconds / 2)
+                done[label][0] += r["rps"] * r["seconds"]
+                done[label][1] += r["seconds"]
+                window[label] = r["rps"]
+            windows.append(window)
+    finally:
+        for server in servers:
+            server.stop()
+    rps = {label: round(n / s, 1) if s else 0.0 for label, (n, s) in done.items()}
+    out: dict[str, Any] = {"rounds": args.rounds, "window_s": args.seconds / 2, "rps": rps}
+    out["ratios"] = {
+        f"Voces passages / {label}": ratio(rps["Voces passages"], v)
+        for label, v in rps.items()
+        if label != "Voces passages"
+    }
+    out["window_ratios"] = [
+        round(w["Voces passages"] / w["txtai"], 2) if w.get("txtai") else None for w in windows
+    ]
     return out
 
 
@@ -1283,6 +1356,17 @@ def print_tier(t: dict[str, Any]) -> None:
             )
         for label, v in r["other"].items():
             print(f"     {label:<60}{_f(v, 7, 2)}")
+    il = t.get("interleaved")
+    if il:
+        print(
+            f"   Interleaved, {il['rounds']} rounds of {il['window_s']:g} s a server, "
+            "8 clients, req/s: " + ", ".join(f"{k} {v}" for k, v in il["rps"].items())
+        )
+        print(
+            "     "
+            + ", ".join(f"{k} {_f(v, 0, 2).strip()}" for k, v in il["ratios"].items())
+            + f"; Voces / txtai per round: {il['window_ratios']}"
+        )
     busiest = max(
         (e.get("other_cores") or 0.0 for e in _series(t)),
         default=0.0,
@@ -1345,6 +1429,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--seconds", type=float, default=20.0, help="per throughput phase")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--rounds", type=int, default=6, help="interleaved windows per server (0: none)"
+    )
     parser.add_argument("--queries", type=int, default=100, help="searches per latency series")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="write every result to this file")
