@@ -100,11 +100,11 @@ else; the run measures the machine before it starts and warns, and every series 
 
 Cost on a 2-core machine (measured): about 10 minutes for the default sizes (10k tier
 2.5 min, 100k tier 5 min, typed ingest 1.5 min; 20 s more the first time, to embed the
-real passages; the interleaved rounds add about 2 minutes a tier). The 1M tier alone takes about 20 minutes (load 6 min, first open with
-IVF training 3 min, txtai's index build 7 min), needs about 6 GiB of memory in this
-process and 11 GiB under /tmp (VOCES_HOME 7.4 GiB, txtai's index 3.1 GiB). All numbers
-are wall-clock on the machine at hand, client and servers share its CPUs: compare ratios
-within a run. No number is asserted.
+real passages; the interleaved rounds add about 2 minutes a tier). The 1M tier alone
+takes about 20 minutes (load 6 min, first open with IVF training 3 min, txtai's index
+build 7 min), needs about 6 GiB of memory in this process and 11 GiB under /tmp
+(VOCES_HOME 7.4 GiB, txtai's index 3.1 GiB). All numbers are wall-clock on the machine
+at hand, client and servers share its CPUs: compare ratios within a run. No number is asserted.
 """
 
 from __future__ import annotations
