@@ -53,6 +53,19 @@ def wait_for_queue(batcher, n):
         time.sleep(0.001)
 
 
+def behind_a_running_batch(model, batcher, first, texts):
+    """``first`` starts a batch the model holds; ``texts`` queue behind it; then the
+    model is let go. What each caller got back (a vector or an exception), by text."""
+    running, out = call_in_threads(batcher, [first])
+    assert model.started.wait(10)
+    queued, more = call_in_threads(batcher, texts)
+    wait_for_queue(batcher, len(texts))
+    model.release.set()
+    for t in running + queued:
+        t.join(10)
+    return {**out, **more}
+
+
 def test_a_lone_query_is_embedded_at_once_and_alone():
     model = Model()
     batcher = QueryBatcher(model)
@@ -64,18 +77,11 @@ def test_a_lone_query_is_embedded_at_once_and_alone():
 def test_queries_arriving_during_a_batch_go_together_in_the_next():
     model = Model(hold_first=True)
     batcher = QueryBatcher(model)
-    first, out = call_in_threads(batcher, ["río"])
-    assert model.started.wait(10)
-    rest, more = call_in_threads(batcher, ["a", "bb", "ccc", "dddd", "eeeee"])
-    wait_for_queue(batcher, 5)
-    model.release.set()
-    for t in first + rest:
-        t.join(10)
+    out = behind_a_running_batch(model, batcher, "río", ["a", "bb", "ccc", "dddd", "eeeee"])
     assert model.calls[0] == ["río"]
     assert sorted(model.calls[1]) == ["a", "bb", "ccc", "dddd", "eeeee"]
     assert len(model.calls) == 2
     # each caller gets its own row back
-    out.update(more)
     for text, vector in out.items():
         assert vector.tolist() == [len(text), 1 if text == "río" else 2]
 
@@ -83,13 +89,7 @@ def test_queries_arriving_during_a_batch_go_together_in_the_next():
 def test_a_batch_holds_at_most_limit_texts():
     model = Model(hold_first=True)
     batcher = QueryBatcher(model, limit=2)
-    first, _ = call_in_threads(batcher, ["x"])
-    assert model.started.wait(10)
-    rest, out = call_in_threads(batcher, ["a", "b", "c", "d", "e"])
-    wait_for_queue(batcher, 5)
-    model.release.set()
-    for t in first + rest:
-        t.join(10)
+    out = behind_a_running_batch(model, batcher, "x", ["a", "b", "c", "d", "e"])
     assert [len(c) for c in model.calls[1:]] == [2, 2, 1]
     assert sorted(t for c in model.calls for t in c) == ["a", "b", "c", "d", "e", "x"]
     assert all(isinstance(v, np.ndarray) for v in out.values())
@@ -98,14 +98,7 @@ def test_a_batch_holds_at_most_limit_texts():
 def test_an_error_reaches_every_caller_of_its_batch_and_the_next_batch_runs():
     model = Model(hold_first=True, fail_on="bad")
     batcher = QueryBatcher(model)
-    first, out = call_in_threads(batcher, ["ok"])
-    assert model.started.wait(10)
-    rest, more = call_in_threads(batcher, ["bad", "fine"])
-    wait_for_queue(batcher, 2)
-    model.release.set()
-    for t in first + rest:
-        t.join(10)
-    out.update(more)
+    out = behind_a_running_batch(model, batcher, "ok", ["bad", "fine"])
     assert out["ok"].tolist() == [2, 1]
     assert isinstance(out["bad"], RuntimeError) and isinstance(out["fine"], RuntimeError)
     assert batcher("again").tolist() == [5, 3]
