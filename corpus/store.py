@@ -1011,20 +1011,18 @@ class Store:
     def testimony_labels(self, testimony_ids: Sequence[str], viewer: Viewer) -> dict[str, str]:
         """Title, region and community of each testimony the viewer may see, the title as
         the viewer reads it (its redacted form where names are hidden from them)."""
-        out: dict[str, str] = {}
         consent = viewer.consent
-        for chunk in chunks(list(testimony_ids)):
-            rows = self._query(
-                "SELECT id, title, title_redacted, allow_names, region, community "
-                f"FROM testimonies WHERE id IN ({','.join('?' * len(chunk))}) "
-                f"AND +consent IN ({','.join('?' * len(consent))})",
-                [*chunk, *consent],
-            )
-            for row in rows:
-                title = row["title"]
-                if not _names_visible(viewer, row["allow_names"]):
-                    title = row["title_redacted"] or ""
-                out[row["id"]] = " ".join((title, row["region"] or "", row["community"] or ""))
+        rows = self._tuples_in(
+            "SELECT id, title, title_redacted, allow_names, region, community FROM testimonies "
+            f"WHERE id IN ({{ids}}) AND +consent IN ({','.join('?' * len(consent))})",
+            list(testimony_ids),
+            consent,
+        )
+        out: dict[str, str] = {}
+        for tid, title, title_redacted, allow_names, region, community in rows:
+            if not _names_visible(viewer, allow_names):
+                title = title_redacted or ""
+            out[tid] = " ".join((title, region or "", community or ""))
         return out
 
     def term_passages(self, terms: Sequence[str]) -> dict[str, int]:
