@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -257,14 +257,24 @@ def label_share(terms: Sequence[str], label: str) -> float:
     if not terms:
         return 0.0
     words, stems = _label_words(label)
-    held = sum(t in words or (len(t) >= STEM and t[:STEM] in stems) for t in terms)
-    return held / len(terms)
+    return sum(_same_word(t, words, stems) for t in terms) / len(terms)
 
 
 @lru_cache(maxsize=65536)
 def _label_words(label: str) -> tuple[frozenset[str], frozenset[str]]:
     words = frozenset(_fold(w) for w in _WORD.findall(label))
-    return words, frozenset(w[:STEM] for w in words if len(w) >= STEM)
+    return words, _stems(words)
+
+
+def _stems(words: Iterable[str]) -> frozenset[str]:
+    """The first :data:`STEM` letters of the words that have that many."""
+    return frozenset(w[:STEM] for w in words if len(w) >= STEM)
+
+
+def _same_word(word: str, words: Collection[str], stems: Collection[str]) -> bool:
+    """Whether a folded ``word`` is one of ``words`` or, from :data:`STEM` letters on,
+    begins like one of them (``stems``: :func:`_stems` of them)."""
+    return word in words or (len(word) >= STEM and word[:STEM] in stems)
 
 
 #: Below this many passages every word is rare and rarity says nothing about names.
@@ -304,9 +314,9 @@ def highlight(query: str, text: str) -> tuple[tuple[int, int], ...]:
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
-def _highlight_terms(query: str) -> tuple[set[str], set[str]]:
+def _highlight_terms(query: str) -> tuple[set[str], frozenset[str]]:
     terms = {_fold(w) for w in _WORD.findall(query)} - _STOP
-    return terms, {t[:STEM] for t in terms if len(t) >= STEM}
+    return terms, _stems(terms)
 
 
 @lru_cache(maxsize=1024)
@@ -326,8 +336,6 @@ def _highlight_words(query: str, text: str) -> tuple[tuple[int, int], ...]:
     spans = []
     for m in _WORD.finditer(text):
         word = _fold(m.group())
-        if word in _STOP:
-            continue
-        if word in terms or (len(word) >= STEM and word[:STEM] in stems):
+        if word not in _STOP and _same_word(word, terms, stems):
             spans.append((m.start(), m.end()))
     return tuple(spans)
