@@ -1,6 +1,10 @@
+import json
+import shutil
+
 import numpy as np
 import pytest
 
+import corpus.index as index_module
 from corpus import CorpusError, IdSet, IndexMismatchError, VectorIndex
 from corpus.index import RECALL_TARGET, IndexPlan, plan
 
@@ -122,9 +126,10 @@ def test_a_large_archive_gets_an_ivf_index_tuned_to_the_recall_target(tmp_path):
     # the build and its measured recall survive a snapshot
     idx.save()
     again = VectorIndex.open(tmp_path, "emb-a", 32, exact_below=1000)
-    assert (again.plan, again.nprobe, again.recall_at_10) == (
+    assert (again.plan, again.nprobe, again.rerank, again.recall_at_10) == (
         idx.plan,
         idx.nprobe,
+        idx.rerank,
         idx.recall_at_10,
     )
     assert again.search(queries[0], 10) == idx.search(queries[0], 10)
@@ -145,6 +150,92 @@ def test_ivf_honours_deletes_and_filters(tmp_path):
     assert len(found) == 10 and set(found) <= allowed
     keep = [i for i in range(3000) if i not in set(gone)]
     assert found == _exact(vectors[keep], np.array(keep), query, 10, allowed)
+
+
+def test_ivf_scans_the_4bit_codes_then_scores_candidates_by_their_vectors(tmp_path):
+    vectors = _clustered(3000, dim=64)
+    ids = list(range(3000))
+    idx = _build(tmp_path, vectors, ids, exact_below=1000)
+    assert idx.rerank > 0 and idx.recall_at_10 >= RECALL_TARGET  # the codes reached it
+    idx.save()
+    meta = json.loads((tmp_path / "index.json").read_text())
+    assert (meta["codes"], meta["codes_count"], meta["rerank"]) == ("PQ16x4fs", 3000, idx.rerank)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "codes.faiss",
+        "index.faiss",
+        "index.json",
+    ]
+    for query in _clustered(5, dim=64, seed=9):
+        hits = idx.search(query, 10)
+        scores = [s for _, s in hits]
+        # the scores are the stored half-precision vectors', not the codes' estimates
+        found, array = idx.lookup([i for i, _ in hits])
+        np.testing.assert_allclose(scores, array @ query, atol=1e-5)
+        assert scores == sorted(scores, reverse=True)
+    # adds and deletes reach the codes as well as the vectors
+    idx.remove(list(range(100)))
+    idx.add(list(range(5000, 5050)), _clustered(50, dim=64, seed=4))
+    assert idx._codes.ntotal == len(idx) == 2950
+
+
+def test_codes_too_coarse_for_the_recall_target_are_dropped(tmp_path, monkeypatch):
+    # 20 candidates from 8 four-bit sub-vectors of 32-d vectors: too few, at any nprobe
+    monkeypatch.setattr(index_module, "_RERANKS", (1,))
+    monkeypatch.setattr(index_module, "RERANK_MIN", 0)
+    vectors = _clustered(3000)
+    idx = _build(tmp_path, vectors, list(range(3000)), exact_below=1000)
+    assert idx.rerank == 0 and idx._codes is None
+    assert idx.recall_at_10 >= RECALL_TARGET and not idx.wants_rebuild()
+    idx.save()
+    assert not (tmp_path / "codes.faiss").exists()
+    again = VectorIndex.open(tmp_path, "emb-a", 32, exact_below=1000)
+    assert again.rerank == 0 and not again.wants_rebuild()
+    assert again.search(vectors[3], 10) == idx.search(vectors[3], 10)
+
+
+def _snapshot_with_stale_codes(tmp_path, change):
+    """An IVF snapshot whose codes file is an earlier snapshot's (a save interrupted
+    between its renames), after ``change(index)``."""
+    vectors = _clustered(3000, dim=64)
+    idx = _build(tmp_path, vectors, list(range(3000)), exact_below=1000)
+    idx.save()
+    shutil.copy(tmp_path / "codes.faiss", tmp_path / "old-codes")
+    change(idx)
+    idx.save()
+    shutil.copy(tmp_path / "old-codes", tmp_path / "codes.faiss")
+    return vectors, VectorIndex.open(tmp_path, "emb-a", 64, exact_below=1000)
+
+
+def test_codes_of_another_snapshot_are_not_used_and_the_index_asks_for_a_rebuild(tmp_path):
+    vectors, again = _snapshot_with_stale_codes(tmp_path, lambda idx: idx.remove([1, 2, 3]))
+    assert again.wants_rebuild()
+    assert [i for i, _ in again.search(vectors[0], 5)][0] == 0
+    assert not {1, 2, 3} & {i for i, _ in again.search(vectors[2], 20)}
+
+
+def test_stale_codes_of_the_same_size_never_return_a_removed_passage(tmp_path):
+    def swap(idx):  # as many added as removed: the counts agree
+        idx.remove(list(range(50)))
+        idx.add(list(range(9000, 9050)), _clustered(50, dim=64, seed=5))
+
+    vectors, again = _snapshot_with_stale_codes(tmp_path, swap)
+    for query in vectors[:50]:
+        assert not {i for i, _ in again.search(query, 10)} & set(range(50))
+
+
+def test_a_snapshot_without_codes_is_rebuilt(tmp_path):
+    vectors = _clustered(3000, dim=64)
+    idx = _build(tmp_path, vectors, list(range(3000)), exact_below=1000)
+    idx.save()
+    assert not VectorIndex.open(tmp_path, "emb-a", 64, exact_below=1000).wants_rebuild()
+    meta = json.loads((tmp_path / "index.json").read_text())
+    for key in ("codes", "codes_count", "rerank"):  # a stamp written before the codes
+        del meta[key]
+    (tmp_path / "index.json").write_text(json.dumps(meta))
+    (tmp_path / "codes.faiss").unlink()
+    old = VectorIndex.open(tmp_path, "emb-a", 64, exact_below=1000)
+    assert old.wants_rebuild()
+    assert [i for i, _ in old.search(vectors[7], 1)] == [7]  # still searchable meanwhile
 
 
 def test_an_index_is_rebuilt_when_the_archive_outgrows_it(tmp_path):
