@@ -138,7 +138,11 @@ def _flat(dim: int) -> Any:
 
 def _codes(ivf: Any) -> Any:
     """An untrained fast-scan PQ inverted file over ``ivf``'s (trained) cells: ``dim/4``
-    sub-vectors of 4 bits each. Training it trains only the product quantiser."""
+    sub-vectors of 4 bits each (None for a dimension that 4 does not divide: such an
+    index searches its half-precision vectors directly). Training it trains only the
+    product quantiser."""
+    if ivf.d % 4:
+        return None
     quantizer = faiss.clone_index(ivf.quantizer)
     codes = faiss.IndexIVFPQFastScan(
         quantizer, ivf.d, ivf.nlist, ivf.d // 4, 4, faiss.METRIC_INNER_PRODUCT
@@ -331,7 +335,8 @@ class VectorIndex:
         ivf.train(training)
         ivf.set_direct_map_type(_HASHTABLE)  # for lookup()
         codes = _codes(ivf)
-        codes.train(training)
+        if codes is not None:
+            codes.train(training)
         self._index = ivf
         self._codes = codes
         self.trained_on = total
@@ -349,7 +354,8 @@ class VectorIndex:
         half-precision vectors searched directly, with the smallest nprobe reaching it."""
         codes = self._codes
         nprobes = (*(p for p in _NPROBES if p < self.plan.nlist), self.plan.nlist)
-        settings = [(n, r) for n in nprobes for r in _RERANKS] + [(n, 0) for n in nprobes]
+        reranks = _RERANKS if codes is not None else ()
+        settings = [(n, r) for n in nprobes for r in reranks] + [(n, 0) for n in nprobes]
         recall = 0.0
         for nprobe, rerank in settings:
             self.rerank = rerank
@@ -505,7 +511,8 @@ def _probe_queries(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     0.53 on average and their 10th 0.48; mixtures alone scored 0.77 / 0.62 and, being
     easier, overstated the recall of the 4-bit codes (0.974 against 0.938 for real
     queries at the same setting); with the random half, 0.57 / 0.46 and 0.927, and at
-    each setting tried within 0.011 of the real queries' recall (bench/search.py)."""
+    each setting tried within 0.011 of the real queries' recall (the query vectors of
+    bench/search.py, measured by a throwaway script)."""
     pairs = rng.integers(0, len(vectors), size=(_PROBE_QUERIES, 2))
     mixed = vectors[pairs[:, 0]] + vectors[pairs[:, 1]]
     mixed /= np.maximum(np.linalg.norm(mixed, axis=1, keepdims=True), 1e-12)

@@ -193,6 +193,14 @@ def test_codes_too_coarse_for_the_recall_target_are_dropped(tmp_path, monkeypatc
     assert again.search(vectors[3], 10) == idx.search(vectors[3], 10)
 
 
+def test_a_dimension_4_does_not_divide_gets_no_codes(tmp_path):
+    vectors = _clustered(3000, dim=30)
+    idx = _build(tmp_path, vectors, list(range(3000)), exact_below=1000)
+    assert idx.rerank == 0 and idx._codes is None and not idx.wants_rebuild()
+    assert idx.recall_at_10 >= RECALL_TARGET
+    assert [i for i, _ in idx.search(vectors[11], 1)] == [11]
+
+
 def _snapshot_with_stale_codes(tmp_path, change):
     """An IVF snapshot whose codes file is an earlier snapshot's (a save interrupted
     between its renames), after ``change(index)``."""
