@@ -360,7 +360,10 @@ class VectorIndex:
         for nprobe, rerank in settings:
             self.rerank = rerank
             self._codes = codes if rerank else None
-            found = [[i for i, _ in self._search_ivf(q, 10, nprobe, None)] for q in queries]
+            found = [
+                [i for i, _ in self._search_ivf(queries[n : n + 1], 10, nprobe, None)]
+                for n in range(len(queries))
+            ]
             recall = float(
                 np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)])
             )
@@ -470,19 +473,23 @@ class VectorIndex:
             if allowed is not None:
                 share = max(len(allowed) / len(self), 1e-9)
                 nprobe = min(self.plan.nlist, math.ceil(self.nprobe / share))
-            return self._search_ivf(q[0], k, nprobe, allowed)
+            return self._search_ivf(q, k, nprobe, allowed)
         params: Any = None
         if allowed is not None:
             params = faiss.SearchParameters(sel=allowed.selector)  # type: ignore[call-arg]
+        return self._scored(q, k, params)
+
+    def _scored(self, q: np.ndarray, k: int, params: Any) -> list[tuple[int, float]]:
+        """The half-precision (or exact) index's ``k`` best for the query row ``q``."""
         scores, ids = self._index.search(q, min(k, len(self)), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def _search_ivf(
-        self, query: np.ndarray, k: int, nprobe: int, allowed: IdSet | None
+        self, q: np.ndarray, k: int, nprobe: int, allowed: IdSet | None
     ) -> list[tuple[int, float]]:
-        """The two steps of an IVF search (module doc): candidates from the 4-bit codes in
-        ``nprobe`` cells, scored with their half-precision vectors."""
-        q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
+        """The two steps of an IVF search (module doc) for the query row ``q`` (1 × dim,
+        float32): candidates from the 4-bit codes in ``nprobe`` cells, scored with their
+        half-precision vectors."""
         params = faiss.SearchParametersIVF(nprobe=nprobe)  # type: ignore[call-arg]
         if allowed is not None:
             params.sel = allowed.selector
@@ -499,8 +506,7 @@ class VectorIndex:
             params = faiss.SearchParametersIVF(  # type: ignore[call-arg]
                 nprobe=nprobe, sel=faiss.IDSelectorBatch(candidates)
             )
-        scores, ids = self._index.search(q, min(k, len(self)), params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        return self._scored(q, k, params)
 
 
 def _probe_queries(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -514,13 +520,13 @@ def _probe_queries(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     each setting tried within 0.011 of the real queries' recall (the query vectors of
     bench/search.py, measured by a throwaway script)."""
     pairs = rng.integers(0, len(vectors), size=(_PROBE_QUERIES, 2))
-    mixed = vectors[pairs[:, 0]] + vectors[pairs[:, 1]]
-    mixed /= np.maximum(np.linalg.norm(mixed, axis=1, keepdims=True), 1e-12)
-    noise = rng.normal(size=mixed.shape).astype(np.float32)
-    noise /= np.maximum(np.linalg.norm(noise, axis=1, keepdims=True), 1e-12)
-    queries = mixed + noise
-    queries /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
-    return np.ascontiguousarray(queries, dtype=np.float32)
+    mixed = _unit_rows(vectors[pairs[:, 0]] + vectors[pairs[:, 1]])
+    noise = _unit_rows(rng.normal(size=mixed.shape).astype(np.float32))
+    return np.ascontiguousarray(_unit_rows(mixed + noise), dtype=np.float32)
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 class _TopK:
