@@ -259,7 +259,7 @@ class VectorIndex:
             "recall_at_10": self.recall_at_10,
             "recall_target": RECALL_TARGET if self.plan.kind == "ivf" else None,
             "codes": f"PQ{self.dim // 4}x4fs" if self._codes is not None else None,
-            "rerank": self.rerank if self._codes is not None else 0,
+            "rerank": self.rerank,  # -1 or > 0 without codes: a rebuild is owed
             "codes_count": int(self._codes.ntotal) if self._codes is not None else None,
             "faiss": faiss.__version__,
             "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
