@@ -13,7 +13,8 @@ two-step way the build tuned, then with the codes set aside (the one-step scan o
 same ``nprobe`` cells, as before the codes). Printed: build seconds, the tuned nprobe
 and rerank, the probe-query recall the build recorded, and per way and k the CPU ms a
 query (one FAISS thread, this process) and recall@k against exact search over all
-vectors. Cost: about 2 minutes for 100k, 5 for 1M (6 GiB of memory).
+vectors, counted as bench/search.py counts it (``recall_at_k``: ties with the k-th score
+count). Cost: about 2 minutes for 100k, 5 for 1M (6 GiB of memory).
 """
 
 from __future__ import annotations
@@ -33,14 +34,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-
-
-def exact_top(queries: np.ndarray, vectors: np.ndarray, k: int) -> list[set[int]]:
-    out: list[set[int]] = []
-    for start in range(0, len(queries), 20):
-        scores = queries[start : start + 20] @ vectors.T
-        out += [set(np.argpartition(-row, k)[:k].tolist()) for row in scores]
-    return out
 
 
 def build(index: Any, vectors: np.ndarray) -> None:
@@ -70,7 +63,7 @@ def main() -> None:
     os.environ.setdefault("VOCES_CACHE_DIR", str(Path.home() / ".cache" / "voces"))
 
     from _scale_corpus import real_corpus, real_rows, synthesize
-    from search import HELD_OUT, QUERIES  # bench/search.py
+    from search import HELD_OUT, QUERIES, exact_kth  # bench/search.py
 
     from corpus import VectorIndex
     from models import load_embedder
@@ -92,15 +85,17 @@ def main() -> None:
             f" recall@10 on the probe queries {index.recall_at_10}"
         )
         faiss.omp_set_num_threads(1)
-        truth = {k: exact_top(queries, vectors, k) for k in (10, 200)}
+        truth = {k: exact_kth(queries, vectors, k, None) for k in (10, 200)}
         index.save()
         reopened = VectorIndex.open(index.folder, embedder.name, 512)
         for label, idx in (("as built", index), ("reopened from its snapshot", reopened)):
             print(f"  {label}:")
-            measure(idx, queries, truth)
+            measure(idx, queries, vectors, truth)
 
 
-def measure(index: Any, queries: np.ndarray, truth: dict[int, list[set[int]]]) -> None:
+def measure(index: Any, queries: np.ndarray, vectors: np.ndarray, truth: dict[int, Any]) -> None:
+    from search import recall_at_k  # bench/search.py: ties with the k-th score count
+
     codes = index._codes
     for way in ("two steps", "one step"):
         index._codes = codes if way == "two steps" else None
@@ -108,9 +103,9 @@ def measure(index: Any, queries: np.ndarray, truth: dict[int, list[set[int]]]) -
             for q in queries[:20]:  # warm-up, not counted
                 index.search(q, k)
             cpu = time.process_time()
-            found = [{i for i, _ in index.search(q, k)} for q in queries]
+            found = [[i for i, _ in index.search(q, k)] for q in queries]
             cpu_ms = (time.process_time() - cpu) / len(queries) * 1000
-            recall = np.mean([len(f & t) / k for f, t in zip(found, truth[k], strict=True)])
+            recall = recall_at_k(found, queries, vectors, truth[k], k)
             print(f"    {way:9}  k={k:<3}  {cpu_ms:6.2f} CPU ms a query   recall@{k} {recall:.3f}")
     index._codes = codes
 
