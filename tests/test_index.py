@@ -1,4 +1,5 @@
 import json
+import math
 import shutil
 
 import numpy as np
@@ -176,6 +177,16 @@ def test_ivf_scans_the_4bit_codes_then_scores_candidates_by_their_vectors(tmp_pa
     idx.remove(list(range(100)))
     idx.add(list(range(5000, 5050)), _clustered(50, dim=64, seed=4))
     assert idx._codes.ntotal == len(idx) == 2950
+
+
+def test_a_wide_filter_goes_through_the_codes_and_never_leaks(tmp_path):
+    vectors = _clustered(3000, dim=64)
+    idx = _build(tmp_path, vectors, list(range(3000)), exact_below=1000)
+    allowed = IdSet(range(0, 3000, 2))  # half the archive: fewer cells than all, so codes
+    assert math.ceil(idx.nprobe / 0.5) < idx.plan.nlist and idx.rerank > 0
+    for query in vectors[1:200:10]:  # odd ids: each query's own passage is filtered out
+        found = [i for i, _ in idx.search(query, 10, allowed)]
+        assert len(found) == 10 and all(i % 2 == 0 for i in found)
 
 
 def test_codes_too_coarse_for_the_recall_target_are_dropped(tmp_path, monkeypatch):
