@@ -121,6 +121,22 @@ def _names_visible(viewer: Viewer, allow_names: Any) -> bool:
     return viewer.sees_originals or bool(allow_names)
 
 
+def testimony_label(
+    viewer: Viewer,
+    title: str,
+    title_redacted: str | None,
+    allow_names: Any,
+    region: str | None,
+    community: str | None,
+) -> str:
+    """A testimony's title, region and community as ``viewer`` reads them (the title's
+    redacted form where names are hidden from them): what grouped search matches the
+    query's words against."""
+    if not _names_visible(viewer, allow_names):
+        title = title_redacted or ""
+    return " ".join((title, region or "", community or ""))
+
+
 def _testimony(row: Any, viewer: Viewer) -> Testimony:
     title = row["title"]
     if not _names_visible(viewer, row["allow_names"]):
@@ -1018,12 +1034,7 @@ class Store:
             list(testimony_ids),
             consent,
         )
-        out: dict[str, str] = {}
-        for tid, title, title_redacted, allow_names, region, community in rows:
-            if not _names_visible(viewer, allow_names):
-                title = title_redacted or ""
-            out[tid] = " ".join((title, region or "", community or ""))
-        return out
+        return {tid: testimony_label(viewer, *row) for tid, *row in rows}
 
     def term_passages(self, terms: Sequence[str]) -> dict[str, int]:
         """How many passages hold each (folded) term: rare terms are names and codes."""
@@ -1281,9 +1292,11 @@ class Store:
             testimony_ids,
             binary=True,
         )
-        for tid, blob in rows:
-            if vector_dim(blob) == dim:  # not one of another embedder (mid-reindex)
-                out[tid] = self.db.array([blob], dim)[0]
+        # not another embedder's (mid-reindex); converted together, not one by one
+        rows = [(tid, blob) for tid, blob in rows if vector_dim(blob) == dim]
+        if rows:
+            matrix = self.db.array([blob for _, blob in rows], dim)
+            out.update(zip((tid for tid, _ in rows), matrix, strict=True))
         missing = [tid for tid in testimony_ids if tid not in out]
         grouped: dict[str, list[Any]] = {}
         for tid, blob in self._tuples_in(
@@ -1326,15 +1339,14 @@ class Store:
         a system read of ids only, for ``PassagePlaces``."""
         return self.db.tuples("SELECT id, seq, testimony_id FROM passages WHERE id > ?", [after])
 
-    def testimony_consents(self, testimony_ids: Sequence[str] | None = None) -> dict[str, str]:
-        """testimony id -> consent level, of these testimonies or of every one (a system
-        read)."""
+    def testimony_cards(self, testimony_ids: Sequence[str] | None = None) -> list[tuple[Any, ...]]:
+        """(id, consent, title, title_redacted, allow_names, region, community) of these
+        testimonies or of every one (a system read, for ``PassagePlaces``)."""
+        columns = "id, consent, title, title_redacted, allow_names, region, community"
         if testimony_ids is None:
-            return dict(self.db.tuples("SELECT id, consent FROM testimonies"))
-        return dict(
-            self._tuples_in(
-                "SELECT id, consent FROM testimonies WHERE id IN ({ids})", testimony_ids
-            )
+            return self.db.tuples(f"SELECT {columns} FROM testimonies")
+        return self._tuples_in(
+            f"SELECT {columns} FROM testimonies WHERE id IN ({{ids}})", testimony_ids
         )
 
     def filter_generation(self) -> tuple[int, int]:

@@ -74,8 +74,9 @@ from .search import (
     RARE_MIN_PASSAGES,
     STEM,
     ContextWeights,
+    PassageVectors,
     highlight,
-    label_share,
+    label_shares,
     query_terms,
     rank_stories,
     rare_terms,
@@ -1233,19 +1234,20 @@ class Archive:
             cached = self._count_cache = (key, self.store.vector_count())
         return cached[1]
 
-    def _vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+    def _vectors(self, ids: Sequence[int]) -> PassageVectors:
         """Vectors of passages for ranking: from the index (in memory; reading 600 blobs
         from SQLite cost 4 ms a search at 100k passages), SQLite for any it lacks."""
         if self.store.searches_vectors:
-            return self.store.vector_map(ids, self.embedder.dim)
+            return PassageVectors(*self.store.vectors(ids, self.embedder.dim))
         index = self._require_index()
         with self._index_lock:
             found, array = index.lookup(ids)
-        out = dict(zip(found, array, strict=True))
-        missing = [pid for pid in ids if pid not in out]
+        held = set(found)
+        missing = [pid for pid in ids if pid not in held]
         if missing:
-            out.update(self.store.vector_map(missing, index.dim))
-        return out
+            more, extra = self.store.vectors(missing, index.dim)
+            found, array = [*found, *more], np.concatenate([array, extra])
+        return PassageVectors(found, array)
 
     def _uncommon(self, stems: list[str], total: int) -> list[str]:
         """The stems held by at most :data:`COMMON_SHARE` of the passages: a common stem
@@ -1302,14 +1304,12 @@ class Archive:
         # the query's uncommon words (as for the stems): "nos" or "agua" in a title says
         # nothing about the story
         query_words = [w for w in folded if w[:STEM] in kept]
-        labels = (
-            self.store.testimony_labels(sorted({tid for tid, _, _ in where.values()}), viewer)
-            if weights.label and query_words
-            else {}
-        )
-        label = {
-            tid: share for tid, text in labels.items() if (share := label_share(query_words, text))
-        }
+        labels: dict[str, str] = {}
+        if weights.label and query_words:
+            labels, unknown = self._places.labels({tid for tid, _, _ in where.values()}, viewer)
+            if unknown:  # testimonies added since the sync above
+                labels.update(self.store.testimony_labels(unknown, viewer))
+        label = label_shares(query_words, labels)
         # a story is scored by its best passage, that passage's neighbours and the whole
         # testimony: read those vectors, not every passage of every candidate story
         vectors = self._vectors(sorted(window_ids(candidates.items(), where)))
@@ -1320,8 +1320,17 @@ class Archive:
                 held.setdefault(where[pid][0], set()).update(words)
         shares = {tid: len(words) / len(rarest) for tid, words in held.items()}
         ranked = rank_stories(
-            vector, list(candidates.items()), where, vectors, whole, weights, shares, keyword, label
-        )[:k]
+            vector,
+            list(candidates.items()),
+            where,
+            vectors,
+            whole,
+            weights,
+            shares,
+            keyword,
+            label,
+            limit=k,
+        )
         # show the passage that holds the rare word (the name searched for), not a
         # passage that merely means something close
         for n, story in enumerate(ranked):

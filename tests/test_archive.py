@@ -508,7 +508,8 @@ def test_in_a_small_archive_common_words_do_not_lift_stories(archive, tmp_path):
 def test_a_masked_name_in_a_title_does_not_lift_a_story(archive, tmp_path):
     """A title that names the witness is read in its masked form by whoever may not see
     names; a query for that name must not rank by it (removing the masking in
-    ``Store.testimony_labels`` fails this test)."""
+    ``corpus.store.testimony_label``, which the search reads through ``PassagePlaces``,
+    fails this test)."""
     from dataclasses import replace
 
     from pipeline.search import DEFAULT_WEIGHTS, ContextWeights

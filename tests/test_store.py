@@ -469,6 +469,42 @@ def test_testimony_labels_show_what_the_viewer_may_read(tmp_path):
     }
 
 
+def test_passage_places_labels_agree_with_the_store_and_follow_its_changes(tmp_path):
+    """Grouped search reads the labels from memory; they must be what
+    ``Store.testimony_labels`` reads for each viewer (a masked title stays masked), and
+    follow consent and redaction changes and new testimonies."""
+    from corpus import PassagePlaces
+
+    store = Store(store_location(tmp_path / "a.db"))
+    places = PassagePlaces()
+    _add(
+        store,
+        _testimony("a", title="Testimonio de Rosa", region="Cajamarca", community="Celendín"),
+        [Passage("a", 0, "Me llamo Rosa.")],
+        redacted=["Me llamo [nombre]."],
+        title_redacted="Testimonio de [nombre]",
+    )
+    _add(store, _testimony("b", title="Secreto", consent="private"))
+
+    def agree(ids):
+        places.sync(store)
+        for viewer in (ANON, ARCHIVIST, ADMIN):
+            labels, unknown = places.labels(ids, viewer)
+            assert unknown == []
+            assert labels == store.testimony_labels(ids, viewer)
+
+    agree(["a", "b"])
+    assert places.labels(["a", "b"], ANON)[0] == {"a": "Testimonio de [nombre] Cajamarca Celendín"}
+    store.set_redactions({}, {"a": "Testimonio de [persona]"})
+    agree(["a", "b"])
+    store.set_consent("a", "restricted", ADMIN)
+    agree(["a", "b"])
+    assert places.labels(["a"], ANON)[0] == {}
+    _add(store, _testimony("c", title="Nuevo", region="Junín"))
+    assert places.labels(["c"], ANON) == ({}, ["c"])  # not synced yet: left to the store
+    agree(["a", "b", "c"])
+
+
 def test_stem_passages_counts_up_to_the_cap(tmp_path):
     store = Store(store_location(tmp_path / "a.db"))
     _add(store, _testimony("a"), [Passage("a", 0, "El río y los ríos."), Passage("a", 1, "Rio")])
