@@ -127,6 +127,15 @@ class IdSet:
             and bool(self._bitmap[int(pid) >> 3] >> (int(pid) & 7) & 1)
         )
 
+    def holds(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Which of ``ids`` are in the set: a boolean for each."""
+        ids = np.asarray(ids, dtype=np.int64)
+        inside = (ids >= 0) & (ids < len(self._bitmap) * 8)
+        out = np.zeros(len(ids), dtype=bool)
+        found = ids[inside]
+        out[inside] = (self._bitmap[found >> 3] >> (found & 7)) & 1 == 1
+        return out
+
 
 #: an IVF index's id -> vector map for ids that are not 0..n-1 (``VectorIndex.lookup``)
 _HASHTABLE: int = faiss.DirectMap.Hashtable  # type: ignore[attr-defined]

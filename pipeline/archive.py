@@ -1214,6 +1214,19 @@ class Archive:
         with self._index_lock:
             return index.search(vector, k, allowed)
 
+    def _visible(
+        self, flt: PassageFilter, viewer: Viewer
+    ) -> Callable[[np.ndarray], np.ndarray] | None:
+        """Which of some passage ids ``viewer`` may find within ``flt``, tested against
+        the id set the vector search uses (:meth:`_allowed`, cached), for the keyword
+        searches beside it; ``None`` on PostgreSQL, where SQL tests it."""
+        if self.store.searches_vectors:
+            return None
+        allowed = self._allowed(flt, viewer)
+        if allowed is None:  # every stored passage
+            return lambda ids: np.ones(len(ids), dtype=bool)
+        return allowed.holds
+
     def indexed(self) -> int:
         """How many passage vectors search can find (the FAISS index's size, or the
         vectors in PostgreSQL)."""
@@ -1277,13 +1290,18 @@ class Archive:
         total = self._searched_count()
         counts = self.store.term_passages(folded if weights.rare else [])
         rarest = rare_terms(counts, total)
+        visible = self._visible(flt, viewer)
         for term in rarest:  # exact names and codes: found even where meaning is not
-            for pid, _ in self.store.keyword_passages([term], viewer, flt, limit=50):
+            for pid, _ in self.store.keyword_passages(
+                [term], viewer, flt, limit=50, visible=visible
+            ):
                 rare.setdefault(pid, set()).add(term)
         # the query's word stems in the text (BM25): names, places and shared cognates
         kept = self._uncommon(stem_terms(folded), total) if weights.keyword or weights.label else []
         stemmed = (
-            self.store.keyword_passages(kept, viewer, flt, limit=KEYWORD_DEPTH, prefix=True)
+            self.store.keyword_passages(
+                kept, viewer, flt, limit=KEYWORD_DEPTH, prefix=True, visible=visible
+            )
             if weights.keyword and kept
             else []
         )

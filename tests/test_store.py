@@ -449,6 +449,53 @@ def test_keyword_search_finds_what_the_viewer_may_see_behind_better_hidden_match
         assert len(store.keyword_passages([term], ADMIN, region, limit=2, prefix=prefix)) == 1
 
 
+@embedded_only("the in-memory access test is for the SQLite keyword search")
+def test_keyword_search_tested_in_memory_finds_what_sql_finds(tmp_path):
+    """Grouped search passes the filter's cached id set to the keyword search, which then
+    ranks all matches and tests them in memory: the same passages as the joined SQL for
+    every viewer and filter, hidden ones never (dropping the test fails this)."""
+    from corpus.index import IdSet
+
+    store = Store(store_location(tmp_path / "a.db"))
+    for n in range(12):  # more than limit x 4 hidden matches, each better than the rest
+        _add(store, _testimony(f"p{n}", consent="private"), [Passage(f"p{n}", 0, "Uranio.")])
+    for n, (region, consent) in enumerate(
+        [("Cusco", "public"), ("Puno", "public"), ("Cusco", "restricted"), ("Junín", "public")]
+    ):
+        text = f"Hablaron del agua, del río {n}, de la tierra y al final del uranio, Quispe."
+        _add(
+            store,
+            _testimony(f"t{n}", region=region, consent=consent),
+            [Passage(f"t{n}", 0, text), Passage(f"t{n}", 1, "Nada más.")],
+            redacted=[text.replace("Quispe", "[nombre]"), "Nada más."],
+        )
+    filters = [PassageFilter(), PassageFilter(region="Cusco"), PassageFilter(region="Junín")]
+    for viewer in (ANON, ARCHIVIST, ADMIN):
+        for flt in filters:
+            allowed = IdSet(store.passage_ids(viewer, flt))
+            for terms, prefix in ((["urani"], True), (["uranio"], False), (["quisp"], True)):
+                for limit in (2, 50):
+                    joined = store.keyword_passages(terms, viewer, flt, limit, prefix)
+                    tested = store.keyword_passages(
+                        terms, viewer, flt, limit, prefix, visible=allowed.holds
+                    )
+                    assert tested == joined, (viewer, flt, terms, limit)
+                    assert all(pid in allowed for pid, _ in tested)
+    assert (
+        store.keyword_passages(["urani"], ANON, limit=2, prefix=True, visible=IdSet([]).holds) == []
+    )
+
+
+def test_id_set_tests_many_ids_at_once():
+    from corpus.index import IdSet
+
+    ids = IdSet([3, 9, 64, 65])
+    probe = np.array([0, 3, 8, 9, 63, 64, 65, 66, 10_000, -1])
+    assert ids.holds(probe).tolist() == [int(p) in ids for p in probe]
+    assert ids.holds(probe).sum() == 4
+    assert IdSet([]).holds(probe).tolist() == [False] * len(probe)
+
+
 def test_testimony_labels_show_what_the_viewer_may_read(tmp_path):
     store = Store(store_location(tmp_path / "a.db"))
     _add(
