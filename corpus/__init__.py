@@ -12,7 +12,7 @@ from .errors import (
 )
 from .index import EXACT_BELOW, IdSet, VectorIndex
 from .keys import KEY_ROLES, KeyRing
-from .places import PassagePlaces
+from .places import MeanVectors, PassagePlaces
 from .records import (
     CONSENT_LEVELS,
     VERDICTS,
@@ -34,6 +34,7 @@ from .store import WITHHELD, PassageFilter, Store
 
 __all__ = [
     "WITHHELD",
+    "MeanVectors",
     "PassagePlaces",
     "CONSENT_LEVELS",
     "KEY_ROLES",

@@ -41,6 +41,7 @@ from corpus import (
     Hit,
     IdSet,
     IndexMismatchError,
+    MeanVectors,
     Passage,
     PassageEdit,
     PassageFilter,
@@ -249,6 +250,7 @@ class Archive:
             tuple[PassageFilter, tuple[str, ...]], tuple[int, int, IdSet]
         ] = OrderedDict()
         self._places = PassagePlaces()  # for grouped search's neighbour lookups
+        self._means = MeanVectors()  # and its testimonies' mean vectors
         self.rebuilt = 0
         self.index: VectorIndex | None = None
         if embedder is not None:
@@ -1262,6 +1264,17 @@ class Archive:
             found, array = [*found, *more], np.concatenate([array, extra])
         return PassageVectors(found, array)
 
+    def _testimony_vectors(self, testimony_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Mean passage vectors of testimonies, for ranking: kept in memory
+        (:class:`~corpus.MeanVectors`) under the vector log position the index has
+        reached, which this search's :meth:`refresh` brought up to date; from
+        PostgreSQL as they are."""
+        dim = self.embedder.dim
+        if self.store.searches_vectors:
+            return self.store.testimony_vectors(testimony_ids, dim)
+        stamp = self._require_index().log_seq
+        return self._means.get(self.store, testimony_ids, dim, stamp)
+
     def _uncommon(self, stems: list[str], total: int) -> list[str]:
         """The stems held by at most :data:`COMMON_SHARE` of the passages: a common stem
         ("miner", "agua", "nuestra") says little in BM25 and makes the keyword search
@@ -1306,7 +1319,6 @@ class Archive:
             else []
         )
         candidates = {pid: score for pid, score in scored}
-        dim = self.embedder.dim
         self._places.sync(self.store)
         found = [*rare, *(pid for pid, _ in stemmed)]
         where, unsure = self._places.neighbours([*candidates, *found], viewer.consent)
@@ -1331,7 +1343,7 @@ class Archive:
         # a story is scored by its best passage, that passage's neighbours and the whole
         # testimony: read those vectors, not every passage of every candidate story
         vectors = self._vectors(sorted(window_ids(candidates.items(), where)))
-        whole = self.store.testimony_vectors(sorted({tid for tid, _, _ in where.values()}), dim)
+        whole = self._testimony_vectors(sorted({tid for tid, _, _ in where.values()}))
         held: dict[str, set[str]] = {}
         for pid, words in rare.items():
             if pid in where:

@@ -118,3 +118,51 @@ def test_correct_over_http(client, archive):
     assert bad.status_code == 422 and "error" in bad.json()
     blank = client.patch(f"/api/v1/passages/{p.id}", json={"text": "  "}, headers=archivist)
     assert blank.status_code == 400 and blank.json()["error"]["message"]
+
+
+def test_grouped_search_scores_a_corrected_story_by_its_new_mean_vector(archive, voces_home):
+    """Grouped search keeps the testimonies' mean vectors in memory; a correction (a new
+    passage vector) must reach the story's score at once, as an archive opened afresh
+    scores it. Fails if the kept mean vectors outlive a change of the passage vectors."""
+    from pipeline import Archive, TextItem
+
+    from .fakes import HashEmbedder
+
+    texts = {
+        "a": " ".join(
+            [
+                "El río está contaminado por la mina.",
+                "Los peces murieron en el río.",
+                "Mi abuela tejía mantas de alpaca.",
+                "En la fiesta del pueblo bailamos toda la noche.",
+                "Los niños van a la escuela a pie.",
+                "El mercado abre los domingos temprano.",
+                "Mi hermano se fue a Lima a trabajar.",
+                "Las lluvias llegan en diciembre.",
+                "Criamos ovejas y vacas en la puna.",
+                "El camino a la ciudad es largo.",
+            ]
+        ),
+        "b": "La mina contaminó el río de la comunidad. Nadie bebe esa agua.",
+        "c": "Perdimos nuestras tierras cuando llegó la empresa. Nos desalojaron.",
+    }
+    meta = Metadata(region="Puno", language="es")
+    archive.ingest_texts([TextItem(t, text, meta, t) for t, text in texts.items()], LOCAL)
+    query = "río contaminado por la mina"
+    before = {h.testimony_id: h for h in archive.search(query, LOCAL, 3)}
+    best = archive.store.passage(before["a"].passage_id, LOCAL)
+    # a passage of story a that is neither its best passage nor a neighbour of it
+    far = [p for p in archive.passages("a", LOCAL) if abs(p.seq - best.seq) >= 2]
+    assert far, "story a needs a passage away from its best one"
+    archive.correct_passage(far[-1].id, "Sembramos papa y maíz en la chacra.", ARCHIVIST)
+    after = [(h.testimony_id, h.passage_id, h.score) for h in archive.search(query, LOCAL, 3)]
+    fresh = Archive(voces_home, embedder=HashEmbedder(), tagger=archive.tagger)
+    try:
+        again = [(h.testimony_id, h.passage_id, h.score) for h in fresh.search(query, LOCAL, 3)]
+    finally:
+        fresh.close()
+    assert after == again
+    # only story a's mean vector moved: its score changed, the others' did not
+    scores = {t: s for t, _, s in after}
+    assert scores["a"] != before["a"].score
+    assert scores["b"] == before["b"].score

@@ -585,3 +585,42 @@ def test_reads_by_id_are_not_driven_by_the_consent_index(tmp_path):
             str(tuple(r)) for r in store.db.conn.execute("EXPLAIN QUERY PLAN " + statement)
         )
         assert "testimonies_consent" not in plan, (statement[:120], plan)
+
+
+def test_mean_vectors_are_the_stores_and_kept_only_for_the_log_position_they_were_read_at(
+    tmp_path,
+):
+    from corpus import MeanVectors
+
+    store = Store(store_location(tmp_path / "a.db"))
+    a = _add(store, _testimony("a"))
+    _add(store, _testimony("b"))
+    means = MeanVectors(limit=3)
+    head = store.index_log_head()
+
+    def same(got, want):
+        assert got.keys() == want.keys()
+        assert all(np.array_equal(got[t], want[t]) for t in want)
+
+    old = store.testimony_vectors(["a", "b"], 4)
+    same(means.get(store, ["a", "b", "nobody"], 4, head), old)
+    store.put_vectors(a, np.eye(4, dtype=np.float32)[2:4], "fake")  # a's vectors change
+    moved = store.index_log_head()
+    assert moved > head
+    # at the position they were read at, the means kept (what that index state holds)
+    same(means.get(store, ["a"], 4, head), {"a": old["a"]})
+    # at the new position: the new mean, not the one kept before
+    new = store.testimony_vectors(["a", "b"], 4)
+    assert np.allclose(new["a"], [0, 0, 0.5, 0.5])
+    same(means.get(store, ["a", "b"], 4, moved), new)
+    # a search at a position older than the one kept reads the store and keeps nothing
+    same(means.get(store, ["a"], 4, head), {"a": new["a"]})
+    same(means.get(store, ["a", "b"], 4, moved), new)
+    # past the limit it starts again, and still answers
+    _add(store, _testimony("c"))
+    _add(store, _testimony("d"))
+    moved = store.index_log_head()
+    same(
+        means.get(store, ["a", "b", "c", "d"], 4, moved),
+        store.testimony_vectors(["a", "b", "c", "d"], 4),
+    )
