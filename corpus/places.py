@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .records import CONSENT_LEVELS
 from .store import testimony_label
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["MeanVectors", "PassagePlaces"]
 
 Place = tuple[str, int | None, int | None]  # testimony id, passage before, passage after
+#: consent levels as small numbers (another level, were there one, reads as none of them)
+_LEVELS = {level: n for n, level in enumerate(CONSENT_LEVELS)}
 
 
 class PassagePlaces:
@@ -49,7 +52,8 @@ class PassagePlaces:
         # number -> (testimony id, consent, title, title_redacted, allow_names, region,
         # community): Store.testimony_cards
         self._names: list[tuple[Any, ...]] = []
-        self._consents: list[str] = []  # number -> consent level (as in _names)
+        # number -> consent level, as its index in _LEVELS (as in _names)
+        self._consents = np.zeros(0, dtype=np.int8)
         self._generation: int | None = None
         self._top = 0
 
@@ -64,16 +68,20 @@ class PassagePlaces:
             if fresh:
                 self._testimony = np.full(0, -1, dtype=np.int64)
                 self._seq = np.zeros(0, dtype=np.int32)
-                self._numbers, self._names, self._consents = {}, [], []
+                self._numbers, self._names = {}, []
+                self._consents = np.zeros(0, dtype=np.int8)
                 cards = store.testimony_cards()
             else:  # only the testimonies new passages belong to and not yet known
                 new = sorted({r[2] for r in rows} - set(self._numbers))
                 cards = store.testimony_cards(new) if new else []
+            levels = []
             for card in cards:  # new testimonies; consent and label as now
                 if card[0] not in self._numbers:
                     self._numbers[card[0]] = len(self._names)
                     self._names.append(tuple(card))
-                    self._consents.append(card[1])
+                    levels.append(_LEVELS.get(card[1], len(_LEVELS)))
+            if levels:
+                self._consents = np.concatenate([self._consents, np.array(levels, np.int8)])
             if rows:
                 ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
                 size = int(ids.max()) + 1
@@ -107,8 +115,8 @@ class PassagePlaces:
                 return {}, wanted.tolist()
             # whether the viewer may see each testimony (by number), and a last "no" for
             # the passages this does not know
-            may = np.fromiter((c in allowed for c in self._consents), dtype=bool)
-            may = np.append(may, False)
+            table = np.array([level in allowed for level in _LEVELS] + [False, False])
+            may = np.append(table[self._consents], False)
             at = np.clip(wanted, 0, size - 1)
             owner = np.where((wanted >= 0) & (wanted < size), testimony[at], -1)
             known = owner >= 0
