@@ -587,6 +587,7 @@ def test_reads_by_id_are_not_driven_by_the_consent_index(tmp_path):
         assert "testimonies_consent" not in plan, (statement[:120], plan)
 
 
+@embedded_only("the vector log the FAISS index follows (PostgreSQL reads the mean vectors)")
 def test_mean_vectors_are_the_stores_and_kept_only_for_the_log_position_they_were_read_at(
     tmp_path,
 ):
