@@ -956,11 +956,7 @@ class Store:
         if flt != PassageFilter():
             return self._keyword_joined(match, where, args, limit)
         wide = limit * _KEYWORD_WIDEN
-        best = self.db.tuples(
-            "SELECT rowid, bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ? "
-            "ORDER BY bm25(passages_fts) LIMIT ?",
-            [match, wide],
-        )
+        best = self._keyword_ranked(match, wide)
         seen = {
             r[0]
             for r in self._tuples_in(
@@ -975,6 +971,15 @@ class Store:
             return kept[:limit]
         return self._keyword_joined(match, where, args, limit)
 
+    def _keyword_ranked(self, match: str, limit: int) -> list[tuple[Any, ...]]:
+        """(rowid, bm25) of the best ``limit`` FTS5 matches over the whole archive, no
+        access checked (``limit`` -1: all of them); bm25 is negative, best first."""
+        return self.db.tuples(
+            "SELECT rowid, bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ? "
+            "ORDER BY bm25(passages_fts) LIMIT ?",
+            [match, limit],
+        )
+
     def _keyword_visible(
         self, match: str, limit: int, visible: Callable[[np.ndarray], np.ndarray], narrow: bool
     ) -> list[tuple[int, float]]:
@@ -984,11 +989,7 @@ class Store:
         region: 5% of the archive would leave too few)."""
         wide = -1 if narrow else limit * _KEYWORD_WIDEN  # -1: no limit
         while True:
-            rows = self.db.tuples(
-                "SELECT rowid, bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ? "
-                "ORDER BY bm25(passages_fts) LIMIT ?",
-                [match, wide],
-            )
+            rows = self._keyword_ranked(match, wide)
             ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
             kept = [
                 (int(r[0]), -float(r[1])) for r, ok in zip(rows, visible(ids), strict=True) if ok
