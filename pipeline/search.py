@@ -319,7 +319,7 @@ def label_shares(terms: Sequence[str], labels: Mapping[str, str]) -> dict[str, f
         words, stems = _label_words(label)
         if exact.isdisjoint(words) and prefixes.isdisjoint(stems):
             continue
-        out[tid] = sum(_same_word(t, words, stems) for t in terms) / len(terms)
+        out[tid] = label_share(terms, label)
     return out
 
 
