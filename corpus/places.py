@@ -113,9 +113,10 @@ class PassagePlaces:
             testimony, seqs, size = self._testimony, self._seq, len(self._testimony)
             if not size or not len(wanted):
                 return {}, wanted.tolist()
-            # whether the viewer may see each testimony (by number), and a last "no" for
-            # the passages this does not know
-            table = np.array([level in allowed for level in _LEVELS] + [False, False])
+            # whether the viewer may see each consent level (a last "no" for a level not
+            # in _LEVELS), then each testimony by number, and a last "no" for the
+            # passages this does not know (owner -1)
+            table = np.array([level in allowed for level in _LEVELS] + [False])
             may = np.append(table[self._consents], False)
             at = np.clip(wanted, 0, size - 1)
             owner = np.where((wanted >= 0) & (wanted < size), testimony[at], -1)

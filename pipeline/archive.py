@@ -1334,16 +1334,17 @@ class Archive:
         # the query's uncommon words (as for the stems): "nos" or "agua" in a title says
         # nothing about the story
         query_words = [w for w in folded if w[:STEM] in kept]
+        stories = sorted({tid for tid, _, _ in where.values()})
         labels: dict[str, str] = {}
         if weights.label and query_words:
-            labels, unknown = self._places.labels({tid for tid, _, _ in where.values()}, viewer)
+            labels, unknown = self._places.labels(stories, viewer)
             if unknown:  # testimonies added since the sync above
                 labels.update(self.store.testimony_labels(unknown, viewer))
         label = label_shares(query_words, labels)
         # a story is scored by its best passage, that passage's neighbours and the whole
         # testimony: read those vectors, not every passage of every candidate story
         vectors = self._vectors(sorted(window_ids(candidates.items(), where)))
-        whole = self._testimony_vectors(sorted({tid for tid, _, _ in where.values()}))
+        whole = self._testimony_vectors(stories)
         held: dict[str, set[str]] = {}
         for pid, words in rare.items():
             if pid in where:
