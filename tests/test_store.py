@@ -496,8 +496,9 @@ def test_id_set_tests_many_ids_at_once():
     assert IdSet([]).holds(probe).tolist() == [False] * len(probe)
 
 
-def test_testimony_labels_show_what_the_viewer_may_read(tmp_path):
-    store = Store(store_location(tmp_path / "a.db"))
+def _add_labelled(store):
+    """A public testimony whose title names Rosa (masked where names are hidden), and a
+    private one."""
     _add(
         store,
         _testimony("a", title="Testimonio de Rosa", region="Cajamarca", community="Celendín"),
@@ -506,6 +507,11 @@ def test_testimony_labels_show_what_the_viewer_may_read(tmp_path):
         title_redacted="Testimonio de [nombre]",
     )
     _add(store, _testimony("b", title="Secreto", consent="private"))
+
+
+def test_testimony_labels_show_what_the_viewer_may_read(tmp_path):
+    store = Store(store_location(tmp_path / "a.db"))
+    _add_labelled(store)
     assert store.testimony_labels(["a", "b"], ARCHIVIST) == {
         "a": "Testimonio de Rosa Cajamarca Celendín",
         "b": "Secreto Puno ",
@@ -524,14 +530,7 @@ def test_passage_places_labels_agree_with_the_store_and_follow_its_changes(tmp_p
 
     store = Store(store_location(tmp_path / "a.db"))
     places = PassagePlaces()
-    _add(
-        store,
-        _testimony("a", title="Testimonio de Rosa", region="Cajamarca", community="Celendín"),
-        [Passage("a", 0, "Me llamo Rosa.")],
-        redacted=["Me llamo [nombre]."],
-        title_redacted="Testimonio de [nombre]",
-    )
-    _add(store, _testimony("b", title="Secreto", consent="private"))
+    _add_labelled(store)
 
     def agree(ids):
         places.sync(store)
