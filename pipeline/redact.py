@@ -10,22 +10,39 @@ What it catches (spans refer to the original text; masks are in the text's langu
   carnés, passport-like ``X1234567``, up to ~50 characters after the cue;
 - street addresses: Jr./Jirón, Av./Avenida, Calle, Psje./Pasaje + capitalised name + number,
   ``Mz. B Lt. 7``, and English ``45 Elm Street`` / ``Ave`` / ``Road``;
-- personal names, from three sources: the injected pipeline's NER (PER/PERSON entities,
-  filtered against known places, companies, institutions and months); cue phrases found with
-  a spaCy ``Matcher`` ("me llamo", "mi nombre es", "soy", "señor/doña/compañero/hermano ...",
-  "mi esposo/hijo ...", "my name is", "Mr./Mrs./Ms.", "I am", "my son ..."); and a short list
-  of common Andean and Spanish surnames (Quispe, Mamani, Huamán, ...), extended to the
-  capitalised words around them.
+- personal names, from four sources, the same for passages and titles (titles made from
+  file names are lower case: "testimonio ernesto salas apaza"):
+  1. name lists (``pipeline.names``: Chilean and Colombian civil-register given names and
+     surnames, and hand-compiled Quechua, Aymara and rural Andean ones): a capitalised run
+     holding a listed name ("Conversé con Lucía Paucar", "Quispe no quiso"); in lower case
+     or capitals, two listed names led by a given name or one rarely written in lower case
+     ("ernesto salas apaza", "rosa mamani", "romualdo ccasa"), or a lone given name
+     ("percy");
+  2. word lists (spaCy's ``lexeme_prob`` tables): two or more capitalised words, none an
+     ordinary word ("Wilber Ttacca"), and never an ordinary word that is capitalised
+     because it opens a sentence or a title ("Testimonio 0008", "Vivimos", "Nosotros");
+  3. cue phrases, found with a spaCy ``PhraseMatcher`` ("me llamo", "mi nombre es",
+     "soy", "señor/doña/compañero/hermano ...", "mi esposo/hijo ...", "my name is",
+     "Mr./Mrs./Ms.", "I am", "my son ..."): the words after them;
+  4. the injected pipeline's NER, if any (PER/PERSON entities, less ordinary words at
+     their ends).
+  None of them masks a place, company or institution from the built-in list, nor words
+  right after a place word ("San Martín", "comunidad de Ccapacmarca", "Santa Rosa de
+  Yauri", "Minera Yanacocha", "La Vega"), nor a lone capitalised word after "en",
+  "hasta", "to" ("vive en Yauri").
 
-What it does not catch: names with no cue that neither NER nor the surname list know,
-especially lower-cased in transcripts ("y entonces percy me dijo"); ID numbers said without a
+What it does not catch: a lone unlisted name with no cue ("Nicasio llegó") unless NER
+finds it; an unlisted lower-case name ("y ahí estaba marcusa"); ID numbers said without a
 cue word; addresses without a street word or a number; nicknames and descriptions that
 identify someone ("la presidenta de la ronda"). Places, companies, institutions, dates,
-years and amounts of money are left alone on purpose. A name that is also a place name
-used as a nickname ("Doña Juana", a hill) is masked anyway.
+years and amounts of money are left alone on purpose, but a place or company that is
+not in the list and looks like a name is masked ("Anglogold Ashanti", "Mendoza" alone).
+A name that is also a place name used as a nickname ("Doña Juana", a hill) is masked
+anyway.
 
-The stage loads nothing: ``nlp(lang)`` is injected (a spaCy ``Language``, ideally with NER)
-and may return ``None``; without it a blank spaCy tokenizer is used for the cue patterns.
+The stage reads its lists from pipeline/data/names/ and loads no model: ``nlp(lang)`` is
+injected (a spaCy ``Language``, ideally with NER) and may return ``None``; without it a
+blank spaCy tokenizer is used.
 """
 
 from __future__ import annotations
@@ -35,7 +52,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .taxonomy import fold
+from .names import GIVEN, LOWER, NAMES, PLACE, PREFIX, STOP, WORD, lexicon
 
 __all__ = ["KINDS", "MASKS", "RedactedSpan", "Redaction", "Redactor", "TextRedactor"]
 
@@ -71,10 +88,6 @@ class Redaction:
     spans: tuple[RedactedSpan, ...]  # over the original text
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(fold(text).split())
-
-
 # ---- structured data: regexes ----------------------------------------------------------
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(
@@ -98,7 +111,7 @@ _ADDRESS = re.compile(
 )
 _MASKED = re.compile("|".join(re.escape(m) for d in MASKS.values() for m in d.values()))
 
-# ---- names: cue phrases, stop words, non-names -----------------------------------------
+# ---- names: cue phrases, word classes ----------------------------------------------------
 _STRONG_CUES = (
     "me llamo", "mi nombre es", "mi nombre completo es", "nombre completo", "se llama",
     "se llamaba", "de nombre", "llamado", "llamada", "apellido", "apellidos", "apellida",
@@ -117,45 +130,192 @@ _WEAK_CUES = (
     "husband", "wife", "son", "daughter", "grandfather", "grandmother", "grandson",
     "granddaughter", "cousin", "neighbour", "neighbor", "comrade", "called",
 )  # fmt: skip
-_STOP = _words(
-    "a al ante con contra de del desde e el en entre era es esta este fue ha hay la las le lo "
-    "los me mi mis muy ni no nos o para pero por porque pues que se si sin sobre su sus también "
-    "tengo un una uno y ya yo él ella ellos usted vivo soy estoy eh bueno entonces ahí allí aquí "
-    "cuando donde como todo todos nada dice dijo decía a an and as at but by for from he her "
-    "his i in is it my of on or our she so the their then they this to was we were who with "
-    "you yes no oh well not"
-)
-_NON_NAME = _words(
-    "perú peru lima cajamarca yanacocha celendín puno bambas cerro pasco conga bambamarca "
-    "hualgayoc huasmín sorochuco espinar tintaya antapaccay cotabambas challhuahuacho "
-    "fuerabamba chumbivilcas cusco arequipa islay tambo moquegua piura apurímac áncash "
-    "antamina huancavelica junín oroya llaucano jequetepeque perol quellaveco huancané "
-    "otuzco newmont mmg glencore southern buenaventura minera minería mina oefa ana dinoes "
-    "defensoría pueblo ministerio policía fiscalía estado gobierno municipalidad ronda "
-    "comisión corte tribunal juzgado autoridad dirección oficina asociación federación "
-    "frente consejo interamericana nacional regional provincial distrital "
-    "comunidad grufides ong virgen dios jesús santa san santo río laguna lagoon river "
-    "enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre "
-    "diciembre lunes martes miércoles jueves viernes sábado domingo january february march "
-    "april may june july august september october november december monday tuesday "
-    "wednesday thursday friday saturday sunday soles dólares"
+#: words that are part of no name: cue words and titles (besides names.STOP_WORDS)
+_CUE_WORDS = tuple(
+    sorted({w for c in (*_STRONG_CUES, *_WEAK_CUES) for w in c.split()} | {"dr", "sr", "sra"})
 )
 _PROTECTED = re.compile(r"(?i:tía maría|tia maria|las bambas|cerro de pasco|defensoría del pueblo)")
-_SURNAMES = _words(
-    "quispe mamani huamán huamaní condori apaza ccori choque ticona cusi ccahuana carhuapoma "
-    "yupanqui huanca chambi coaquira cutipa layme machaca chura sullca vilca huarca ccama "
-    "huillca taipe chuquimango soncco huaraca cahuana huallpa chalco larico cjuro ccallo "
-    "garcía rodríguez sánchez ramírez pérez gómez díaz chávez vásquez "
-    "mendoza gutiérrez fernández hernández lópez martínez gonzález torres rojas"
-)
-_TITLES = _words(" ".join(_WEAK_CUES) + " " + " ".join(_STRONG_CUES)) | _words(
-    "el la the dr mr mrs ms sr sra don doña"
-)
-_NOT_LOW_NAME = _STOP | _NON_NAME | _TITLES
 _NER_LABELS = frozenset({"PER", "PERSON"})
-_MAX_NAME_TOKENS = 4
+_MAX_NAME_TOKENS = 5
+_SENTENCE_END = frozenset('.!?:;"«»“”()[]—–-\n')
 
 Span = tuple[int, int, str]
+
+# token classes: capitalised ("Quispe"), all capitals ("QUISPE"), lower case ("quispe")
+_OTHER, _CAP, _UPPER, _LOW = range(4)
+
+
+@dataclass(frozen=True)
+class _Tok:
+    """What name finding reads of one token (computed once per token)."""
+
+    shape: int  # _OTHER, _CAP, _UPPER or _LOW
+    flags: int  # pipeline.names flags of its lower-case form
+    start: int
+    end: int
+
+    @property
+    def part(self) -> bool:
+        """May be part of a name: a word that is no stop word, title, place or prefix."""
+        return self.shape != _OTHER and not self.flags & (STOP | PLACE | PREFIX)
+
+    @property
+    def name(self) -> bool:
+        return bool(self.flags & NAMES)
+
+    @property
+    def word(self) -> bool:
+        """An ordinary word that is no listed name ("Testimonio", "Vivimos")."""
+        return not self.flags & NAMES and bool(self.flags & (WORD | LOWER))
+
+    @property
+    def strong(self) -> bool:
+        """A listed name that, written this way, is hardly anything else."""
+        if not self.flags & NAMES or self.flags & WORD:
+            return False
+        return self.shape == _CAP or not self.flags & LOWER
+
+
+def _tokens(doc: Any, lex: dict[str, int]) -> list[_Tok]:
+    out = []
+    for tok in doc:
+        text = tok.text
+        if not tok.is_alpha:
+            shape = _OTHER
+        elif text.islower():
+            shape = _LOW
+        elif text.isupper():
+            shape = _UPPER if len(text) > 1 else _OTHER
+        elif text[0].isupper():
+            shape = _CAP
+        else:
+            shape = _OTHER
+        out.append(_Tok(shape, lex.get(tok.lower_, 0), tok.idx, tok.idx + len(text)))
+    return out
+
+
+_OF = frozenset({"de", "del", "of"})
+_ARTICLES = frozenset({"El", "La", "Los", "Las", "The"})
+#: a lone capitalised word after these, with no cue, is a place ("vive en Yauri")
+_LOCATIVE = frozenset({"en", "hasta", "desde", "hacia", "in", "to", "at", "from", "near"})
+
+
+def _after_prefix(doc: Any, toks: list[_Tok], i: int) -> bool:
+    """Does the run at ``i`` name a place or body: right after "San", "Minera", "comunidad"
+    ..., or after "de" that follows one ("comunidad de Ccapacmarca", "Santa Rosa de Yauri")?"""
+    if i > 0 and toks[i - 1].flags & (PREFIX | PLACE):
+        return True
+    if i > 1 and doc[i - 1].text in _ARTICLES and toks[i - 2].shape != _OTHER:
+        return True  # "de La Vega", "por El Salvador": a capitalised article inside a sentence
+    if i < 2 or doc[i - 1].lower_ not in _OF:
+        return False
+    k = i - 2
+    while k > 0 and toks[k].shape == _CAP and not toks[k].flags & (PREFIX | PLACE):
+        k -= 1  # back over "Santa Rosa" to "Santa"
+    return bool(toks[k].flags & (PREFIX | PLACE))
+
+
+def _runs(toks: list[_Tok]) -> Iterable[tuple[int, int]]:
+    """Maximal runs of possible name parts of one shape. Ordinary words end lower-case
+    runs; capitalised ones join a capitalised run except at its start ("Aurelio Cruzado
+    Díaz"), where they are left out ("Testimonio", "Vivimos")."""
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if not t.part or t.word:
+            i += 1
+            continue
+        j = i + 1
+        while (
+            j < len(toks)
+            and toks[j].part
+            and toks[j].shape == t.shape
+            and (t.shape == _CAP or not toks[j].word)
+        ):
+            j += 1
+        yield i, j
+        i = j
+
+
+def _shape_names(doc: Any, toks: list[_Tok]) -> Iterable[tuple[int, int]]:
+    """Names told by the words themselves: listed names and name-like capitalised pairs.
+
+    Capitalised ("Lucía Paucar", "Quispe"): a run with a listed name that is not also an
+    ordinary word, or two or more capitalised words that are not ordinary words ("Wilber
+    Ttacca"); a lone word after "en", "hasta", "to" ... is taken for a place. Lower case or
+    all capitals ("ernesto salas apaza", "rosa mamani"): two or more listed names led by a
+    given name, or a run of listed and unknown words holding a name rarely written in
+    lower case ("romualdo ccasa", "percy"). Never right after "San", "comunidad de" ...
+    """
+    for i, j in _runs(toks):
+        run = toks[i:j]
+        if _after_prefix(doc, toks, i):
+            continue
+        if run[0].shape == _CAP:
+            if any(t.strong for t in run):
+                if j - i == 1 and i > 0 and doc[i - 1].lower_ in _LOCATIVE:
+                    continue
+                yield i, min(j, i + _MAX_NAME_TOKENS)
+                continue
+            k = i
+            while k < j and not toks[k].word:
+                k += 1
+            if k - i >= 2:  # unlisted capitalised pair: up to the first ordinary word
+                yield i, min(k, i + _MAX_NAME_TOKENS)
+            continue
+        names = [t for t in run if t.name]
+        if not names:
+            continue
+        first = next(k for k in range(i, j) if toks[k].name)
+        led = bool(toks[first].flags & GIVEN) and not toks[first].flags & WORD
+        lone_given = len(run) == 1 and run[0].shape == _LOW and bool(run[0].flags & GIVEN)
+        if any(t.strong for t in names) and (lone_given or len(run) >= 2):
+            yield i, min(j, i + _MAX_NAME_TOKENS)
+        elif len(names) >= 2 and led:
+            yield first, min(j, first + _MAX_NAME_TOKENS)
+
+
+def _cue_names(doc: Any, toks: list[_Tok], matcher: Any) -> Iterable[tuple[int, int]]:
+    """The words after a cue phrase ("me llamo", "la señora", "Mr."), as far as they may
+    be a name: capitalised ones after any cue; lower-case ones after a strong cue, or
+    after a weak cue when the first is a listed name ("la señora rosa mamani"). Not when
+    a place or body is what is named ("nuestra comunidad se llama Huancuire")."""
+    for match_id, start, end in matcher(doc):
+        strong = doc.vocab.strings[match_id] == "strong"
+        i = end + 1 if end < len(doc) and doc[end].text == "," else end
+        if i >= len(toks) or not toks[i].part or toks[i].word or _after_prefix(doc, toks, i):
+            continue
+        if any(t.flags & PREFIX for t in toks[max(0, start - 3) : start]):
+            continue
+        shape = toks[i].shape
+        j = i + 1
+        while (
+            j < len(toks)
+            and j - i < _MAX_NAME_TOKENS
+            and toks[j].part
+            and toks[j].shape == shape
+            and (not toks[j].word or shape == _CAP or strong)
+        ):
+            j += 1
+        if shape == _CAP or strong or toks[i].name:
+            yield i, j
+
+
+def _ner_names(doc: Any, toks: list[_Tok]) -> Iterable[tuple[int, int]]:
+    """PER/PERSON entities, less the titles, ordinary words and punctuation at their ends
+    ("Testimonio 0008", "Vivimos"), and none that holds a place or organisation."""
+    for ent in getattr(doc, "ents", ()):
+        if ent.label_ not in _NER_LABELS:
+            continue
+        i, j = ent.start, ent.end
+        while i < j and (not toks[i].part or toks[i].word):
+            i += 1
+        while j > i and (not toks[j - 1].part or toks[j - 1].word):
+            j -= 1
+        run = toks[i:j]
+        if run and all(t.part for t in run) and any(t.shape == _CAP for t in run):
+            if not _after_prefix(doc, toks, i):
+                yield i, j
 
 
 class Redactor:
@@ -163,18 +323,19 @@ class Redactor:
 
     def __init__(self, nlp: Callable[[str], Any] | None = None) -> None:
         self._nlp = nlp
-        self._pipes: dict[str, tuple[Any, Any]] = {}  # lang -> (Language, Matcher)
+        self._pipes: dict[str, tuple[Any, Any, dict[str, int]]] = {}  # lang -> (nlp, ...)
 
     def find(self, text: str, language: str) -> list[RedactedSpan]:
-        lang = _lang(language)
-        nlp, matcher = self._pipe(lang)
-        return self._find(text, nlp(text), matcher)
+        nlp, matcher, lex = self._pipe(_lang(language))
+        return self._find(text, nlp(text), matcher, lex)
 
-    def _find(self, text: str, doc: Any, matcher: Any) -> list[RedactedSpan]:
+    def _find(self, text: str, doc: Any, matcher: Any, lex: dict[str, int]) -> list[RedactedSpan]:
         masked = [(m.start(), m.end()) for m in _MASKED.finditer(text)]
         protected = masked + [(m.start(), m.end()) for m in _PROTECTED.finditer(text)]
         structured = _select(_structured(text), masked)
-        names = [*_ner_names(doc), *_cue_names(doc, matcher), *_surname_names(doc)]
+        toks = _tokens(doc, lex)
+        found = [*_shape_names(doc, toks), *_cue_names(doc, toks, matcher), *_ner_names(doc, toks)]
+        names = [(toks[i].start, toks[j - 1].end, "name") for i, j in found if i < j]
         taken = [(s, e) for s, e, _ in structured] + protected
         chosen = structured + [n for n in _merge(names) if not _overlaps(n, taken)]
         return [RedactedSpan(s, e, k) for s, e, k in sorted(chosen)]
@@ -184,10 +345,10 @@ class Redactor:
 
     def redact_many(self, texts: Sequence[str], language: str) -> list[Redaction]:
         """``redact`` for many texts of one language, through ``nlp.pipe`` (batched NER)."""
-        nlp, matcher = self._pipe(_lang(language))
-        docs = nlp.pipe(list(texts), batch_size=64)
+        nlp, matcher, lex = self._pipe(_lang(language))
+        docs = nlp.pipe(list(texts), batch_size=256)
         return [
-            self._mask(text, self._find(text, doc, matcher), language)
+            self._mask(text, self._find(text, doc, matcher, lex), language)
             for text, doc in zip(texts, docs, strict=True)
         ]
 
@@ -201,31 +362,25 @@ class Redactor:
         parts.append(text[pos:])
         return Redaction("".join(parts), tuple(spans))
 
-    def _pipe(self, lang: str) -> tuple[Any, Any]:
+    def _pipe(self, lang: str) -> tuple[Any, Any, dict[str, int]]:
         if lang not in self._pipes:
-            from spacy.matcher import Matcher
+            from spacy.matcher import PhraseMatcher
 
             nlp = self._nlp(lang) if self._nlp is not None else None
             if nlp is None:
                 import spacy
 
                 nlp = spacy.blank(lang)  # tokenizer only: no weights
-            matcher = Matcher(nlp.vocab)
+            matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
             for label, cues in (("strong", _STRONG_CUES), ("weak", _WEAK_CUES)):
-                forms = {_cue_tokens(nlp, v) for c in cues for v in (c, c.capitalize())}
-                matcher.add(label, [[{"LOWER": w} for w in form] for form in sorted(forms)])
-            self._pipes[lang] = (nlp, matcher)
+                matcher.add(label, [nlp.make_doc(c) for c in cues])
+            self._pipes[lang] = (nlp, matcher, lexicon(lang, _CUE_WORDS))
         return self._pipes[lang]
 
 
 def _lang(language: str) -> str:
     code = (language or "").strip().lower()[:2]
     return code if code in MASKS else "es"
-
-
-def _cue_tokens(nlp: Any, cue: str) -> tuple[str, ...]:
-    """The cue as the tokenizer splits it ("Mrs." is one token, "mrs." two)."""
-    return tuple(t.lower_ for t in nlp.tokenizer(cue))
 
 
 def _structured(text: str) -> Iterable[Span]:
@@ -264,87 +419,6 @@ def _merge(names: list[Span]) -> list[Span]:
         else:
             merged.append((s, e, k))
     return merged
-
-
-def _is_cap(tok: Any) -> bool:
-    t = tok.text
-    f = fold(t)
-    return (
-        t[:1].isupper()
-        and tok.is_alpha
-        and not (t.isupper() and len(t) > 1)
-        and f not in _STOP
-        and f not in _NON_NAME
-        and f not in _TITLES
-    )
-
-
-def _is_low(tok: Any) -> bool:
-    t = tok.text
-    f = fold(t)
-    return t.islower() and tok.is_alpha and len(t) > 1 and f not in _NOT_LOW_NAME
-
-
-def _span(doc: Any, i: int, j: int) -> Span:
-    return doc[i].idx, doc[j - 1].idx + len(doc[j - 1].text), "name"
-
-
-def _ner_names(doc: Any) -> Iterable[Span]:
-    for ent in getattr(doc, "ents", ()):
-        if ent.label_ not in _NER_LABELS:
-            continue
-        i, j = ent.start, ent.end
-        while i < j and (fold(doc[i].text).rstrip(".") in _TITLES or not doc[i].is_alpha):
-            i += 1
-        while j > i and not doc[j - 1].is_alpha:
-            j -= 1
-        toks = doc[i:j]
-        if i < j and all(_is_cap(t) or _is_low(t) for t in toks) and any(_is_cap(t) for t in toks):
-            yield _span(doc, i, j)
-
-
-def _cue_names(doc: Any, matcher: Any) -> Iterable[Span]:
-    for match_id, _, end in matcher(doc):
-        strong = doc.vocab.strings[match_id] == "strong"
-        i = end + 1 if end < len(doc) and doc[end].text == "," else end
-        j = i
-        while j < len(doc) and j - i < _MAX_NAME_TOKENS and (_is_cap(doc[j]) or _is_low(doc[j])):
-            j += 1
-        if j == i:
-            continue
-        run = doc[i:j]
-        if all(_is_cap(t) for t in run):
-            yield _span(doc, i, j)
-        elif strong:
-            caps = [k for k in range(i, j) if _is_cap(doc[k])]
-            # "mi nombre es juan carlos huamán": lower case only when the whole run is
-            if not caps:
-                yield _span(doc, i, j)
-            elif caps[0] == i:
-                k = i
-                while k < j and _is_cap(doc[k]):
-                    k += 1
-                yield _span(doc, i, k)
-        else:
-            last = [k for k in range(i, j) if fold(doc[k].text) in _SURNAMES]
-            if last:  # "la señora rosa mamani lloraba": up to the last known surname
-                yield _span(doc, i, last[-1] + 1)
-            elif _is_cap(doc[i]):
-                k = i
-                while k < j and _is_cap(doc[k]):
-                    k += 1
-                yield _span(doc, i, k)
-
-
-def _surname_names(doc: Any) -> Iterable[Span]:
-    for k, tok in enumerate(doc):
-        if fold(tok.text) in _SURNAMES and _is_cap(tok):
-            i, j = k, k + 1
-            while i > 0 and k - i < _MAX_NAME_TOKENS - 1 and _is_cap(doc[i - 1]):
-                i -= 1
-            while j < len(doc) and j - i < _MAX_NAME_TOKENS and _is_cap(doc[j]):
-                j += 1
-            yield _span(doc, i, j)
 
 
 class TextRedactor:

