@@ -7,14 +7,16 @@ beside it: vectors, the FAISS index, media files, redacted copies, staged upload
 ``backup`` is consistent while the server runs: it holds the archive's write lock (reads
 go on; writers wait), copies SQLite with its online backup API (a transactionally
 consistent snapshot, WAL included) and copies the files beside it; a manifest records
-every file's SHA-256. ``restore`` checks those digests and SQLite's integrity before an
-archive is put in place.
+every file's SHA-256. ``restore`` (pipeline/restoring.py) treats a backup as untrusted:
+it checks the manifest, the folder, the digests and SQLite's integrity on a copy, and swaps
+the copy in whole.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import sqlite3
 import time
@@ -25,16 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from corpus import Viewer
+from corpus.media import replace_durably
 
 from .archive import Archive, sha256_file
 from .errors import InputError, PipelineError
+from .restoring import DATABASES as _DATABASES
+from .restoring import FOLDERS as _FOLDERS
+from .restoring import FORMAT, restore
 
 __all__ = ["CheckReport", "backup", "check", "restore"]
 
 logger = logging.getLogger(__name__)
-
-_DATABASES = ("voces.sqlite3", "queue.sqlite3")
-_FOLDERS = ("media", "index", "theme-models", "uploads")
 
 
 @dataclass
@@ -192,15 +195,47 @@ def _fetch_all(archive: Archive, prefix: str, destination: Path) -> None:
 
 
 def backup(archive: Archive, destination: Path) -> dict[str, Any]:
-    """Write a consistent copy of the archive into ``destination`` (a new folder)."""
+    """Write a consistent copy of the archive into ``destination`` (a new folder). A backup
+    that fails (a full disk, a pulled USB stick) leaves nothing behind: half a backup kept
+    under a name that looks like a backup is worse than none."""
     if archive.store.path is None:
         raise InputError(
             f"the archive is in PostgreSQL ({archive.store.location}): back it up with "
             "pg_dump (docs/deploy.md), or make a SQLite copy with `voces migrate --to FOLDER`"
         )
-    if destination.exists() and any(destination.iterdir()):
-        raise InputError(f"{destination} is not empty; back up into a new folder")
-    destination.mkdir(parents=True, exist_ok=True)
+    _check_destination(archive, destination)
+    made = not os.path.lexists(destination)
+    try:
+        destination.mkdir(parents=True, exist_ok=True)
+        return _write_backup(archive, destination)
+    except BaseException as exc:
+        _discard(destination, made)
+        if isinstance(exc, OSError | sqlite3.Error):
+            raise PipelineError(
+                f"cannot back up into {destination}: {_reason(exc)} (nothing was kept there)"
+            ) from exc
+        raise
+
+
+def _check_destination(archive: Archive, destination: Path) -> None:
+    try:
+        if destination.exists() and not destination.is_dir():
+            raise InputError(f"{destination} exists and is not a folder; back up into a new folder")
+        if destination.is_dir() and any(destination.iterdir()):
+            raise InputError(f"{destination} is not empty; back up into a new folder")
+        where = destination.resolve()
+    except OSError as exc:
+        raise InputError(f"cannot back up into {destination}: {_reason(exc)}") from exc
+    for folder in _FOLDERS:
+        root = archive.shared if folder in ("media", "uploads") else archive.home
+        if where.is_relative_to((root / folder).resolve()):
+            raise InputError(
+                f"{destination} is inside {root / folder}, which the backup copies; back up "
+                "into a folder outside it"
+            )
+
+
+def _write_backup(archive: Archive, destination: Path) -> dict[str, Any]:
     files: dict[str, str] = {}
     with archive.writing():
         if archive.index is not None:
@@ -220,46 +255,36 @@ def backup(archive: Archive, destination: Path) -> dict[str, Any]:
     for path in sorted(p for p in destination.rglob("*") if p.is_file()):
         files[path.relative_to(destination).as_posix()] = sha256_file(path)
     manifest = {
-        "format": "voces-backup/1",
+        "format": FORMAT,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "schema_version": archive.store.schema_version(),
         "files": files,
     }
-    (destination / "manifest.json").write_text(json.dumps(manifest, indent=1), "utf-8")
+    text = json.dumps(manifest, indent=1).encode("utf-8")
+    # last, and whole or not at all: a folder without it is not taken for a backup
+    replace_durably(destination / "manifest.json", lambda out: out.write(text))
     return manifest
 
 
-def restore(source: Path, home: Path, force: bool = False) -> dict[str, Any]:
-    """Put the backup in ``source`` in place as the archive in ``home``."""
-    try:
-        manifest = json.loads((source / "manifest.json").read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{source} is not a Voces backup (no readable manifest.json)") from exc
-    if manifest.get("format") != "voces-backup/1":
-        raise InputError(f"{source}: unknown backup format {manifest.get('format')!r}")
-    for name, digest in manifest["files"].items():
-        path = source / name
-        if ".." in Path(name).parts or not path.is_file() or sha256_file(path) != digest:
-            raise PipelineError(f"the backup is damaged: {name} is missing or altered")
-    if home.exists() and any(home.iterdir()) and not force:
-        raise InputError(f"{home} is not empty; restore into an empty folder or use --force")
-    conn = sqlite3.connect(str(source / "voces.sqlite3"))
-    try:
-        if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-            raise PipelineError("the backup's database fails SQLite's integrity check")
-    finally:
-        conn.close()
-    home.mkdir(parents=True, exist_ok=True)
-    for name in _DATABASES:
-        for suffix in ("", "-wal", "-shm"):
-            (home / f"{name}{suffix}").unlink(missing_ok=True)
-    for folder in _FOLDERS:
-        shutil.rmtree(home / folder, ignore_errors=True)
-    for name in manifest["files"]:
-        target = home / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / name, target)
-    return manifest
+def _discard(destination: Path, made: bool) -> None:
+    """Remove what a failed backup wrote: the folder it made, or what it put in the empty
+    folder it was given."""
+    if made:
+        shutil.rmtree(destination, ignore_errors=True)
+        return
+    for child in destination.iterdir() if destination.is_dir() else []:
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, in a few words ("No space left on device")."""
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list):
+        first = exc.args[0][0] if exc.args[0] else None  # copytree's (src, dst, why) list
+        return str(first[2]) if first else str(exc)
+    return getattr(exc, "strerror", None) or str(exc)
 
 
 def migrate(
