@@ -7,16 +7,13 @@ from pathlib import Path
 
 import click
 
-from pipeline.exports import FORMATS, SET_FORMATS, Export, export_set, export_testimonies
+from pipeline.exports import FORMATS, SET_FORMATS, export_set, export_testimonies
 from pipeline.texts import filter_from
 
 from . import services
 from .cli_base import as_option, cli, friendly, pass_settings, viewer_for
+from .output_files import output_folder, write_output
 from .settings import Settings
-
-
-def _write(export: Export, target: Path) -> None:
-    target.write_text(export.content, encoding="utf-8", newline="")
 
 
 @cli.command(name="export")
@@ -101,14 +98,14 @@ def export(
             )
             exports = [export_set(archive, viewer, fmt, flt, list(ids) if ids else None)]
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for one in exports:
-            _write(one, out_dir / one.filename)
+        output_folder(out_dir)
+        for one in exports:  # each file whole; a failure stops before the next
+            write_output(out_dir / one.filename, one.content)
         click.echo(f"wrote {len(exports)} files to {out_dir}", err=True)
         return
     [one] = exports
     if output is None:
         click.echo(one.content, nl=False)
         return
-    _write(one, output)
+    write_output(output, one.content)
     click.echo(f"wrote {output} ({one.testimonies} testimonies, {one.passages} passages)", err=True)
