@@ -198,7 +198,12 @@ def backup(settings: Settings, destination: Path) -> None:
 @pass_settings
 @friendly
 def restore(settings: Settings, source: Path, force: bool) -> None:
-    """Put a backup in place as the archive in VOCES_HOME (stop the server first)."""
+    """Put a backup in place as the archive in VOCES_HOME (stop the server first).
+
+    The backup is checked whole (its manifest, every file's SHA-256, SQLite's integrity)
+    on a copy beside the archive before the archive is replaced; a backup that fails any
+    check leaves VOCES_HOME untouched. If a restore is interrupted (power cut), run the
+    same command again: it finishes or undoes it."""
     manifest = restore_archive(source, settings.home, force=force)
     click.echo(f"restored {len(manifest['files'])} files into {settings.home}")
 
