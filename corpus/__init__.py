@@ -30,7 +30,7 @@ from .records import (
     ThemeCount,
     ThemeTag,
 )
-from .store import WITHHELD, PassageFilter, Store
+from .store import PG_EXACT_BELOW, WITHHELD, PassageFilter, Store
 
 __all__ = [
     "WITHHELD",
@@ -66,6 +66,7 @@ __all__ = [
     "VERDICTS",
     "VectorIndex",
     "EXACT_BELOW",
+    "PG_EXACT_BELOW",
     "IdSet",
     "Viewer",
 ]

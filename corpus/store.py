@@ -46,7 +46,12 @@ from .records import (
     ThemeTag,
 )
 
-__all__ = ["PassageFilter", "Store"]
+__all__ = ["PG_EXACT_BELOW", "KeywordScope", "PassageFilter", "Store", "keyword_scope"]
+
+#: Below this many passages visible to a caller, vector search on PostgreSQL scans them
+#: exactly instead of through pgvector's HNSW index, so that its answer cannot depend on
+#: passages the caller may not see (about 45 ms a search at the limit on 2 cores, 512-d).
+PG_EXACT_BELOW = 10_000
 
 #: What a viewer who may not see names reads where a redacted copy is missing.
 WITHHELD = "[…]"
@@ -211,6 +216,40 @@ _PASSAGE_COLUMNS = (
     "t.consent, t.region, t.community, t.language, t.date, t.title, t.title_redacted, "
     "t.media_path"
 )
+
+
+@dataclass(frozen=True)
+class KeywordScope:
+    """Where a viewer's keyword search runs: an FTS5 table holding exactly the passages of
+    the consent levels the viewer may read, its vocabulary (passages per word) and the
+    column matched (original text, or the redacted copy for those who may not see names).
+
+    BM25 and the word counts of grouped search are statistics of the table they run on;
+    one table per scope makes them statistics of what the caller may read, so nothing
+    hidden from a caller moves its scores (migrations/008_keyword_scopes.sql)."""
+
+    table: str
+    vocab: str
+    column: str
+
+
+_KEYWORD_SCOPES: dict[frozenset[str], KeywordScope] = {
+    frozenset({"public"}): KeywordScope(
+        "passages_fts_public", "passages_fts_public_vocab", "redacted"
+    ),
+    frozenset({"public", "restricted"}): KeywordScope(
+        "passages_fts_shared", "passages_fts_shared_vocab", "redacted"
+    ),
+    frozenset(CONSENT_LEVELS): KeywordScope("passages_fts", "passages_fts_vocab", "original"),
+}
+
+
+def keyword_scope(viewer: Viewer) -> KeywordScope:
+    """The keyword table whose statistics are those of what ``viewer`` may read."""
+    scope = _KEYWORD_SCOPES.get(frozenset(viewer.consent))
+    if scope is None or (scope.column == "original") != viewer.sees_originals:
+        raise CorpusError(f"no keyword scope for the role {viewer.role!r}")
+    return scope
 
 
 def fold_words(text: str) -> list[str]:
@@ -942,11 +981,13 @@ class Store:
             return []
         if self.db.engine == "postgresql":
             return self._pg_keyword_passages(words, viewer, flt, limit, prefix)
-        column = "original" if viewer.sees_originals else "redacted"
+        scope = keyword_scope(viewer)
         star = "*" if prefix else ""
-        match = f"{{{column}}}: (" + " OR ".join(f'"{w}"{star}' for w in words) + ")"
+        match = f"{{{scope.column}}}: (" + " OR ".join(f'"{w}"{star}' for w in words) + ")"
         if visible is not None:
-            return self._keyword_visible(match, limit, visible, narrow=flt != PassageFilter())
+            return self._keyword_visible(
+                scope.table, match, limit, visible, narrow=flt != PassageFilter()
+            )
         where, args = flt.where(viewer)
         # Without a filter, first the best matches over the whole archive, then which of
         # them the viewer may see: joining every match to its passage and testimony before
@@ -954,9 +995,9 @@ class Store:
         # than ``limit`` while more matches exist, the joined query below decides. A filter
         # (a region: 5% of the archive) would leave too few: it goes there at once.
         if flt != PassageFilter():
-            return self._keyword_joined(match, where, args, limit)
+            return self._keyword_joined(scope.table, match, where, args, limit)
         wide = limit * _KEYWORD_WIDEN
-        best = self._keyword_ranked(match, wide)
+        best = self._keyword_ranked(scope.table, match, wide)
         seen = {
             r[0]
             for r in self._tuples_in(
@@ -969,19 +1010,25 @@ class Store:
         kept = [(r[0], -float(r[1])) for r in best if r[0] in seen]
         if len(kept) >= limit or len(best) < wide:
             return kept[:limit]
-        return self._keyword_joined(match, where, args, limit)
+        return self._keyword_joined(scope.table, match, where, args, limit)
 
-    def _keyword_ranked(self, match: str, limit: int) -> list[tuple[Any, ...]]:
-        """(rowid, bm25) of the best ``limit`` FTS5 matches over the whole archive, no
-        access checked (``limit`` -1: all of them); bm25 is negative, best first."""
+    def _keyword_ranked(self, table: str, match: str, limit: int) -> list[tuple[Any, ...]]:
+        """(rowid, bm25) of the best ``limit`` FTS5 matches in a scope's ``table``
+        (:func:`keyword_scope`), filters not checked (``limit`` -1: all of them); bm25 is
+        negative, best first."""
         return self.db.tuples(
-            "SELECT rowid, bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ? "
-            "ORDER BY bm25(passages_fts) LIMIT ?",
+            f"SELECT rowid, bm25({table}) FROM {table} WHERE {table} MATCH ? "
+            f"ORDER BY bm25({table}) LIMIT ?",
             [match, limit],
         )
 
     def _keyword_visible(
-        self, match: str, limit: int, visible: Callable[[np.ndarray], np.ndarray], narrow: bool
+        self,
+        table: str,
+        match: str,
+        limit: int,
+        visible: Callable[[np.ndarray], np.ndarray],
+        narrow: bool,
     ) -> list[tuple[int, float]]:
         """The best keyword matches that ``visible`` admits: first among the best
         ``limit`` x 4 over the archive, then, if that leaves fewer than ``limit`` while
@@ -989,7 +1036,7 @@ class Store:
         region: 5% of the archive would leave too few)."""
         wide = -1 if narrow else limit * _KEYWORD_WIDEN  # -1: no limit
         while True:
-            rows = self._keyword_ranked(match, wide)
+            rows = self._keyword_ranked(table, match, wide)
             ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
             kept = [
                 (int(r[0]), -float(r[1])) for r, ok in zip(rows, visible(ids), strict=True) if ok
@@ -999,14 +1046,14 @@ class Store:
             wide = -1
 
     def _keyword_joined(
-        self, match: str, where: str, args: Sequence[Any], limit: int
+        self, table: str, match: str, where: str, args: Sequence[Any], limit: int
     ) -> list[tuple[int, float]]:
         """The best keyword matches among the passages ``where`` admits (every match is
         joined to its passage and testimony, then ranked)."""
         rows = self._query(
-            "SELECT f.rowid, bm25(passages_fts) FROM passages_fts f "
+            f"SELECT f.rowid, bm25({table}) FROM {table} f "
             "JOIN passages p ON p.id = f.rowid JOIN testimonies t ON t.id = p.testimony_id "
-            f"WHERE passages_fts MATCH ? AND {where} ORDER BY bm25(passages_fts) LIMIT ?",
+            f"WHERE {table} MATCH ? AND {where} ORDER BY bm25({table}) LIMIT ?",
             [match, *args, limit],
         )
         return [(r[0], -float(r[1])) for r in rows]
@@ -1033,23 +1080,29 @@ class Store:
         )
         return [(int(r[0]), max(float(r[1]), 1e-6)) for r in rows]
 
-    def stem_passages(self, stems: Sequence[str], cap: int) -> dict[str, int]:
-        """About how many passages hold a word beginning with each stem, counted up to
-        ``cap`` (SQLite: the sum of its words' passage counts, an upper bound)."""
+    def stem_passages(self, stems: Sequence[str], cap: int, viewer: Viewer) -> dict[str, int]:
+        """About how many passages ``viewer`` may read hold a word beginning with each
+        stem, counted up to ``cap`` (SQLite: the sum of its words' passage counts in the
+        viewer's keyword scope, an upper bound). Hidden passages are never counted: the
+        count decides whether a stem takes part in ranking."""
         out: dict[str, int] = {}
         for stem in stems:
             if self.db.engine == "postgresql":
                 parts = fold_words(stem)
                 if len(parts) != 1:
                     continue
+                column = "fts_original" if viewer.sees_originals else "fts_redacted"
+                consent = viewer.consent
                 n = self._query(
-                    "SELECT count(*) FROM (SELECT 1 FROM passages "
-                    "WHERE fts_original @@ to_tsquery('simple', ?) LIMIT ?) s",
-                    [f"'{parts[0]}':*", cap],
+                    "SELECT count(*) FROM (SELECT 1 FROM passages p "
+                    "JOIN testimonies t ON t.id = p.testimony_id "
+                    f"WHERE p.{column} @@ to_tsquery('simple', ?) "
+                    f"AND t.consent IN ({','.join('?' * len(consent))}) LIMIT ?) s",
+                    [f"'{parts[0]}':*", *consent, cap],
                 )[0][0]
             else:
                 n = self._query(
-                    "SELECT coalesce(sum(doc), 0) FROM passages_fts_vocab "
+                    f"SELECT coalesce(sum(doc), 0) FROM {keyword_scope(viewer).vocab} "
                     "WHERE term >= ? AND term < ?",
                     [stem, stem + "\uffff"],
                 )[0][0]
@@ -1068,29 +1121,44 @@ class Store:
         )
         return {tid: testimony_label(viewer, *row) for tid, *row in rows}
 
-    def term_passages(self, terms: Sequence[str]) -> dict[str, int]:
-        """How many passages hold each (folded) term: rare terms are names and codes."""
+    def term_passages(self, terms: Sequence[str], viewer: Viewer) -> dict[str, int]:
+        """How many passages ``viewer`` may read hold each (folded) term: rare terms are
+        names and codes. Hidden passages are never counted (see :meth:`stem_passages`)."""
         if not terms:
             return {}
         if self.db.engine == "postgresql":
+            column = "fts_original" if viewer.sees_originals else "fts_redacted"
+            consent = viewer.consent
             out = {}
             for term in terms:
                 parts = fold_words(term)
                 if len(parts) == 1:
                     n = self._query(
-                        "SELECT count(*) FROM passages "
-                        "WHERE fts_original @@ to_tsquery('simple', ?)",
-                        [f"'{parts[0]}'"],
+                        "SELECT count(*) FROM passages p JOIN testimonies t "
+                        f"ON t.id = p.testimony_id WHERE p.{column} @@ to_tsquery('simple', ?) "
+                        f"AND t.consent IN ({','.join('?' * len(consent))})",
+                        [f"'{parts[0]}'", *consent],
                     )[0][0]
                     if n:
                         out[term] = int(n)
             return out
         rows = self._query(
-            f"SELECT term, doc FROM passages_fts_vocab WHERE term IN "
+            f"SELECT term, doc FROM {keyword_scope(viewer).vocab} WHERE term IN "
             f"({','.join('?' * len(terms))})",
             list(terms),
         )
         return {r[0]: int(r[1]) for r in rows}
+
+    def passage_count(self, viewer: Viewer) -> int:
+        """How many passages ``viewer`` may read (for ranking's thresholds)."""
+        consent = viewer.consent
+        return int(
+            self._query(
+                "SELECT count(*) FROM passages p JOIN testimonies t ON t.id = p.testimony_id "
+                f"WHERE +t.consent IN ({','.join('?' * len(consent))})",
+                consent,
+            )[0][0]
+        )
 
     def passage_ids(
         self, viewer: Viewer, flt: PassageFilter = PassageFilter(), after: int = 0
@@ -1222,12 +1290,18 @@ class Store:
                 out.setdefault((theme, grp or ""), []).append(hits[pid])
         return out
 
-    def review_confusion(self) -> dict[str, dict[str, int]]:
+    def review_confusion(self, viewer: Viewer) -> dict[str, dict[str, int]]:
         """Per theme, the reviewers' verdicts against the machine tags they judged: true
-        and false positives and negatives (a system read: counts only)."""
+        and false positives and negatives (counts only), over the reviews of passages
+        ``viewer`` may read: the error rates they give correct the theme shares that
+        viewer is shown, which reviews of hidden passages must not move."""
+        consent = viewer.consent
         rows = self._query(
             "SELECT r.theme, r.verdict, EXISTS (SELECT 1 FROM tags g WHERE g.passage_id = "
-            "r.passage_id AND g.theme = r.theme AND g.source != 'human') FROM reviews r"
+            "r.passage_id AND g.theme = r.theme AND g.source != 'human') FROM reviews r "
+            "JOIN passages p ON p.id = r.passage_id JOIN testimonies t ON t.id = p.testimony_id "
+            f"WHERE +t.consent IN ({','.join('?' * len(consent))})",
+            consent,
         )
         out: dict[str, dict[str, int]] = {}
         for theme, verdict, machine in rows:
@@ -1423,15 +1497,23 @@ class Store:
         viewer: Viewer,
         flt: PassageFilter = PassageFilter(),
         embedder: str = "",
+        exact: bool = False,
     ) -> list[tuple[int, float]]:
         """The ``k`` passages closest to ``vector`` (cosine, as (id, similarity)) among
         those ``viewer`` may see within ``flt``: consent and filters are in the same SQL
-        as the vector search, so nothing outside them is ever read.
+        as the vector search, so nothing outside them is ever read. Equal scores are
+        ordered by passage id.
 
         pgvector's HNSW scan filters after it finds ``hnsw.ef_search`` candidates, so a
         narrow filter can leave fewer than ``k``; the search is then run again exactly
         (an index-free scan of the passages the filter allows), as FAISS is given the
-        allowed ids. Either way the answer holds only allowed passages."""
+        allowed ids. Either way the answer holds only allowed passages.
+
+        Passages the viewer may not see take up some of those candidates, so which
+        visible passages an HNSW scan returns depends on hidden ones: ``exact`` (the
+        archive asks for it below :data:`PG_EXACT_BELOW` visible passages) scans the
+        allowed passages instead, whose answer depends on nothing else (issue 26;
+        docs/security.md)."""
         if not self.searches_vectors:
             raise CorpusError("vector search in SQL needs PostgreSQL + pgvector")
         dim = int(len(vector))
@@ -1453,14 +1535,18 @@ class Store:
         # prepares a statement run five times, and a prepared plan keeps the HNSW scan
         # whatever enable_indexscan says; at 1M passages every filtered answer came back
         # short.)
-        exact = sql.replace(f"ORDER BY {distance}", f"ORDER BY ({distance}) + 0")
+        scan = sql.replace(f"ORDER BY {distance}", f"ORDER BY ({distance}) + 0, v.passage_id")
         params = [query, *args, query, k]
         with self.db.transaction() as db:
-            db.execute(f"SET LOCAL hnsw.ef_search = {min(1000, max(self.ef_search, k))}")
-            rows = db.execute(sql, params).fetchall()
-            if len(rows) < k and flt != PassageFilter():
-                rows = db.execute(exact, params).fetchall()
-        return [(int(r[0]), float(r[1])) for r in rows]
+            if exact:
+                rows = db.execute(scan, params).fetchall()
+            else:
+                db.execute(f"SET LOCAL hnsw.ef_search = {min(1000, max(self.ef_search, k))}")
+                rows = db.execute(sql, params).fetchall()
+                if len(rows) < k and (flt != PassageFilter() or len(viewer.consent) < 3):
+                    rows = db.execute(scan, params).fetchall()
+        found = [(int(r[0]), float(r[1])) for r in rows]
+        return sorted(found, key=lambda hit: (-hit[1], hit[0]))
 
     def vector_count(self) -> int:
         return int(self._query("SELECT count(*) FROM vectors")[0][0])

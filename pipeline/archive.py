@@ -34,6 +34,7 @@ from filelock import FileLock
 from corpus import (
     CONSENT_LEVELS,
     EXACT_BELOW,
+    PG_EXACT_BELOW,
     WITHHELD,
     ConflictError,
     Consent,
@@ -245,7 +246,7 @@ class Archive:
         self._snapshot_thread_lock = threading.Lock()
         self._snapshot_seq = 0
         self._allowed_lock = threading.Lock()
-        self._count_cache: tuple[tuple[int, int], int] | None = None
+        self._count_cache: dict[tuple[str, ...], tuple[tuple[int, int], int]] = {}
         self._allowed_cache: OrderedDict[
             tuple[PassageFilter, tuple[str, ...]], tuple[int, int, IdSet]
         ] = OrderedDict()
@@ -966,7 +967,7 @@ class Archive:
         """Per theme (and region, community, language or year): the passages ``viewer``
         may see, those tagged, and the estimated true share with a 90% interval, corrected
         for the tagger's measured error rates (see :mod:`pipeline.prevalence`)."""
-        rates = choose_rates(self.store.review_confusion(), bundled_rates())
+        rates = choose_rates(self.store.review_confusion(viewer), bundled_rates())
         return estimate_cells(self.store.theme_cells(viewer, by), rates)
 
     def review_queue(
@@ -1210,7 +1211,8 @@ class Archive:
         """The ``k`` passages closest to ``vector`` that ``viewer`` may see within ``flt``:
         in SQL on PostgreSQL, else in the FAISS index restricted to the allowed ids."""
         if self.store.searches_vectors:
-            return self.store.nearest(vector, k, viewer, flt, self.embedder.name)
+            exact = self._searched_count(viewer) < PG_EXACT_BELOW
+            return self.store.nearest(vector, k, viewer, flt, self.embedder.name, exact)
         index = self._require_index()
         allowed = self._allowed(flt, viewer)
         with self._index_lock:
@@ -1236,17 +1238,24 @@ class Archive:
             return self.store.vector_count()
         return len(self._require_index())
 
-    def _searched_count(self) -> int:
-        """:meth:`indexed`, for ranking's thresholds (a share of the archive, where a few
-        passages either way change nothing): on PostgreSQL a count(*) over the vectors
-        (3.7 ms at 100k) is made again only when the store's filter generation or its
-        largest passage id has moved, which a write that adds or removes passages does."""
+    def _searched_count(self, viewer: Viewer) -> int:
+        """How many passages ``viewer`` may read, for ranking's thresholds (a share of
+        what the caller searches: hidden passages never count, or adding one would move
+        public scores). On SQLite, the size of the id set search already keeps per
+        consent level (:meth:`_allowed`, the index's size for those who read everything);
+        on PostgreSQL a count made again only when the store's filter generation or its
+        largest passage id has moved, which a write that adds or removes passages or
+        changes a consent does."""
         if not self.store.searches_vectors:
-            return self.indexed()
-        key = self.store.filter_generation()
-        cached = self._count_cache
-        if cached is None or cached[0] != key:
-            cached = self._count_cache = (key, self.store.vector_count())
+            allowed = self._allowed(PassageFilter(), viewer)
+            return self.indexed() if allowed is None else len(allowed)
+        key = (self.store.filter_generation(), tuple(sorted(viewer.consent)))
+        with self._allowed_lock:
+            cached = self._count_cache.get(key[1])
+        if cached is None or cached[0] != key[0]:
+            cached = (key[0], self.store.passage_count(viewer))
+            with self._allowed_lock:
+                self._count_cache[key[1]] = cached
         return cached[1]
 
     def _vectors(self, ids: Sequence[int]) -> PassageVectors:
@@ -1275,17 +1284,18 @@ class Archive:
         stamp = self._require_index().log_seq
         return self._means.get(self.store, testimony_ids, dim, stamp)
 
-    def _uncommon(self, stems: list[str], total: int) -> list[str]:
+    def _uncommon(self, stems: list[str], total: int, viewer: Viewer) -> list[str]:
         """The stems held by at most :data:`COMMON_SHARE` of the passages: a common stem
         ("miner", "agua", "nuestra") says little in BM25 and makes the keyword search
         score a large share of the archive on every query. Below
         :data:`RARE_MIN_PASSAGES` passages no stem is uncommon (one passage in twenty is
         5%): there, "nuestra" would lift a Spanish story above the English one that
-        answers a Spanish question. ``total`` is the number of passages searched."""
+        answers a Spanish question. ``total`` is the number of passages ``viewer`` may
+        read, and the shares are of those alone."""
         if total < RARE_MIN_PASSAGES:
             return []
         cap = int(total * COMMON_SHARE) + 1
-        counts = self.store.stem_passages(stems, cap)
+        counts = self.store.stem_passages(stems, cap, viewer)
         return [s for s in stems if counts.get(s, 0) < cap]
 
     def _stories(
@@ -1300,8 +1310,9 @@ class Archive:
     ) -> list[Hit]:
         rare: dict[int, set[str]] = {}
         folded = query_terms(query)
-        total = self._searched_count()
-        counts = self.store.term_passages(folded if weights.rare else [])
+        # every statistic ranking uses is of what this viewer may read (issue 26)
+        total = self._searched_count(viewer)
+        counts = self.store.term_passages(folded if weights.rare else [], viewer)
         rarest = rare_terms(counts, total)
         visible = self._visible(flt, viewer)
         for term in rarest:  # exact names and codes: found even where meaning is not
@@ -1310,7 +1321,11 @@ class Archive:
             ):
                 rare.setdefault(pid, set()).add(term)
         # the query's word stems in the text (BM25): names, places and shared cognates
-        kept = self._uncommon(stem_terms(folded), total) if weights.keyword or weights.label else []
+        kept = (
+            self._uncommon(stem_terms(folded), total, viewer)
+            if weights.keyword or weights.label
+            else []
+        )
         stemmed = (
             self.store.keyword_passages(
                 kept, viewer, flt, limit=KEYWORD_DEPTH, prefix=True, visible=visible

@@ -280,9 +280,55 @@ def test_keyword_search_folds_accents_and_respects_redaction(tmp_path):
     assert len(store.keyword_passages(["pilcomayo"], ANON)) == 1  # private one hidden
     assert store.keyword_passages(["quispe"], ARCHIVIST)  # originals
     assert store.keyword_passages(["quispe"], ANON) == []  # a masked name is not findable
-    assert store.term_passages(["pilcomayo", "nada"]) == {"pilcomayo": 2}
+    assert store.term_passages(["pilcomayo", "nada"], ADMIN) == {"pilcomayo": 2}
+    assert store.term_passages(["pilcomayo", "nada"], ANON) == {"pilcomayo": 1}
     store.delete_testimony("b", ADMIN)
-    assert store.term_passages(["pilcomayo"]) == {"pilcomayo": 1}
+    assert store.term_passages(["pilcomayo"], ADMIN) == {"pilcomayo": 1}
+
+
+def test_keyword_statistics_count_only_what_the_viewer_may_read(tmp_path):
+    """Word counts and BM25 come from a table per consent scope (issue 26): a passage
+    hidden from a viewer never counts for it, through consent changes, corrections and
+    deletions alike."""
+    store = Store(store_location(tmp_path / "a.db"))
+    for tid, consent, text in (
+        ("a", "public", "El río Yanaquihua y el río Coata."),
+        ("b", "restricted", "Yanaquihua."),
+        ("c", "private", "Yanaquihua, Yanaquihua."),
+    ):
+        _add(store, _testimony(tid, consent=consent), [Passage(tid, 0, text)], redacted=[text])
+
+    def counts(viewer):
+        return (
+            store.term_passages(["yanaquihua"], viewer).get("yanaquihua", 0),
+            store.stem_passages(["yanaq"], 100, viewer)["yanaq"],
+            store.passage_count(viewer),
+        )
+
+    def score(viewer):
+        return store.keyword_passages(["yanaquihua", "coata"], viewer)[0][1]
+
+    assert counts(ANON) == (1, 1, 1)
+    assert counts(RESEARCHER) == (2, 2, 2)
+    assert counts(ADMIN) == (3, 3, 3)
+    public_score = score(ANON)
+    store.set_consent("c", "restricted", ADMIN)
+    assert counts(ANON) == (1, 1, 1) and counts(RESEARCHER) == (3, 3, 3)
+    assert score(ANON) == public_score
+    store.set_consent("b", "public", ADMIN)
+    assert counts(ANON) == (2, 2, 2)
+    store.correct_passage(  # the redacted copy changes with the text
+        store.passages("b", ADMIN)[0].id,
+        "El río.",
+        ADMIN,
+        redacted="El río.",
+        vector=_vectors(1)[0],
+        embedder="fake",
+        tags=[],
+    )
+    assert counts(ANON) == (1, 1, 2) and counts(RESEARCHER) == (2, 2, 3)
+    store.delete_testimony("c", ADMIN)
+    assert counts(RESEARCHER) == (1, 1, 2) and counts(ADMIN) == (1, 1, 2)
 
 
 def test_testimony_vectors_follow_their_passages(tmp_path):
@@ -336,7 +382,7 @@ def test_theme_cells_split_machine_tags_from_reviews_and_follow_the_viewer(tmp_p
     store.review(ids[0], "pollution", "reject", ADMIN)  # a false positive
     store.review(ids[1], "pollution", "add", ADMIN)  # a miss
     assert store.theme_cells(ANON) == [ThemeCell("pollution", "", 2, 0, 1, 1)]
-    assert store.review_confusion() == {"pollution": {"tp": 0, "fp": 1, "fn": 1, "tn": 0}}
+    assert store.review_confusion(ADMIN) == {"pollution": {"tp": 0, "fp": 1, "fn": 1, "tn": 0}}
     with pytest.raises(CorpusError, match="cannot group"):
         store.theme_cells(ADMIN, "colour")
 
@@ -555,10 +601,10 @@ def test_stem_passages_counts_up_to_the_cap(tmp_path):
     store = Store(store_location(tmp_path / "a.db"))
     _add(store, _testimony("a"), [Passage("a", 0, "El río y los ríos."), Passage("a", 1, "Rio")])
     _add(store, _testimony("b"), [Passage("b", 0, "Uranio.")])
-    counts = store.stem_passages(["rio", "urani", "nada"], cap=10)
+    counts = store.stem_passages(["rio", "urani", "nada"], cap=10, viewer=ADMIN)
     assert counts["urani"] == 1 and counts["nada"] == 0
     assert counts["rio"] >= 2  # SQLite sums its words' counts: an upper bound
-    assert store.stem_passages(["rio"], cap=1) == {"rio": 1}
+    assert store.stem_passages(["rio"], cap=1, viewer=ADMIN) == {"rio": 1}
 
 
 @embedded_only("SQLite's query planner")
