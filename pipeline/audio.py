@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .completeness import undecodable
 from .errors import InputError, PipelineError
 
 __all__ = [
@@ -61,8 +62,10 @@ def is_audio(path: Path) -> bool:
 
 def _pieces(path: Path) -> Iterator[np.ndarray]:
     """The audio track of ``path`` as 16 kHz mono 16-bit pieces, as PyAV (FFmpeg)
-    decodes and resamples it. Frames FFmpeg reports as invalid are skipped, as
-    faster-whisper does."""
+    decodes and resamples it. A frame FFmpeg reports as invalid is skipped, as
+    faster-whisper means to: packet by packet, since an error raised inside PyAV's
+    ``container.decode`` ends that generator and would drop the rest of the recording.
+    Whether the file is whole is :func:`pipeline.completeness.check_complete`'s to say."""
     import av
 
     try:
@@ -71,16 +74,14 @@ def _pieces(path: Path) -> Iterator[np.ndarray]:
                 raise InputError(f"{path.name} has no audio track")
             resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
             fifo = av.AudioFifo()  # resampling ~0.5M samples at a time is 3x faster
-            frames = container.decode(audio=0)
-            while True:
+            for packet in container.demux(container.streams.audio[0]):
                 try:
-                    frame = next(frames)
-                except StopIteration:
-                    break
+                    frames = packet.decode()
                 except av.error.InvalidDataError:
                     continue
-                frame.pts = None  # resampling needs no timestamps; some files have bad ones
-                fifo.write(frame)
+                for frame in frames:
+                    frame.pts = None  # resampling needs no timestamps; some files have bad ones
+                    fifo.write(frame)
                 if fifo.samples >= 500_000:
                     for out in resampler.resample(fifo.read()):
                         yield out.to_ndarray().reshape(-1)
@@ -92,7 +93,7 @@ def _pieces(path: Path) -> Iterator[np.ndarray]:
     except InputError:
         raise
     except Exception as exc:  # PyAV raises many error types (InvalidDataError, ...)
-        raise InputError(f"cannot decode audio in {path.name}: {exc}") from exc
+        raise undecodable(path, exc) from exc
 
 
 def decode_audio(path: Path) -> np.ndarray:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from .audio import AUDIO_EXTENSIONS
+from .completeness import check_complete, undecodable
 from .errors import InputError
 from .texts import TEXT_EXTENSIONS, Metadata, TextItem, read_text_items, row_metadata
 
@@ -76,48 +77,9 @@ def _sniff_audio(path: Path) -> bool:
     return any(m.mime_type.startswith(_AUDIO_MIMES) for m in matches[:3])
 
 
-def _ogg_is_complete(path: Path) -> bool:
-    """An Ogg stream ends with a page flagged end-of-stream (RFC 3533); a file cut short
-    (an interrupted copy from a phone) has none, though it decodes without an error."""
-    size = path.stat().st_size
-    with path.open("rb") as fh:
-        fh.seek(max(0, size - 65_536))
-        tail = fh.read()
-    last = tail.rfind(b"OggS")
-    return last >= 0 and len(tail) > last + 5 and bool(tail[last + 5] & 0x04)
-
-
-def _declared_seconds(container: object) -> float:
-    stream = container.streams.audio[0]  # type: ignore[attr-defined]
-    if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    duration = container.duration  # type: ignore[attr-defined]
-    return duration / 1_000_000 if duration is not None else 0.0
-
-
-def check_complete(path: Path, seconds: float) -> None:
-    """Refuse a recording cut short: fewer decoded seconds than its header declares, or
-    an Ogg stream with no final page."""
-    import av
-
-    try:
-        with av.open(str(path), metadata_errors="ignore") as container:
-            declared = _declared_seconds(container) if container.streams.audio else 0.0
-            is_ogg = container.format.name == "ogg"
-    except Exception as exc:  # PyAV raises many error types
-        raise InputError(f"cannot decode audio in {path.name}: {exc}") from exc
-    if declared > 1.0 and seconds < 0.95 * declared - 0.5:
-        raise InputError(
-            f"{path.name} is truncated: it decodes to {seconds:.1f} s of the "
-            f"{declared:.1f} s its header declares"
-        )
-    if is_ogg and not _ogg_is_complete(path):
-        raise InputError(f"{path.name} is truncated: its Ogg stream has no final page")
-
-
 def _probe_duration(path: Path) -> float:
     """Seconds of audio in the file, decoding it through. Raises InputError if it cannot
-    be decoded, or if it is shorter than its container says (a truncated file)."""
+    be decoded, or if it is cut short (see pipeline.completeness)."""
     import av
 
     try:
@@ -126,13 +88,18 @@ def _probe_duration(path: Path) -> float:
                 raise InputError(f"{path.name} has no audio track")
             stream = container.streams.audio[0]
             seconds = 0.0
-            for frame in container.decode(stream):
-                end = float(frame.time or 0.0) + frame.samples / frame.sample_rate
-                seconds = max(seconds, end)
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except av.error.InvalidDataError:
+                    continue  # a damaged frame; one the file ends inside, check_complete names
+                for frame in frames:
+                    end = float(frame.time or 0.0) + frame.samples / frame.sample_rate
+                    seconds = max(seconds, end)
     except InputError:
         raise
     except Exception as exc:  # PyAV raises many error types
-        raise InputError(f"cannot decode audio in {path.name}: {exc}") from exc
+        raise undecodable(path, exc) from exc
     check_complete(path, seconds)
     return seconds
 
