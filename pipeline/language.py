@@ -8,8 +8,23 @@ costs nothing. Anything else is better declared by the archivist (``--language``
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-__all__ = ["guess_language"]
+__all__ = ["TYPED_ONLY", "guess_language", "known_languages"]
+
+#: Andean languages Whisper cannot transcribe: a testimony in one is typed (a transcription).
+TYPED_ONLY = {"qu": "Quechua", "ay": "Aymara"}
+
+
+@lru_cache(maxsize=1)
+def known_languages() -> frozenset[str]:
+    """The language codes a testimony may be declared in: those Whisper transcribes (and
+    language detection may choose, VOCES_LANGUAGES), and :data:`TYPED_ONLY`. faster-whisper
+    keeps its list in ``tokenizer._LANGUAGE_CODES`` (as ``voces ingest --language`` reads it)."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return frozenset(_LANGUAGE_CODES) | frozenset(TYPED_ONLY)
+
 
 _STOPWORDS = {
     "es": frozenset(

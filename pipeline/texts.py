@@ -22,6 +22,7 @@ from typing import Any
 from corpus import CONSENT_LEVELS, PassageFilter
 
 from .errors import InputError
+from .language import known_languages
 
 __all__ = [
     "TEXT_EXTENSIONS",
@@ -53,9 +54,11 @@ _KNOWN = (
     "illustrative",
     "allow_names",
 )
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+# ASCII digits only: \d would take Arabic-Indic or Devanagari digits, which int() reads
+_DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-_LANGUAGE = re.compile(r"^([a-z]{2,3}|auto)?$")
+#: A letter or a digit in any script: a testimony holds at least one word.
+_WORDLIKE = re.compile(r"[^\W_]")
 #: Longest accepted metadata values, in characters (a testimony's text has its own limit).
 LIMITS = {"title": 500, "region": 500, "community": 500, "extra": 2000, "text": 2_000_000}
 _MAX_EXTRA_FIELDS = 50
@@ -89,8 +92,10 @@ class TextItem:
 def check_date(value: str, where: str = "") -> str:
     """A date as YYYY, YYYY-MM or YYYY-MM-DD that exists on the calendar."""
     value = value.strip()
-    if value and not _DATE.match(value):
-        raise InputError(f"{where}date {value[:40]!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
+    if value and not _DATE.fullmatch(value):
+        raise InputError(
+            f"{where}date {value[:40]!r} is not YYYY, YYYY-MM or YYYY-MM-DD (digits 0-9)"
+        )
     if value:
         parts = [int(p) for p in value.split("-")] + [1, 1]
         try:
@@ -144,10 +149,15 @@ def check_text(value: object, field: str, where: str = "", required: bool = Fals
 
 
 def check_language(value: str, where: str = "") -> str:
+    """A language Voces knows (pipeline.language.known_languages), "auto" or "" (detect)."""
     value = value.strip().lower()
-    if not _LANGUAGE.match(value):
-        raise InputError(f"{where}language {value[:20]!r} is not an ISO 639 code like es or en")
-    return value
+    if value in ("", "auto") or value in known_languages():
+        return value
+    raise InputError(
+        f"{where}language {value[:20]!r} is not one Voces knows: es, en or another ISO "
+        "639-1 code Whisper transcribes (pt, fr, de, ...), qu or ay (Quechua, Aymara: typed "
+        "testimonies only), or auto"
+    )
 
 
 def _flag(value: object, field: str, where: str) -> bool:
@@ -218,6 +228,11 @@ def check_metadata(meta: Metadata, source: str = "metadata") -> Metadata:
 def _row_item(row: Mapping[str, Any], defaults: Metadata, source: str) -> TextItem:
     where = f"{source}: "
     text = check_text(row.get("text"), "text", where, required=True)
+    if not _WORDLIKE.search(text):
+        raise InputError(
+            f"{where}the text holds no letter or digit (only punctuation, symbols or "
+            "emoji); a testimony needs words"
+        )
     raw_id = row.get("id")
     testimony_id = check_id(
         check_text(raw_id, "id", where) if raw_id not in (None, "") else "", where
@@ -227,8 +242,11 @@ def _row_item(row: Mapping[str, Any], defaults: Metadata, source: str) -> TextIt
 
 
 def jsonl_rows(path: Path, text: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """("file.jsonl:N", object) for each non-blank line; a bad line names itself."""
-    for number, line in enumerate(text.splitlines(), start=1):
+    """("file.jsonl:N", object) for each non-blank line; a bad line names itself. Lines end
+    at a line feed (or CR LF), as JSON Lines says: ``str.splitlines`` would also cut at
+    U+2028, U+0085 and others, which a JSON string may hold as they are."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         try:

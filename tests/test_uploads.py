@@ -232,3 +232,53 @@ def test_a_job_whose_worker_died_is_taken_over(archive, voces_home):
     runner.process(job_id)
     job = archive.store.jobs.get(job_id, Viewer.system())
     assert job.state == "done" and job.attempts == 2 and len(job.results) == 4
+
+
+@pytest.mark.parametrize(
+    "form, field",
+    [
+        ({"consent": "public", "date": "٢٠٢٤-٠٥-٠١"}, "date"),
+        ({"consent": "public", "language": "xx"}, "language 'xx' is not one Voces knows"),
+    ],
+    ids=["arabic-indic-date", "unknown-language"],
+)
+def test_a_form_date_in_other_digits_or_an_unknown_language_is_a_422(
+    app_client, archive, headers, form, field
+):
+    r = _upload(app_client, headers["archivist"], "t.txt", "El agua del río.".encode(), **form)
+    assert r.status_code == 422 and field in r.json()["error"]["message"], r.text
+    assert archive.store.jobs.list(LOCAL) == []
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ({"id": "d", "text": "El agua.", "date": "٢٠٢٤"}, "x.jsonl:1: date '٢٠٢٤' is not YYYY"),
+        ({"id": "e", "text": "🙏 … 🙏"}, "x.jsonl:1: the text holds no letter or digit"),
+        ({"id": "l", "text": "El agua.", "language": "xx"}, "language 'xx' is not one Voces"),
+    ],
+    ids=["date", "emoji", "language"],
+)
+def test_a_typed_upload_with_a_bad_row_is_a_400_naming_it(
+    app_client, archive, headers, row, message
+):
+    body = (json.dumps(row, ensure_ascii=False) + "\n").encode()
+    r = _upload(app_client, headers["archivist"], "x.jsonl", body, consent="public")
+    assert r.status_code == 400 and message in r.json()["error"]["message"], r.text
+    assert archive.store.jobs.list(LOCAL) == []
+    assert not list((archive.home / "uploads").iterdir())
+
+
+def test_a_typed_upload_keeps_a_u2028_inside_its_text(app_client, archive, headers):
+    text = "El río bajaba negro.\u2028Ya no hay peces."
+    body = "\n".join(
+        json.dumps({"id": i, "text": t}, ensure_ascii=False)
+        for i, t in (("u1", text), ("u2", "Otra línea."))
+    ).encode()
+    r = _upload(app_client, headers["archivist"], "sep.jsonl", body, consent="public")
+    assert r.status_code == 202, r.text
+    job = _wait(app_client, r.json()["uploads"][0]["job"]["id"], headers["archivist"])
+    assert job["state"] == "done" and [x["id"] for x in job["results"]] == ["u1", "u2"], job
+    detail = app_client.get("/api/v1/testimonies/u1").json()
+    # both sides of the separator are one testimony (passages fold it into a space)
+    assert " ".join(p["text"] for p in detail["passages"]) == text.replace("\u2028", " ")
