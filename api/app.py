@@ -11,14 +11,15 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipeline import Archive
 
 from . import services
-from .errors import error_response, install_error_handlers
+from .body_limit import BodyLimit, BodyLimits
+from .errors import install_error_handlers
 from .media_links import MediaLinks
 from .routes import admin, exports, health, jobs, passages, search, testimonies, themes
 from .settings import Settings
@@ -34,31 +35,6 @@ _ERRORS = {
     404: "Not found, or not visible to this caller",
     422: "Invalid parameters",
 }
-
-
-class BodyLimit:
-    """Refuse a request whose declared body is over the limit before reading it."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            for name, value in scope.get("headers", []):
-                if name == b"content-length":
-                    try:
-                        length = int(value)
-                    except ValueError:
-                        length = -1
-                    if length < 0 or length > self.limit:
-                        message = f"the request body is over the limit of {self.limit} bytes"
-                        status = 413 if length > 0 else 400
-                        code = "too_large" if length > 0 else "bad_request"
-                        response = error_response(status, code, message)
-                        await response(scope, receive, send)
-                        return
-        await self.app(scope, receive, send)
 
 
 def _document_errors(app: FastAPI) -> None:
@@ -103,6 +79,29 @@ def _document_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+_API = "/api/v1"
+#: Room in an upload's request for the form around its file (metadata fields, boundaries).
+_FORM_BYTES = 1024**2
+#: A bulk upload's request carries at most this many files' worth of bytes.
+_BULK_FILES = 8
+
+
+def _body_limits(settings: Settings) -> BodyLimits:
+    """The request limit of each upload route, found by its endpoint (not by a path
+    written twice): one file and its form, or a bulk upload's several files."""
+    each = settings.max_upload_bytes
+    sizes = {
+        testimonies.upload: each + _FORM_BYTES,
+        testimonies.upload_bulk: _BULK_FILES * each + _FORM_BYTES,
+    }
+    uploads = {
+        _API + route.path: sizes[route.endpoint]
+        for route in testimonies.router.routes
+        if isinstance(route, APIRoute) and route.endpoint in sizes
+    }
+    return BodyLimits(uploads=uploads)
+
+
 def create_app(settings: Settings, archive: Archive | None = None) -> FastAPI:
     """Build the app; pass ``archive`` to serve one already built (with its models)."""
 
@@ -134,8 +133,8 @@ def create_app(settings: Settings, archive: Archive | None = None) -> FastAPI:
     app.state.media_links = MediaLinks()
     install_error_handlers(app)
     for module in (search, exports, testimonies, passages, themes, jobs, admin, health):
-        app.include_router(module.router, prefix="/api/v1")
-    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes * 8 + 1024**2)
+        app.include_router(module.router, prefix=_API)
+    app.add_middleware(BodyLimit, limits=_body_limits(settings))
     _document_errors(app)
 
     _pages(app)

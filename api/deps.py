@@ -12,6 +12,8 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.datastructures import State
 
 from corpus import ForbiddenError, PassageFilter, Viewer
 from pipeline import Archive
@@ -37,24 +39,33 @@ async def get_jobs(request: Request) -> JobRunner:
     return runner
 
 
-def get_viewer(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Viewer:
-    """Who is calling: anonymous without a key, the key's role with a valid one."""
-    if credentials is None:
-        if request.headers.get("authorization"):
-            raise Unauthorized("the Authorization header must be 'Bearer <key>'")
+def viewer_for_header(state: State, authorization: str) -> Viewer:
+    """Who an ``Authorization`` header stands for: anonymous without one, the key's role
+    with a valid key, Unauthorized otherwise. The one check for both :func:`get_viewer` and
+    the body limit, which must know who is calling before it reads a byte of the body."""
+    if not authorization:
         return Viewer.anonymous()
-    key = credentials.credentials
-    legacy: str = request.app.state.settings.api_token
+    scheme, key = get_authorization_scheme_param(authorization)
+    if scheme.lower() != "bearer" or not key:
+        raise Unauthorized("the Authorization header must be 'Bearer <key>'")
+    legacy: str = state.settings.api_token
     if legacy and hmac.compare_digest(key.encode(), legacy.encode()):
         return Viewer("admin", "token:VOCES_API_TOKEN")
-    archive: Archive = request.app.state.archive
+    archive: Archive = state.archive
     viewer = archive.store.keys.viewer(key)
     if viewer is None:
         raise Unauthorized("the API key is not valid (or has been revoked)")
     return viewer
+
+
+def get_viewer(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Viewer:
+    """Who is calling: anonymous without a key, the key's role with a valid one.
+    ``credentials`` declares the bearer scheme in OpenAPI; the header itself is read by
+    :func:`viewer_for_header`, so that a malformed one is refused, not read as no key."""
+    return viewer_for_header(request.app.state, request.headers.get("authorization", ""))
 
 
 def require_writer(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer:
