@@ -19,6 +19,7 @@ from pipeline.maintenance import migrate as migrate_archive
 from pipeline.maintenance import restore as restore_archive
 
 from . import services
+from .audit_since import audit_since
 from .cli_base import cli, emit, friendly, pass_settings, viewer_for
 from .settings import Settings
 
@@ -101,13 +102,18 @@ def keys_revoke(settings: Settings, key_id: str) -> None:
 
 @cli.command()
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10**6))
-@click.option("--since", default="", help="ISO time, e.g. 2026-01-01.")
+@click.option(
+    "--since",
+    default="",
+    help="ISO 8601 date or time, e.g. 2026-01-01 or 2026-01-01T12:00:00Z (UTC if no offset).",
+)
 @click.option("--action", default="", help="add, delete, consent, review, read, search, ...")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_settings
 @friendly
 def audit(settings: Settings, limit: int, since: str, action: str, as_json: bool) -> None:
     """Writes, consent changes and reads of restricted or private material, newest first."""
+    since = audit_since(since, "--since")  # before the archive is opened
     with services.build_archive(settings, models=False) as archive:
         entries = archive.store.audit_entries(viewer_for(None), limit, since, action)
     if as_json:

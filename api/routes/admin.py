@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
+from ..audit_since import audit_since
 from ..deps import AdminDep, ArchiveDep
 from ..schemas import AuditList, AuditPublic, KeyCreate, KeyCreated, KeyList, KeyPublic
 
@@ -38,9 +39,16 @@ def audit(
     archive: ArchiveDep,
     viewer: AdminDep,
     limit: Annotated[int, Query(ge=1, le=10000)] = 100,
-    since: Annotated[str, Query(max_length=40, description="ISO time")] = "",
+    since: Annotated[
+        str,
+        Query(
+            max_length=40,
+            description="ISO 8601 date or time (2026-01-01, 2026-01-01T12:00:00Z); "
+            "a time without an offset is UTC",
+        ),
+    ] = "",
     action: Annotated[str, Query(max_length=40)] = "",
 ) -> AuditList:
     """Writes, consent changes and reads of restricted or private material, newest first."""
-    entries = archive.store.audit_entries(viewer, limit, since, action)
+    entries = archive.store.audit_entries(viewer, limit, audit_since(since), action)
     return AuditList(entries=[AuditPublic(**asdict(e)) for e in entries])
