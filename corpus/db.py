@@ -96,6 +96,9 @@ class Database:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("PRAGMA busy_timeout = 30000")
+            # freed pages and deleted cells are overwritten with zeros: a withdrawn
+            # testimony's words must not stay readable in the file (issue 26)
+            self.conn.execute("PRAGMA secure_delete = ON")
         except sqlite3.DatabaseError as exc:
             raise CorpusError(f"cannot open archive database {path}: {exc}") from exc
         self.lock = threading.RLock()
@@ -167,6 +170,29 @@ class Database:
             cursor.row_factory = None
             while rows := cursor.fetchmany(size):
                 yield rows
+
+    def purge(self) -> None:
+        """After a deletion, leave no byte of the deleted rows readable in the files.
+
+        Deleted rows' cells and freed pages are zeroed (``secure_delete``), but FTS5 keeps
+        a deleted passage's words in its index segments (marked deleted) until they are
+        merged: every full-text table is merged into one segment (``optimize``). The WAL
+        still holds the pages as they were written, words included, until it is
+        checkpointed and truncated. (What the disk itself keeps of overwritten blocks is
+        out of SQLite's reach: docs/security.md.)"""
+        with self.lock:
+            tables = [
+                r[0]
+                for r in self.conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' "
+                    "AND sql LIKE 'CREATE VIRTUAL TABLE%USING fts5(%'"
+                )
+            ]
+        with self.transaction() as db:
+            for table in tables:
+                db.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
+        with self.lock:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         with self.lock:
@@ -369,6 +395,16 @@ class PostgresDatabase:
                 yield
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+    def purge(self) -> None:
+        """After a deletion: VACUUM the tables a deleted testimony had rows in, so their
+        dead rows leave the tables and indexes. PostgreSQL does not overwrite the freed
+        space until it reuses it (``VACUUM FULL`` rewrites a table; see docs/security.md)."""
+        with self.lock:
+            self.conn.execute(
+                "VACUUM testimonies, passages, tags, reviews, review_log, passage_edits, "
+                "vectors, testimony_vectors, jobs, audit"
+            )
 
     def close(self) -> None:
         with self._lock_guard:

@@ -46,7 +46,7 @@ from .records import (
     ThemeTag,
 )
 
-__all__ = ["PG_EXACT_BELOW", "KeywordScope", "PassageFilter", "Store", "keyword_scope"]
+__all__ = ["PG_EXACT_BELOW", "Deleted", "KeywordScope", "PassageFilter", "Store", "keyword_scope"]
 
 #: Below this many passages visible to a caller, vector search on PostgreSQL scans them
 #: exactly instead of through pgvector's HNSW index, so that its answer cannot depend on
@@ -216,6 +216,16 @@ _PASSAGE_COLUMNS = (
     "t.consent, t.region, t.community, t.language, t.date, t.title, t.title_redacted, "
     "t.media_path"
 )
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """What :meth:`Store.delete_testimony` removed, and what lies outside the database."""
+
+    testimony: Testimony  # as it was (its media path, its source hash)
+    passage_ids: list[int]
+    jobs: tuple[str, ...]  # upload jobs that had stored it (now without names)
+    uploads: tuple[str, ...]  # their staged uploads, if any were left behind
 
 
 @dataclass(frozen=True)
@@ -683,11 +693,17 @@ class Store:
             self.audit(viewer, "consent", testimony_id, f"{before.consent} -> {consent}", db)
         return self._get(testimony_id, viewer, audit=False)
 
-    def delete_testimony(self, testimony_id: str, viewer: Viewer) -> tuple[Testimony, list[int]]:
-        """Remove a testimony with its passages, tags, reviews and vectors in one
-        transaction; returns it (for its media file) and the removed passage ids."""
+    def delete_testimony(self, testimony_id: str, viewer: Viewer) -> Deleted:
+        """Remove a testimony with its passages, tags, reviews, edits and vectors in one
+        transaction, and what else named it: the upload jobs that stored it keep their
+        ids, states and times but lose the file name, metadata and messages (which can
+        hold a title or transcribed words), and so do their audit entries; the audit
+        log keeps who deleted what and when. Then the database files are purged of the
+        deleted bytes (:meth:`Database.purge`). Returns what the caller must remove
+        beside the database (the recording, staged uploads)."""
         self._require_writer(viewer)
         testimony = self._get(testimony_id, viewer, audit=False)
+        pattern = '%"' + re.sub(r"([\\%_])", r"\\\1", testimony_id) + '"%'
         with self.db.transaction() as db:
             ids = [
                 r[0]
@@ -699,9 +715,32 @@ class Store:
             for chunk in chunks(ids):
                 marks = ",".join("?" * len(chunk))
                 db.execute(f"DELETE FROM review_log WHERE passage_id IN ({marks})", chunk)
+            jobs = [
+                (r[0], r[1], r[2])
+                for r in db.execute(
+                    "SELECT id, upload_path, results FROM jobs WHERE results LIKE ? ESCAPE '\\'",
+                    (pattern,),
+                )
+            ]
+            for job_id, _, results in jobs:
+                # each result keeps its testimony id and status, not the file it came from
+                kept = [
+                    {"id": r.get("id", ""), "status": r.get("status", "")}
+                    for r in json.loads(results)
+                ]
+                db.execute(
+                    "UPDATE jobs SET source_name = '', metadata = '{}', message = 'withdrawn', "
+                    "error = '', upload_path = '', results = ? WHERE id = ?",
+                    (json.dumps(kept), job_id),
+                )
+                db.execute(
+                    "UPDATE audit SET detail = '' WHERE target = ? AND action = 'upload'",
+                    (f"job:{job_id}",),
+                )
             db.execute("DELETE FROM testimonies WHERE id = ?", (testimony_id,))
             self.audit(viewer, "delete", testimony_id, f"{len(ids)} passages", db)
-        return testimony, ids
+        self.db.purge()
+        return Deleted(testimony, ids, tuple(j[0] for j in jobs), tuple(j[1] for j in jobs if j[1]))
 
     # -- reading: ingest bookkeeping (ids and hashes only) ----------------------------------
 

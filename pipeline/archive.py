@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -55,6 +54,7 @@ from corpus import (
 )
 from corpus.media import FolderMedia, MediaStore, replace_durably
 
+from . import partial
 from .audio import SpooledAudio, is_audio, spool_audio
 from .discover import (
     MIN_CLUSTER_SIZE,
@@ -65,7 +65,7 @@ from .discover import (
     promote_theme,
 )
 from .errors import InputError, PipelineError
-from .language import guess_language
+from .language import TYPED_ONLY, guess_language
 from .passages import PassageOptions, group_segments, split_text
 from .prevalence import Prevalence, bundled_rates, choose_rates, estimate_cells
 from .review_queue import ReviewCandidate, pick_for_review
@@ -220,6 +220,13 @@ class Archive:
         shared: Path | None = None,
         media: MediaStore | None = None,
     ) -> None:
+        if (home / ".restore" / "ready.json").exists():
+            # a restore was swapping pieces in when it stopped: opening now would make
+            # an empty database where the restored one is about to go
+            raise PipelineError(
+                f"a restore into {home} was interrupted half-way: run the same "
+                "`voces restore` again to finish it before using the archive"
+            )
         self.home = home
         self.shared = shared or home
         # recordings transcribed at once by ingest_paths (Whisper must be loaded with as
@@ -585,6 +592,7 @@ class Archive:
         if not viewer.can_write:
             raise PipelineError("ingesting needs an archivist")
         meta = check_metadata(meta, path.name)
+        check_spoken_language(meta.language, path.name)
         consent = _consent(meta.consent)
         source_hash = sha256_file(path)
         testimony_id = _audio_id(source_hash)
@@ -596,11 +604,12 @@ class Archive:
             return IngestResult(existing, "present", path.name)
         if self._whisper is None:
             raise PipelineError("no speech recogniser is configured for this archive")
+        # an ingest of these bytes killed mid-way (which this one resumes) left its
+        # decoded audio: the whole recording, in a file nobody will remove otherwise
+        partial.remove_dead_spools(self.home, source_hash)
         # the decoded audio is spooled to disk (16-bit, 115 MB an hour) and read back a
         # chunk at a time: two hours held as float32 would be 460 MB of the peak
-        audio = spool_audio(
-            path, self.home / "partial" / f"{source_hash}.{os.getpid()}-{threading.get_ident()}.pcm"
-        )
+        audio = spool_audio(path, partial.spool_path(self.home, source_hash))
         try:
             return self._ingest_spooled(path, meta, consent, source_hash, audio, progress, viewer)
         finally:
@@ -626,7 +635,7 @@ class Archive:
         options = replace(self.transcribe_options, language=language)
         # finished chunks of a long recording are kept here, so an interrupted ingest
         # (a crash, a killed worker) resumes after its last finished chunk
-        checkpoint = Checkpoint(self.home / "partial" / f"{source_hash}.jsonl")
+        checkpoint = Checkpoint(partial.checkpoint_path(self.home, source_hash))
         assert self._whisper is not None
         began = time.monotonic()
         transcript = transcribe(self._whisper(), audio, options, checkpoint)
@@ -934,15 +943,38 @@ class Archive:
             return self.store.set_consent(testimony_id, _consent(consent), viewer)
 
     def delete(self, testimony_id: str, viewer: Viewer) -> int:
-        """Remove a testimony everywhere: passages, tags, reviews, vectors (in one
-        transaction), its recording, and its entry in the index. Returns passages removed."""
+        """Withdraw a testimony everywhere (issue 26): passages, tags, reviews, edits and
+        vectors in one transaction, the names its upload jobs and their audit entries
+        held, the deleted bytes purged from the database files
+        (:meth:`corpus.Store.delete_testimony`); then its recording, staged uploads,
+        what a transcription left under ``partial/``, its vectors in the index snapshot,
+        and the last theme discovery if it drew on its passages. Returns passages removed."""
         with self.writing():
-            testimony, removed = self.store.delete_testimony(testimony_id, viewer)
+            deleted = self.store.delete_testimony(testimony_id, viewer)
+            testimony = deleted.testimony
             if testimony.media_path:
                 self.media.delete(testimony.media_path)
+            for job in deleted.jobs:
+                self.media.delete_under(f"uploads/{job}/")
+            if testimony.source_kind == "audio":
+                partial.remove_recording(self.home, testimony.source_hash)
+            self._forget_discovery(deleted.passage_ids)
         if self.index is not None:
             self.refresh()
-        return len(removed)
+            self.snapshot()  # the old snapshot file held the deleted passages' vectors
+        return len(deleted.passage_ids)
+
+    def _forget_discovery(self, passage_ids: Sequence[int]) -> None:
+        """Remove the last theme discovery (``emergent.json``) when it drew on these
+        passages: its keywords are words of theirs."""
+        path = self.home / EMERGENT_FILE
+        try:
+            record = json.loads(path.read_text("utf-8"))
+            held = {pid for c in record.get("clusters", []) for pid in c.get("passage_ids", [])}
+        except (OSError, ValueError, AttributeError, TypeError):
+            held = set() if not path.exists() else {-1}
+        if held and (-1 in held or not held.isdisjoint(passage_ids)):
+            path.unlink(missing_ok=True)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -1447,6 +1479,17 @@ class Archive:
             )
             for h in best.values()
         ]
+
+
+def check_spoken_language(language: str, source: str) -> None:
+    """Refuse a recording declared in a language Whisper cannot transcribe (Quechua,
+    Aymara): it would fail in the worker, after the upload was accepted."""
+    if language in TYPED_ONLY:
+        raise InputError(
+            f"{source}: Whisper cannot transcribe {TYPED_ONLY[language]}; upload a typed "
+            "transcription of the recording, or declare the language spoken in it "
+            "(es, en, or auto)"
+        )
 
 
 def _clock(seconds: float) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 from corpus import ConflictError, CorpusError, ForbiddenError, Job, Viewer
 
-from .archive import Archive, IngestResult
+from .archive import Archive, IngestResult, check_spoken_language
 from .errors import InputError, PipelineError
 from .texts import Metadata, check_metadata, read_text_items
 from .uploads import UploadCheck
@@ -79,6 +79,7 @@ class JobRunner:
         if check.kind == "text":
             self.archive.check_conflicts(check.items)
         else:
+            check_spoken_language(meta.language, check.name)
             self.archive.check_recording(staged, meta.consent, check.name)
         return meta
 

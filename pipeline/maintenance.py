@@ -29,6 +29,7 @@ from typing import Any
 from corpus import Viewer
 from corpus.media import replace_durably
 
+from . import partial
 from .archive import Archive, sha256_file
 from .errors import InputError, PipelineError
 from .restoring import DATABASES as _DATABASES
@@ -150,26 +151,32 @@ def check(archive: Archive, repair: bool = False) -> CheckReport:
     return report
 
 
-#: A transcription checkpoint or spooled recording untouched this long belongs to an
-#: ingest that was interrupted and never resumed (a running one writes its checkpoint
-#: after every 4-minute chunk, and a two-hour recording takes minutes).
+#: A transcription checkpoint untouched this long, of a recording neither stored nor
+#: waiting in a job, belongs to an ingest that was interrupted and never resumed (a
+#: running one writes its checkpoint after every 4-minute chunk).
 STALE_PARTIAL_SECONDS = 24 * 3600
 
 
 def _check_partial(archive: Archive, repair: bool, problem: Callable[[str, bool], None]) -> None:
-    """Leftovers under ``partial/`` untouched for a day: checkpoints and spooled audio of
-    ingests that were interrupted and never resumed, or killed between storing their
-    recording and cleaning up (a retried or repeated ingest of the same recording
-    removes those itself)."""
+    """Leftovers under ``partial/`` (see :mod:`pipeline.partial`): spooled audio whose
+    process is gone, whatever its age (it holds a whole recording, and only that process
+    would remove it); checkpoints of recordings already stored; and checkpoints untouched
+    for a day of recordings no unfinished job holds (an interrupted ``voces ingest`` that
+    was never run again)."""
     folder = archive.home / "partial"
     now = time.time()
     for file in sorted(folder.iterdir()) if folder.is_dir() else []:
-        if now - file.stat().st_mtime <= STALE_PARTIAL_SECONDS:
-            continue  # an ingest may be running, or be retried soon and resume from it
-        if archive.store.find_by_hash(file.name.split(".")[0]) is not None:
+        alive = partial.owner_alive(file)
+        if alive:
+            continue  # an ingest is decoding or transcribing it now
+        if alive is False:
+            why = "spooled audio of an ingest whose process is gone"
+        elif archive.store.find_by_hash(file.name.split(".")[0]) is not None:
             why = "its recording is stored"
-        else:
+        elif now - file.stat().st_mtime > STALE_PARTIAL_SECONDS:
             why = "left by an interrupted ingest a day or more ago"
+        else:
+            continue  # an ingest may be retried soon and resume from it
         if repair:
             file.unlink(missing_ok=True)
         problem(f"partial/{file.name}: {why}", repair)

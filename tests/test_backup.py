@@ -12,6 +12,8 @@ import hashlib
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -327,27 +329,35 @@ def test_check_removes_leftovers_of_interrupted_transcriptions(
         )
         partial = voces_home / "partial"
         partial.mkdir(exist_ok=True)  # ingests spool their audio there
+        gone = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        dead = int(gone.stdout)  # a process that has ended
         done = partial / f"{stored_hash}.jsonl"  # killed after storing, before cleaning up
         old = partial / f"{'a' * 64}.jsonl"  # interrupted two days ago, never resumed
-        spool = partial / f"{'a' * 64}.123-456.pcm"
+        spool = partial / f"{'a' * 64}.{dead}-456.pcm"  # its process is gone: now, any age
+        running = partial / f"{'c' * 64}.{os.getpid()}-456.pcm"  # an ingest decoding now
         fresh = partial / f"{'b' * 64}.jsonl"  # interrupted now: may be resumed soon
-        for path in (done, old, spool, fresh):
+        for path in (done, old, spool, running, fresh):
             path.write_text("{}\n")
         two_days_ago = time.time() - 2 * STALE_PARTIAL_SECONDS
-        for path in (done, old, spool):
+        for path in (old, running):
             os.utime(path, (two_days_ago, two_days_ago))
         report = check(archive)
         assert sorted(report.problems) == sorted(
             [
                 f"partial/{done.name}: its recording is stored",
                 f"partial/{old.name}: left by an interrupted ingest a day or more ago",
-                f"partial/{spool.name}: left by an interrupted ingest a day or more ago",
+                f"partial/{spool.name}: spooled audio of an ingest whose process is gone",
             ]
         )
-        assert all(p.exists() for p in (done, old, spool, fresh))  # reported, not touched
+        assert all(p.exists() for p in (done, old, spool))  # reported, not touched
         report = check(archive, repair=True)
         assert report.ok and len(report.repaired) == 3
-        assert sorted(partial.iterdir()) == [fresh]
+        assert sorted(partial.iterdir()) == sorted([fresh, running])
     finally:
         archive.close()
 

@@ -53,6 +53,8 @@ ORPHANS = (
     "belongs to no testimony",
     "belongs to no unfinished job",
     "temporary files of interrupted index snapshots",
+    # a kill mid-transcription leaves the decoded audio its process spooled (issue 26)
+    "spooled audio of an ingest whose process is gone",
 )
 
 ES = [

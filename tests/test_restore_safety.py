@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import Archive, Metadata
+from pipeline import Archive, Metadata, PipelineError
 from pipeline import restoring as restoring_module
 from pipeline.maintenance import backup, check
 from pipeline.restoring import DATABASES, FOLDERS
@@ -327,7 +327,9 @@ RENAMES = range(1, 7)
 
 
 @pytest.mark.parametrize("at", RENAMES)
-def test_a_crash_during_the_swap_is_finished_by_the_same_command(copies, tmp_path, monkeypatch, at):
+def test_a_crash_during_the_swap_is_finished_by_the_same_command(
+    copies, tmp_path, monkeypatch, rule_tagger, at
+):
     bk, home, run = copies
     others = _parts(home)[1]
     with monkeypatch.context() as patch:
@@ -335,6 +337,8 @@ def test_a_crash_during_the_swap_is_finished_by_the_same_command(copies, tmp_pat
         with pytest.raises(Crash):
             run("restore", str(bk), "--force")
     assert (home / ".restore" / "ready.json").is_file()
+    with pytest.raises(PipelineError, match="interrupted half-way"):  # not opened half-swapped
+        Archive(home, embedder=None, tagger=rule_tagger)
     if not (home / "voces.sqlite3").exists():  # someone opened the archive meanwhile
         (home / "voces.sqlite3").write_bytes(b"an empty archive made after the crash")
     result = run("restore", str(bk))  # the same command, even without --force

@@ -218,8 +218,8 @@ def test_consent_change_and_delete_are_audited(tmp_path):
     store.set_consent("t1", "private", ARCHIVIST)
     with pytest.raises(NotFoundError):
         store.get_testimony("t1", RESEARCHER)
-    t, removed = store.delete_testimony("t1", ARCHIVIST)
-    assert len(removed) == 2 and t.id == "t1"
+    deleted = store.delete_testimony("t1", ARCHIVIST)
+    assert len(deleted.passage_ids) == 2 and deleted.testimony.id == "t1"
     assert store.counts(ADMIN) == {"testimonies": 0, "passages": 0}
     assert store.vector_ids() == set()
     if not store.searches_vectors:

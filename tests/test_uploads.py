@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import get_settings
 from corpus import Viewer
-from pipeline import Metadata
+from pipeline import InputError, Metadata
 
 from .conftest import DATA, LOCAL
 
@@ -282,3 +282,19 @@ def test_a_typed_upload_keeps_a_u2028_inside_its_text(app_client, archive, heade
     detail = app_client.get("/api/v1/testimonies/u1").json()
     # both sides of the separator are one testimony (passages fold it into a space)
     assert " ".join(p["text"] for p in detail["passages"]) == text.replace("\u2028", " ")
+
+
+def test_a_recording_declared_in_quechua_is_refused_before_it_is_queued(
+    app_client, archive, headers
+):
+    """Whisper cannot transcribe Quechua or Aymara: such a recording is refused when it
+    is uploaded (a typed transcription is the way in), not left to fail in the worker."""
+    audio = (DATA / "es_rio.ogg").read_bytes()
+    r = _upload(
+        app_client, headers["archivist"], "rimay.ogg", audio, consent="public", language="qu"
+    )
+    assert r.status_code == 400, r.text
+    assert "cannot transcribe Quechua" in r.json()["error"]["message"]
+    assert archive.store.jobs.list(LOCAL) == []
+    with pytest.raises(InputError, match="cannot transcribe Aymara"):
+        archive.ingest_paths([DATA / "es_rio.ogg"], Metadata(language="ay"), LOCAL)
