@@ -26,6 +26,7 @@ from .cli_base import (
     tag_json,
     viewer_for,
 )
+from .output_files import write_output
 from .settings import Settings
 
 
@@ -262,7 +263,7 @@ def retrain(
     sources = ", ".join(f"{n} from {s}" for s, n in data.sources.items())
     if output is not None:
         model.version, model.note = "bundled", sources
-        output.write_text(_json.dumps(model.to_dict(), indent=1), "utf-8")
+        write_output(output, _json.dumps(model.to_dict(), indent=1))
         click.echo(f"wrote {output} ({sources})")
         return
     version = store.save(model, note=sources)

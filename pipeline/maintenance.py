@@ -318,7 +318,10 @@ def migrate(
         folder = Path(target).expanduser()
         if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
             raise InputError(f"{folder} is not an empty folder; migrate into a new one")
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot make the folder {folder}: {exc.strerror or exc}") from exc
         location = folder / "voces.sqlite3"
     destination = Store(location)
     try:

@@ -203,3 +203,11 @@ def test_a_failed_export_leaves_no_partial_file(home, tmp_path):
     assert _voces_limited(home, *args).returncode == 1
     assert target.read_text() == "an earlier export"
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_migrate_to_a_folder_that_cannot_be_made_is_one_error(run):
+    _one_error(run("migrate", "--to", "/proc/voces-field-copy"), "/proc/voces-field-copy")
+
+
+def test_a_trained_theme_model_written_to_a_full_disk_is_one_error(run):
+    _one_error(run("retrain", "--output", "/dev/full"), "/dev/full")
