@@ -8,11 +8,7 @@ would see.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import click
-
-from pipeline.texts import filter_from
 
 from . import services
 from .cli_base import (
@@ -26,87 +22,6 @@ from .cli_base import (
 )
 from .settings import Settings
 from .theme_table import theme_rows, to_csv
-
-
-def _theme_check(settings: Settings, theme: str) -> None:
-    if theme:
-        services.build_tagger(settings, None).taxonomy.check_theme(theme)
-
-
-@cli.command()
-@click.argument("query")
-@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--region", default="")
-@click.option("--community", default="")
-@click.option("--theme", default="")
-@click.option("--language", default="")
-@click.option("--since", "date_from", default="", help="Only testimonies dated on/after.")
-@click.option("--until", "date_to", default="", help="Only testimonies dated on/before.")
-@click.option("--passages", is_flag=True, help="The k closest passages, not one hit per testimony.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@as_option
-@pass_settings
-@friendly
-def search(
-    settings: Settings,
-    query: str,
-    k: int,
-    region: str,
-    community: str,
-    theme: str,
-    language: str,
-    date_from: str,
-    date_to: str,
-    passages: bool,
-    as_json: bool,
-    as_role: str | None,
-) -> None:
-    """Search by meaning, across languages: one hit per testimony (its best passage and
-    the passages around it), or with --passages the closest passages."""
-    if not query.strip():
-        raise click.ClickException("the search query is empty")
-    _theme_check(settings, theme)
-    archive = services.build_archive(settings)
-    flt = filter_from(
-        region, community, theme, language, date_from, date_to, ("--since", "--until")
-    )
-    hits = archive.search(query, viewer_for(as_role), k, flt, group=not passages)
-    if as_json:
-        emit({"hits": [asdict(h) for h in hits]})
-        return
-    if not hits:
-        click.echo("no passages found")
-    for h in hits:
-        when = f" @{h.start:.1f}s" if h.start is not None else ""
-        click.echo(f"{h.score:.3f}  {h.testimony_id}{when}  [{h.region}, {h.language}] {h.text}")
-
-
-@cli.command()
-@click.argument("testimony_id")
-@click.option("--other-regions", is_flag=True, help="Only testimonies from other regions.")
-@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@as_option
-@pass_settings
-@friendly
-def similar(
-    settings: Settings,
-    testimony_id: str,
-    other_regions: bool,
-    k: int,
-    as_json: bool,
-    as_role: str | None,
-) -> None:
-    """Testimonies that tell a similar story."""
-    archive = services.build_archive(settings)
-    found = archive.similar(testimony_id, viewer_for(as_role), k, other_regions)
-    if as_json:
-        emit({"testimony_id": testimony_id, "similar": [asdict(s) for s in found]})
-        return
-    if not found:
-        click.echo("no similar testimonies")
-    for s in found:
-        click.echo(f"{s.score:.3f}  {s.testimony_id}  [{s.region}, {s.language}] {s.title}")
 
 
 @cli.group(invoke_without_command=True)
@@ -232,9 +147,12 @@ def demo(settings: Settings, then_serve: bool, host: str | None, port: int | Non
         _serve(settings, host or settings.host, port or settings.port)
 
 
-from . import cli_admin, cli_exports, cli_ingest, cli_themes  # noqa: E402,F401  (register their verbs)
+from . import cli_admin, cli_exports, cli_ingest, cli_search, cli_themes  # noqa: E402,F401  (register their verbs)
 
 for _command in (
+    cli_search.search,
+    cli_search.similar,
+    cli_search.show,
     cli_ingest.ingest,
     cli_ingest.transcribe_cmd,
     cli_ingest.tag,

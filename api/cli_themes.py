@@ -1,4 +1,4 @@
-"""``voces`` verbs about themes: show, review, retrain, retag, eval."""
+"""``voces`` verbs about themes: review, retrain, retag, eval."""
 
 from __future__ import annotations
 
@@ -23,55 +23,10 @@ from .cli_base import (
     friendly,
     pass_settings,
     progress_printer,
-    tag_json,
     viewer_for,
 )
 from .output_files import write_output
 from .settings import Settings
-
-
-@cli.command()
-@click.argument("testimony_id")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@as_option
-@pass_settings
-@friendly
-def show(settings: Settings, testimony_id: str, as_json: bool, as_role: str | None) -> None:
-    """A testimony: metadata, passages with times and tags, and its themes with the
-    passages that support them."""
-    archive = services.build_archive(settings, models=False)
-    viewer = viewer_for(as_role)
-    t = archive.testimony(testimony_id, viewer)
-    passages = archive.passages(testimony_id, viewer)
-    themes = archive.testimony_themes(testimony_id, viewer, passages)
-    if as_json:
-        emit(
-            {
-                "testimony": asdict(t),
-                "themes": [asdict(x) for x in themes],
-                "passages": [
-                    {
-                        "id": p.id,
-                        "seq": p.seq,
-                        "start": p.start,
-                        "end": p.end,
-                        "text": p.text,
-                        "redacted": p.redacted,
-                        "tags": [tag_json(g) for g in p.tags],
-                    }
-                    for p in passages
-                ],
-            }
-        )
-        return
-    click.echo(f"{t.id}  {t.title}  [{t.region}, {t.community}, {t.language}, {t.consent}]")
-    for x in themes:
-        flag = " (reviewed)" if x.reviewed else ""
-        click.echo(f"  {x.theme:<14} {x.score:.2f}  passages {list(x.passages)}{flag}")
-    for p in passages:
-        when = f"{p.start:7.1f}s " if p.start is not None else ""
-        tags = ", ".join(f"{g.theme} {g.score:.2f} ({g.source})" for g in p.tags) or "-"
-        click.echo(f"\n#{p.id} {when}{p.text}\n    {tags}")
 
 
 @cli.group()
