@@ -1,132 +1,105 @@
-"""``voces`` verbs about themes: review, retrain, retag, eval."""
+"""``voces themes`` and the verbs that change how passages are tagged: the taxonomy
+and its counts, ``themes discover`` and ``themes promote`` (emergent themes), retrain
+(the theme classifier) and retag."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from textwrap import shorten
 
 import click
 
-from corpus import VERDICTS, Viewer
-from pipeline.evaluate import evaluate_themes, read_labelled
-from pipeline.search import DEFAULT_WEIGHTS
+from corpus import Viewer
+from pipeline.evaluate import read_labelled
 from pipeline.training import TrainingSet, train_theme_model
 
 from . import services
-from .cli_base import (
-    as_option,
-    cli,
-    emit,
-    friendly,
-    pass_settings,
-    progress_printer,
-    viewer_for,
-)
+from .cli_base import as_option, emit, friendly, pass_settings, progress_printer, viewer_for
 from .output_files import write_output
 from .settings import Settings
+from .theme_table import theme_rows, to_csv
 
 
-@cli.group()
-def review() -> None:
-    """Accept, reject or add theme tags on passages; reviews win over machine tags."""
-
-
-def _review_command(verdict: str) -> None:
-    @review.command(name=verdict, help=f"{verdict.capitalize()} THEME on passage PASSAGE_ID.")
-    @click.argument("passage_id", type=click.IntRange(1, 2**63 - 1))
-    @click.argument("theme")
-    @click.option("--by", "reviewer", default="", help="Who decides (default: you).")
-    @click.option("--note", default="", help="Why, in a few words.")
-    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-    @pass_settings
-    @friendly
-    def command(
-        settings: Settings, passage_id: int, theme: str, reviewer: str, note: str, as_json: bool
-    ) -> None:
-        archive = services.build_archive(settings, models=False)
-        archive.tagger.taxonomy.check_theme(theme)
-        r = archive.store.review(passage_id, theme, verdict, viewer_for(None), reviewer, note)
-        if as_json:
-            emit(asdict(r))
-        else:
-            click.echo(f"{r.verdict}ed {r.theme} on passage {r.passage_id} (by {r.reviewer})")
-
-
-for _verdict in VERDICTS:
-    _review_command(_verdict)
-
-
-@review.command(name="next")
-@click.option("--limit", default=10, show_default=True, help="How many passages to offer.")
-@click.option("--theme", default="", help="Only this theme.")
+@click.group(invoke_without_command=True)
 @click.option(
-    "--pool", default=300, show_default=True, help="Unreviewed passages scored to choose from."
+    "--by", type=click.Choice(["", "region", "community", "language", "year"]), default=""
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@click.option(
+    "--quotes",
+    default=0,
+    type=click.IntRange(0, 20),
+    help="Representative passages per row (reviewed first, then by score).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one line per theme and group).")
+@as_option
 @pass_settings
 @friendly
-def review_next(settings: Settings, limit: int, theme: str, pool: int, as_json: bool) -> None:
-    """The passages whose review would teach the tagger most: those it is least sure
-    of, or where its rules, similarity and classifier disagree; themes with fewer
-    reviews first. Decide each with `voces review accept|reject PASSAGE_ID THEME`."""
-    archive = services.build_archive(settings)
-    for c in archive.review_queue(viewer_for(None), limit, theme, pool):
-        if as_json:
-            emit(asdict(c))
-            continue
-        place = f" at {c.start:.0f}s" if c.start is not None else ""
-        tagged = "tagged" if c.tagged else "not tagged"
-        click.echo(f"{c.passage_id:>6} {c.theme:<14} {c.score:.2f} {tagged}  ({c.reason})")
-        click.echo(f"       {c.testimony_id}{place}: {shorten(c.text, 160)}")
-
-
-@review.command(name="list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
-@pass_settings
-@friendly
-def review_list(settings: Settings, as_json: bool) -> None:
-    """Every current review."""
+@click.pass_context
+def themes(
+    ctx: click.Context,
+    settings: Settings,
+    by: str,
+    quotes: int,
+    as_json: bool,
+    as_csv: bool,
+    as_role: str | None,
+) -> None:
+    """The theme taxonomy and how many testimonies tell of each theme (estimated true
+    shares with 90% intervals); `voces themes discover` for themes it lacks."""
+    if ctx.invoked_subcommand is not None:
+        return
     archive = services.build_archive(settings, models=False)
-    for r in archive.store.reviews(viewer_for(None)):
-        if as_json:
-            emit(asdict(r))
-        else:
-            click.echo(
-                f"{r.passage_id:>6} {r.theme:<14} {r.verdict:<7} {r.reviewer}  {r.reviewed_at}"
-            )
-
-
-@review.command(name="export")
-@pass_settings
-@friendly
-def review_export(settings: Settings) -> None:
-    """Reviewed passages as labelled JSON lines (the format `voces eval themes` and
-    `voces retrain --labels` read): themes accepted or added are listed, rejected ones
-    are absent, themes nobody reviewed are marked unknown."""
-    archive = services.build_archive(settings, models=False)
-    viewer = viewer_for(None)
-    themes = archive.tagger.taxonomy.ids
-    by_passage: dict[int, dict[str, str]] = {}
-    for r in archive.store.reviews(viewer):
-        by_passage.setdefault(r.passage_id, {})[r.theme] = r.verdict
-    rows = {h.passage_id: h for h in archive.store.hits([(p, 0.0) for p in by_passage], viewer)}
-    for pid, verdicts in sorted(by_passage.items()):
-        emit(
-            {
-                "id": f"passage-{pid}",
-                "testimony_id": rows[pid].testimony_id,
-                "language": rows[pid].language,
-                "text": rows[pid].text,
-                "themes": sorted(t for t, v in verdicts.items() if v != "reject"),
-                "unknown": sorted(t for t in themes if t not in verdicts),
-            }
+    taxonomy = archive.tagger.taxonomy
+    viewer = viewer_for(as_role)
+    key = by or "all"
+    found = theme_rows(archive, viewer, by, quotes)
+    archive.close()
+    if as_csv:
+        click.echo(to_csv(found), nl=False)
+        return
+    # the CLI's JSON names the group after what it is ("region": "Puno")
+    rows = [
+        {
+            "theme": r["theme"],
+            key: r["group"],
+            **{k: v for k, v in r.items() if k not in ("theme", "group")},
+        }
+        for r in found
+    ]
+    if as_json:
+        emit({**taxonomy.to_dict(), "by": by or None, "counts": rows})
+        return
+    click.echo(f"taxonomy version {taxonomy.version}")
+    for theme in taxonomy.themes.values():
+        click.echo(f"  {theme.id:<14} {theme.label.get('en', '')}")
+    click.echo("")
+    for row in rows:
+        group = f"{row[key]:<16}" if by else ""
+        t, n = row["testimonies"], row["passages"]
+        numbers = (
+            f"{t:>4} {'testimony  ' if t == 1 else 'testimonies'}  "
+            f"{n:>5} {'passage ' if n == 1 else 'passages'}"
         )
+        estimate = ""
+        if row["estimated_share"] is not None:
+            low, high = row["interval90"]
+            estimate = (
+                f"  tagged {row['tagged_share']:.0%} of {row['passages_in_group']}, "
+                f"estimated {row['estimated_share']:.0%} (90%: {low:.0%}–{high:.0%})"
+            )
+        click.echo(f"{row['theme']:<14} {group} {numbers}{estimate}")
+        for q in row.get("quotes", []):
+            when = f" at {q['start']:.0f}s" if q["start"] is not None else ""
+            click.echo(f"    “{q['text'][:160]}” ({q['testimony_id']}{when})")
+    bases = sorted({row["basis"] for row in rows if row["basis"]})
+    if bases:
+        click.echo("\nestimates corrected for the tagger's error rates from: " + "; ".join(bases))
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--labels",
     "label_files",
@@ -240,7 +213,7 @@ def retrain(
             click.echo(f"  {theme:<14} rules + similarity ({model.skipped.get(theme, '')})")
 
 
-@cli.command()
+@click.command()
 @pass_settings
 @friendly
 def retag(settings: Settings) -> None:
@@ -250,145 +223,7 @@ def retag(settings: Settings) -> None:
     click.echo(f"re-tagged {count} passages with {archive.tagger.version}")
 
 
-@cli.group(name="eval")
-def eval_group() -> None:
-    """Measure parts of the pipeline against labelled data."""
-
-
-def _fmt(value: float | None) -> str:
-    return "  -  " if value is None else f"{value:5.2f}"
-
-
-@eval_group.command(name="themes")
-@click.argument("labelled", type=click.Path(path_type=Path))
-@click.option(
-    "--cv",
-    "folds",
-    default=0,
-    type=click.IntRange(0, 20),
-    help="Train the theme classifier by k-fold cross-validation on the file itself.",
-)
-@click.option(
-    "--no-classifier",
-    is_flag=True,
-    help="Score with rules + similarity only (no trained theme model).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@pass_settings
-@friendly
-def eval_themes(
-    settings: Settings, labelled: Path, folds: int, no_classifier: bool, as_json: bool
-) -> None:
-    """Precision, recall, F1 and ROC-AUC of theme tagging on LABELLED.jsonl
-    ({"id", "text", "themes": [...]} per line), next to two baselines."""
-    embedder = services.load_embedder(settings.embedder, settings.threads)
-    tagger = services.build_tagger(settings, embedder, use_model=folds <= 1 and not no_classifier)
-    items = read_labelled(labelled, tagger.taxonomy.ids)
-    report = evaluate_themes(tagger, items, folds=folds)
-    if as_json:
-        emit(report)
-        return
-    cv = f", {folds}-fold cross-validated classifier" if folds > 1 else ""
-    click.echo(f"{report['items']} items, {report['passages']} passages, {report['tagger']}{cv}")
-    click.echo(
-        f"{'theme':<14}{'support':>8}  {'P':>5} {'R':>5} {'F1':>5} {'AUC':>5}"
-        "   | all: F1 | description: F1 AUC"
-    )
-    for theme, m in report["voces"]["themes"].items():
-        a = report["baseline_all"]["themes"][theme]
-        d = report["baseline_description"]["themes"][theme]
-        click.echo(
-            f"{theme:<14}{m['support']:>8}  {_fmt(m['precision'])} {_fmt(m['recall'])} "
-            f"{_fmt(m['f1'])} {_fmt(m['roc_auc'])}   |   {_fmt(a['f1'])} "
-            f"|   {_fmt(d['f1'])} {_fmt(d['roc_auc'])}"
-        )
-    for key, name in (("macro_core", "macro (core 4)"), ("macro_all", "macro (all)")):
-        m = report["voces"][key]
-        a, d = report["baseline_all"][key], report["baseline_description"][key]
-        click.echo(
-            f"{name:<22}  {_fmt(m['precision'])} {_fmt(m['recall'])} {_fmt(m['f1'])} "
-            f"{_fmt(m['roc_auc'])}   |   {_fmt(a['f1'])} |   {_fmt(d['f1'])} {_fmt(d['roc_auc'])}"
-        )
-    ci = report["voces"]["ci95"]  # a macro without positives in the file has no interval
-    spans = ", ".join(
-        f"{name} [{ci[key][0]:.2f}, {ci[key][1]:.2f}]"
-        for name, key in (("core", "macro_core_f1"), ("all", "macro_all_f1"))
-        if key in ci
-    )
-    if spans:
-        click.echo(f"macro-F1 95% interval (bootstrap over items): {spans}")
-
-
-@eval_group.command(name="search")
-@click.argument("queries", type=click.Path(path_type=Path))
-@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))
-@click.option("--split", default="", help="Only queries of this split (dev, test).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@pass_settings
-@friendly
-def eval_search(settings: Settings, queries: Path, k: int, split: str, as_json: bool) -> None:
-    """nDCG@k, recall@k and MRR of search on QUERIES.jsonl ({"qid", "query", "graded":
-    {testimony_id: grade}} per line) against the archive in VOCES_HOME, next to two
-    baselines in the same run: dense only (the best passage alone) and keyword only
-    (BM25), with 95% bootstrap intervals and the same-language / cross-lingual split."""
-    from corpus import PassageFilter
-    from pipeline.evaluate_search import evaluate_search, read_queries
-    from pipeline.search import ContextWeights, query_terms
-
-    items = read_queries(queries, split)
-    archive = services.build_archive(settings)
-    viewer = Viewer.system()
-    depth = max(100, k)
-
-    def ranker(weights: ContextWeights) -> Callable[[str], list[str]]:
-        def rank(query: str) -> list[str]:
-            hits = archive.search(query, viewer, depth, PassageFilter(), weights=weights)
-            return [h.testimony_id for h in hits]
-
-        return rank
-
-    def keyword(query: str) -> list[str]:
-        """BM25 over accent-folded words (SQLite FTS5), best passage per testimony."""
-        scored = archive.store.keyword_passages(query_terms(query), viewer, limit=1000)
-        where = archive.store.neighbours([pid for pid, _ in scored], viewer)
-        owner = {pid: tid for pid, (tid, _, _) in where.items()}
-        return list(dict.fromkeys(owner[pid] for pid, _ in scored if pid in owner))
-
-    languages = {t.id: t.language for t in archive.store.list_testimonies(viewer, limit=10**9)[0]}
-    report = evaluate_search(
-        {
-            "voces": ranker(DEFAULT_WEIGHTS),
-            "dense_best_passage": ranker(ContextWeights(best=1.0)),
-            "keyword_bm25": keyword,
-        },
-        items,
-        languages,
-        k=k,
-    )
-    archive.close()
-    if as_json:
-        emit(report)
-        return
-    click.echo(
-        f"{report['queries']} queries ({report['cross_lingual']} cross-lingual), "
-        f"nDCG@{k} / recall@{k} / MRR, 95% intervals over queries"
-    )
-    for name, result in report["systems"].items():
-        for part in ("all", "same_language", "cross_lingual"):
-            m = result[part]
-            if not m.get("queries"):
-                continue
-            ci = m.get("ndcg_ci95", [m["ndcg"], m["ndcg"]])
-            click.echo(
-                f"{name:<20} {part:<14} n={m['queries']:<3} nDCG {m['ndcg']:.3f} "
-                f"[{ci[0]:.2f}, {ci[1]:.2f}]  R {m['recall']:.3f}  MRR {m['mrr']:.3f}"
-            )
-        for direction, m in result["directions"].items():
-            if m.get("queries"):
-                click.echo(f"{name:<20} {direction:<14} n={m['queries']:<3} nDCG {m['ndcg']:.3f}")
-
-
-@click.command()
+@themes.command()
 @click.option(
     "--min-size",
     default=5,
@@ -437,7 +272,7 @@ def discover(
         click.echo("no clusters: every passage is tagged, or the untagged ones are scattered")
 
 
-@click.command()
+@themes.command()
 @click.argument("number", type=int)
 @click.argument("theme_id")
 @click.option("--label-es", default="", help="Spanish label of the new theme.")
