@@ -8,7 +8,7 @@ would see.
 
 from __future__ import annotations
 
-from . import (  # noqa: F401  (their verbs register themselves, for now)
+from . import (
     cli_admin,
     cli_eval,
     cli_exports,
@@ -20,21 +20,43 @@ from . import (  # noqa: F401  (their verbs register themselves, for now)
 )
 from .cli_base import cli
 
+__all__ = ["cli", "main"]
+
+# One module per group of verbs a user sees; each defines its commands and this root
+# adds them, so `voces --help` (sorted by click) lists exactly what is registered here.
 for _command in (
-    cli_search.search,
-    cli_search.similar,
-    cli_search.show,
+    # bring material in, or look at it without storing it
     cli_ingest.ingest,
     cli_ingest.transcribe_cmd,
     cli_ingest.tag,
     cli_ingest.reindex,
-    cli_serve.serve,
-    cli_serve.demo,
+    # find and read testimonies
+    cli_search.search,
+    cli_search.similar,
+    cli_search.show,
+    # themes: the taxonomy, emergent themes, the classifier
     cli_themes.themes,
     cli_themes.retrain,
     cli_themes.retag,
+    # people's decisions on tags, and measurement against labels
     cli_review.review,
     cli_eval.eval_group,
+    # files out
+    cli_exports.export,
+    # keeping the archive safe
+    cli_admin.consent,
+    cli_admin.delete,
+    cli_admin.keys,
+    cli_admin.audit,
+    cli_admin.jobs,
+    cli_admin.worker,
+    cli_admin.check,
+    cli_admin.backup,
+    cli_admin.restore,
+    cli_admin.migrate,
+    # the HTTP server
+    cli_serve.serve,
+    cli_serve.demo,
 ):
     cli.add_command(_command)
 

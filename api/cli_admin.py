@@ -20,11 +20,11 @@ from pipeline.maintenance import restore as restore_archive
 
 from . import services
 from .audit_since import audit_since
-from .cli_base import cli, emit, friendly, pass_settings, viewer_for
+from .cli_base import emit, friendly, pass_settings, viewer_for
 from .settings import Settings
 
 
-@cli.command()
+@click.command()
 @click.argument("testimony_id")
 @click.argument("level", type=click.Choice(CONSENT_LEVELS))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -40,7 +40,7 @@ def consent(settings: Settings, testimony_id: str, level: str, as_json: bool) ->
         click.echo(f"{t.id} is now {t.consent}")
 
 
-@cli.command()
+@click.command()
 @click.argument("testimony_id")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_settings
@@ -54,7 +54,7 @@ def delete(settings: Settings, testimony_id: str, yes: bool) -> None:
     click.echo(f"deleted {testimony_id} ({removed} passages)")
 
 
-@cli.group()
+@click.group()
 def keys() -> None:
     """API keys: each with a role (researcher, archivist, admin), shown once, stored hashed."""
 
@@ -100,7 +100,7 @@ def keys_revoke(settings: Settings, key_id: str) -> None:
     click.echo(f"revoked {key_id}")
 
 
-@cli.command()
+@click.command()
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10**6))
 @click.option(
     "--since",
@@ -123,7 +123,7 @@ def audit(settings: Settings, limit: int, since: str, action: str, as_json: bool
         click.echo(f"{e.at}  {e.actor} ({e.role})  {e.action} {e.target}  {e.detail}")
 
 
-@cli.command()
+@click.command()
 @click.option("--state", type=click.Choice(["", "queued", "running", "done", "failed"]), default="")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_settings
@@ -140,7 +140,7 @@ def jobs(settings: Settings, state: str, as_json: bool) -> None:
         click.echo(f"{j.id}  {j.state:<8} {j.progress:4.0%}  {j.source_name}  {detail}")
 
 
-@cli.command()
+@click.command()
 @pass_settings
 @friendly
 def worker(settings: Settings) -> None:
@@ -163,7 +163,7 @@ def worker(settings: Settings) -> None:
         archive.close()
 
 
-@cli.command()
+@click.command()
 @click.option("--repair", is_flag=True, help="Fix what can be fixed from SQLite.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_settings
@@ -187,7 +187,7 @@ def check(settings: Settings, repair: bool, as_json: bool) -> None:
         raise SystemExit(1)
 
 
-@cli.command()
+@click.command()
 @click.argument("destination", type=click.Path(path_type=Path))
 @pass_settings
 @friendly
@@ -198,7 +198,7 @@ def backup(settings: Settings, destination: Path) -> None:
     click.echo(f"backed up {len(manifest['files'])} files into {destination}")
 
 
-@cli.command()
+@click.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Replace the archive already in VOCES_HOME.")
 @pass_settings
@@ -214,7 +214,7 @@ def restore(settings: Settings, source: Path, force: bool) -> None:
     click.echo(f"restored {len(manifest['files'])} files into {settings.home}")
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--to",
     "target",

@@ -1,6 +1,7 @@
 """The ``voces`` command group and what its verbs share: settings, viewers, output and
-error handling. Verb modules (cli, cli_themes, cli_admin) import this one, never each
-other."""
+error handling. The verb modules (cli_ingest, cli_search, cli_themes, cli_review,
+cli_eval, cli_exports, cli_admin, cli_serve) import this one, never each other;
+``api/cli.py`` adds their commands to the group."""
 
 from __future__ import annotations
 

@@ -11,12 +11,12 @@ from pipeline.exports import FORMATS, SET_FORMATS, export_set, export_testimonie
 from pipeline.texts import filter_from
 
 from . import services
-from .cli_base import as_option, cli, friendly, pass_settings, viewer_for
+from .cli_base import as_option, friendly, pass_settings, viewer_for
 from .output_files import output_folder, write_output
 from .settings import Settings
 
 
-@cli.command(name="export")
+@click.command(name="export")
 @click.argument("ids", nargs=-1)
 @click.option(
     "--format",
