@@ -16,8 +16,8 @@ and without accents, and carries bit flags:
 
 Word lists exist for Spanish and English (spaCy's ``lexeme_prob`` tables from
 spacy-lookups-data, see bench/build_name_lists.py); other languages use the Spanish one.
-The ordinary words of the other language count as ordinary words too (company names in
-English inside Spanish text, Spanish words inside English text).
+English ordinary words count as ordinary words in Spanish text too (company names in
+English); not the reverse, where "Julio" or "Rosa" in English text is a name.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
-from .taxonomy import fold
+from corpus.text import fold
 
 __all__ = [
     "GIVEN",
@@ -124,10 +124,10 @@ def lexicon(lang: str, extra_stop: tuple[str, ...] = ()) -> dict[str, int]:
     """Flags of every known lower-case form for texts in ``lang`` ("es" or "en")."""
     lang = lang if lang in ("es", "en") else "es"
     flags = dict(_words(lang))
-    other = _words("en" if lang == "es" else "es")
-    for word, flag in other.items():  # "Resources", "Pacific" in Spanish text; "flores"
-        if flag == WORD:
-            flags[word] = flags.get(word, 0) | WORD
+    if lang == "es":  # company names in English: "Pacific Rim", "Skye Resources"
+        for word, flag in _words("en").items():
+            if flag == WORD:
+                flags[word] = flags.get(word, 0) | WORD
     given, surnames = name_lists()
     _add(flags, given, GIVEN)
     _add(flags, surnames, SURNAME)

