@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +44,7 @@ from .records import (
     ThemeCount,
     ThemeTag,
 )
+from .text import fold_words
 
 __all__ = ["PG_EXACT_BELOW", "Deleted", "KeywordScope", "PassageFilter", "Store", "keyword_scope"]
 
@@ -260,16 +260,6 @@ def keyword_scope(viewer: Viewer) -> KeywordScope:
     if scope is None or (scope.column == "original") != viewer.sees_originals:
         raise CorpusError(f"no keyword scope for the role {viewer.role!r}")
     return scope
-
-
-def fold_words(text: str) -> list[str]:
-    """Lower-cased words without accents, as the keyword index holds them (SQLite FTS5's
-    unicode61 tokenizer, PostgreSQL's voces_fold): letters and digits only, so a word is
-    also safe to put in a tsquery."""
-    folded = "".join(
-        c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c)
-    )
-    return re.findall(r"[^\W_]+", folded)
 
 
 class Store:

@@ -53,6 +53,7 @@ from corpus import (
     Viewer,
 )
 from corpus.media import FolderMedia, MediaStore, replace_durably
+from corpus.text import clock
 
 from . import partial
 from .audio import SpooledAudio, is_audio, spool_audio
@@ -651,9 +652,9 @@ class Archive:
                     first = segment.end
                 elif segment.end > first:
                     rate = (segment.end - first) / max(time.monotonic() - started, 1e-6)
-                    left = f"  (about {_clock((total - segment.end) / rate)} left)"
+                    left = f"  (about {clock((total - segment.end) / rate)} left)"
                 progress(
-                    f"{path.name}: {_clock(segment.end)}/{_clock(total)}{left}  {segment.text}",
+                    f"{path.name}: {clock(segment.end)}/{clock(total)}{left}  {segment.text}",
                     0.95 * min(1.0, segment.end / total),
                 )
         language, probability, duration = (
@@ -1490,13 +1491,6 @@ def check_spoken_language(language: str, source: str) -> None:
             "transcription of the recording, or declare the language spoken in it "
             "(es, en, or auto)"
         )
-
-
-def _clock(seconds: float) -> str:
-    """1:02:03 or 2:03."""
-    s = max(0, int(round(seconds)))
-    h, m = divmod(s // 60, 60)
-    return f"{h}:{m:02d}:{s % 60:02d}" if h else f"{m}:{s % 60:02d}"
 
 
 def _text_hash(item: TextItem) -> str:

@@ -24,8 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from corpus.text import fold
+
 from .errors import InputError
-from .taxonomy import Taxonomy, fold
+from .taxonomy import Taxonomy
 
 __all__ = ["EmergentTheme", "cluster_passages", "keywords_by_cluster", "promote_theme"]
 

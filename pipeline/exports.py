@@ -27,6 +27,7 @@ import webvtt
 from webvtt.models import Timestamp
 
 from corpus import NotFoundError, Passage, PassageFilter, Testimony, ThemeTag, Viewer
+from corpus.text import clock
 
 from .archive import Archive
 from .audio import MEDIA_TYPES
@@ -210,11 +211,6 @@ def _length(t: Testimony, found: Sequence[Cue]) -> float:
     return max([t.duration or 0.0, *(c.end for c in found)])
 
 
-def _clock(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
 def _tags(tags: Sequence[ThemeTag]) -> list[dict[str, Any]]:
     return [
         {"theme": g.theme, "score": g.score, "source": g.source, "evidence": list(g.evidence)}
@@ -295,7 +291,7 @@ def text(t: Testimony, passages: Sequence[Passage]) -> str:
     time ``[hh:mm:ss]`` when it has one."""
     out = [*_notes(t, passages), ""]
     for p in passages:
-        when = f"[{_clock(p.start)}] " if p.start is not None else ""
+        when = f"[{clock(p.start)}] " if p.start is not None else ""
         out += [when + p.text.strip(), ""]
     return "\n".join(out)
 
@@ -497,7 +493,7 @@ def ohms(
     _sub(record, "cms_record_id", t.id)
     _sub(record, "title", _one_line(t.title) or t.id)
     _sub(record, "accession", t.id)
-    _sub(record, "duration", _clock(_length(t, found)))
+    _sub(record, "duration", clock(_length(t, found)))
     _sub(record, "collection_name", ", ".join(x for x in (t.region, t.community) if x))
     _sub(record, "repository", "Voces")
     for theme in _themes_of(passages):

@@ -65,12 +65,13 @@ candidate passages instead of 200 gave dev 0.588 and test 0.613: kept at 200, si
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+
+from corpus.text import fold, fold_word
 
 __all__ = [
     "COMMON_SHARE",
@@ -264,10 +265,7 @@ _STOP = frozenset(
 )
 
 
-@lru_cache(maxsize=65536)
-def _fold(word: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", word.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+_fold = fold_word
 
 
 def query_terms(query: str) -> list[str]:
@@ -367,14 +365,10 @@ def highlight(query: str, text: str) -> tuple[tuple[int, int], ...]:
     pattern = _highlighter(query)
     if pattern is None:
         return ()
-    folded = _COMBINING.sub("", unicodedata.normalize("NFKD", text.lower()))
+    folded = fold(text)
     if len(folded) != len(text):
         return _highlight_words(query, text)
     return tuple((m.start(), m.end()) for m in pattern.finditer(folded) if m[0] not in _STOP)
-
-
-#: the combining marks that folding removes (NFKD puts accents here)
-_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def _highlight_terms(query: str) -> tuple[set[str], frozenset[str]]:

@@ -20,14 +20,14 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from corpus import ThemeTag
+from corpus.text import fold, fold_word
 
-from .taxonomy import Taxonomy, fold
+from .taxonomy import Taxonomy
 from .theme_model import ThemeModel
 
 __all__ = ["DocumentTheme", "TaggerOptions", "ThemeScores", "ThemeTagger"]
@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 _WORD = re.compile(r"\w+", re.UNICODE)
 #: ``fold`` of token texts and lemmas, remembered: a corpus repeats its words, and
 #: unicodedata normalisation per token was a tenth of a typed ingest's time
-_fold = lru_cache(maxsize=1 << 17)(fold)
+_fold = fold_word
 _CANDIDATE_CACHE = 1 << 17
 _GAP = 2  # tokens a lone "*" may skip
 

@@ -7,21 +7,16 @@ The bundled file is ``pipeline/data/taxonomy.json``; an archive may point
 from __future__ import annotations
 
 import json
-import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from corpus.text import fold
+
 from .errors import InputError
 
 __all__ = ["Taxonomy", "Theme", "fold", "load_taxonomy"]
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents, so "Contaminación" and "contaminacion" compare equal."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @dataclass(frozen=True)

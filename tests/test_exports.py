@@ -24,6 +24,7 @@ from api.app import create_app
 from api.routes.exports import ExportedSet
 from api.settings import get_settings
 from corpus import NotFoundError, Passage, PassageFilter, Testimony, ThemeTag, Viewer
+from corpus.text import clock
 from pipeline import Archive, InputError, Metadata
 from pipeline import exports as ex
 
@@ -202,7 +203,7 @@ def test_text_and_json_transcripts(world):
     t, passages = _item(world, world.restricted_audio)
     txt = ex.text(t, passages)
     for p in passages:
-        assert f"[{ex._clock(p.start)}] {p.text}" in txt
+        assert f"[{clock(p.start)}] {p.text}" in txt
     data = json.loads(ex.json_transcript(t, passages))
     assert data["id"] == t.id and data["consent"] == "restricted" and data["illustrative"] is False
     assert [(p["start"], p["end"], p["text"]) for p in data["passages"]] == [
