@@ -136,11 +136,11 @@ _CUE_WORDS = tuple(
 )
 _PROTECTED = re.compile(
     r"(?i:t[ií]a mar[ií]a|las bambas|cerro de pasco|defensor[ií]a del pueblo|inti raymi"
-    r"|t[uú]pac amaru)"
+    r"|t[uú]pac amaru|todos los santos)"
 )
 _NER_LABELS = frozenset({"PER", "PERSON"})
 _MAX_NAME_TOKENS = 5
-_SENTENCE_END = frozenset('.!?:;"«»“”()[]—–-\n')
+_SENTENCE_END = frozenset('.!?:;"«»“”()[]—–-¿¡\n')
 
 Span = tuple[int, int, str]
 
@@ -273,6 +273,9 @@ def _shape_names(doc: Any, toks: list[_Tok]) -> Iterable[tuple[int, int]]:
             if any(t.strong for t in run):
                 if j - i == 1 and _lone_place(doc, i):
                     continue
+                if i > 1 and toks[i - 1].shape == _CAP and toks[i - 1].part:
+                    if doc[i - 2].text not in _SENTENCE_END and not doc[i - 2].is_space:
+                        i -= 1  # "conoce a Lucho Huamaní": a nickname that is also a word
                 yield i, min(j, i + _MAX_NAME_TOKENS)
                 continue
             k = i
