@@ -6,7 +6,7 @@ waits for, model loading included) and reports:
 
 * speed = audio seconds / wall seconds of the whole command;
 * peak RSS of that process (``ru_maxrss``);
-* WER of the stored transcript against the recording's reference (``bench/_wer.py``);
+* WER of the stored transcript against the recording's reference (``bench/lib/wer.py``);
 * "x base": speed over plain faster-whisper defaults transcribing the same file in the
   same run (transcription only: ``model.transcribe(audio)``, beam 5, no VAD).
 
@@ -41,7 +41,7 @@ for _p in (REPO, REPO / "bench"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-from _wer import edit_distance, normalize  # noqa: E402
+from lib.wer import word_errors  # noqa: E402
 
 #: configuration -> VOCES_* settings
 CONFIGS: dict[str, dict[str, str]] = {
@@ -141,9 +141,9 @@ def run(path: Path, name: str, cache: Path, keep: bool, skip_wer: bool = False) 
             raise SystemExit(f"{name}: stored {sorted(texts)}, expected {sorted(infos)}")
         edits = words = 0
         for file, info in infos.items():
-            ref = normalize(info["reference"])
-            edits += edit_distance(ref, normalize(texts[file]))
-            words += len(ref)
+            errors, ref_words = word_errors(info["reference"], texts[file])
+            edits += errors
+            words += ref_words
         wer = round(edits / words, 4)
     if not keep:
         shutil.rmtree(home, ignore_errors=True)

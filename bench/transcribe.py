@@ -53,7 +53,7 @@ Method
       "x base" is that speed divided by the baseline's.
     * WER = total word errors (word-level Levenshtein) / total reference words, per
       language and over all clips. Hypothesis and reference are normalised alike (see
-      ``bench/_wer.py``): lowercase, punctuation removed (incl. ``¿¡«»``), accents kept;
+      ``bench/lib/wer.py``): lowercase, punctuation removed (incl. ``¿¡«»``), accents kept;
       "fold" is the same WER with accents removed from both sides.
     * lang acc = clips whose detected language equals the manifest's; "forced" where the
       configuration does not detect. The per-clip probability of Voces' detection is
@@ -97,7 +97,7 @@ for _p in (REPO, REPO / "bench"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-from _wer import edit_distance, normalize  # noqa: E402
+from lib.wer import word_errors  # noqa: E402
 
 from models.whisper import WhisperSpec, load_whisper  # noqa: E402
 from pipeline.audio import SAMPLE_RATE, decode_audio  # noqa: E402
@@ -203,7 +203,7 @@ def run_config(model: Any, name: str, clips: list[Clip]) -> list[ClipResult]:
         start = time.perf_counter()
         text, detected, probability = runner(model, clip)
         wall = time.perf_counter() - start
-        ref, hyp = normalize(clip.reference), normalize(text)
+        errors, ref_words = word_errors(clip.reference, text)
         results.append(
             ClipResult(
                 file=clip.file,
@@ -212,11 +212,9 @@ def run_config(model: Any, name: str, clips: list[Clip]) -> list[ClipResult]:
                 probability=None if probability is None else round(float(probability), 3),
                 audio_s=round(clip.duration, 2),
                 wall_s=round(wall, 3),
-                ref_words=len(ref),
-                errors=edit_distance(ref, hyp),
-                errors_folded=edit_distance(
-                    normalize(clip.reference, fold=True), normalize(text, fold=True)
-                ),
+                ref_words=ref_words,
+                errors=errors,
+                errors_folded=word_errors(clip.reference, text, fold=True)[0],
                 hypothesis=text,
             )
         )

@@ -1,4 +1,4 @@
-"""Word error rate helpers for the transcription benchmark.
+"""Word error rate helpers for bench/transcribe.py and bench/ingest_long.py.
 
 Normalisation follows the FLEURS references used in ``../shared/data/audio``: lowercase,
 punctuation and symbols removed (including ``¿ ¡ « »``), whitespace collapsed. Accents are
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["edit_distance", "fold_accents", "normalize"]
+__all__ = ["edit_distance", "fold_accents", "normalize", "word_errors"]
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 
@@ -50,3 +50,10 @@ def edit_distance(reference: list[str], hypothesis: list[str]) -> int:
             )
         previous = current
     return previous[-1]
+
+
+def word_errors(reference: str, hypothesis: str, fold: bool = False) -> tuple[int, int]:
+    """(word errors, reference words) of ``hypothesis`` against ``reference``, both
+    normalised alike: summed over clips, errors / words is the corpus WER."""
+    ref = normalize(reference, fold=fold)
+    return edit_distance(ref, normalize(hypothesis, fold=fold)), len(ref)
