@@ -20,7 +20,7 @@ does not cover the text):
   taxonomy 4 was written, scored once to check the figures of the held-out half.
 
 The scrape behind the development file dropped every accented letter; Spanish text is
-repaired with bench/_accents.py ("contaminacin" -> "contaminación") unless ``--raw``.
+repaired with bench/lib/accents.py ("contaminacin" -> "contaminación") unless ``--raw``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _accents import restore_accents  # noqa: E402
+from lib.accents import restore_accents  # noqa: E402
 
 from pipeline.passages import split_text  # noqa: E402
 

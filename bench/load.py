@@ -31,11 +31,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,33 +44,23 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-VOCES = Path(sys.executable).parent / "voces"
-HOST = "127.0.0.1"
-try:
-    import psutil  # type: ignore[import-untyped]  # noqa: F401
+sys.path.insert(0, str(ROOT / "bench"))
 
-    RSS_SOURCE = "psutil, with children"
-except ImportError:
-    RSS_SOURCE = "/proc/PID/status"
+from lib.queries import QUERIES as BENCH_QUERIES  # noqa: E402
+from lib.servers import (  # noqa: E402
+    RSS_SOURCE,
+    cpu_seconds,
+    load_average,
+    rss_mb,
+    start_server,
+    tail,
+    voces,
+    voces_env,
+)
+from lib.timing import ms, pct, ratio, say  # noqa: E402
 
-QUERIES = [
-    "el río se volvió naranja",
-    "they took our land",
-    "contaminación por relaves mineros",
-    "children with lead in their blood",
-    "nos reasentaron lejos de nuestras chacras",
-    "police repression during the strike",
-    "nunca hubo consulta previa",
-    "no water for irrigation",
-    "pobreza al lado de una mina rica",
-    "the dust covers our crops",
-    "los animales se enferman al tomar el agua",
-    "we were never asked for our consent",
-    "el humo de la fundición",
-    "the company bought the land cheaply",
-    "perdimos nuestras tierras",
-    "fish died in the lake",
-]
+# the first 16 bench queries: the README's load figures were measured on these
+QUERIES = BENCH_QUERIES[:16]
 
 UPLOAD_TEXTS = [
     (
@@ -97,135 +84,6 @@ UPLOAD_TEXTS = [
         "are gone; my father fished there for forty years.",
     ),  # fmt: skip
 ]
-
-
-# -- server ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def voces(env: dict[str, str], *args: str, timeout: float = 900) -> str:
-    done = subprocess.run(
-        [str(VOCES), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"voces {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-    return done.stdout
-
-
-def rss_mb(pid: int) -> tuple[float, float]:
-    """(RSS, peak RSS) of the process and its children, in MiB."""
-    try:
-        import psutil  # type: ignore[import-untyped]
-
-        proc = psutil.Process(pid)
-        procs = [proc, *proc.children(recursive=True)]
-        rss = sum(p.memory_info().rss for p in procs) / 2**20
-        hwm = rss
-        status = Path(f"/proc/{pid}/status")
-        if status.is_file():
-            hwm = max(hwm, _proc_status(status).get("VmHWM", 0.0))
-        return rss, hwm
-    except ImportError:
-        pass
-    except Exception:
-        return 0.0, 0.0
-    try:
-        values = _proc_status(Path(f"/proc/{pid}/status"))
-    except OSError:
-        return 0.0, 0.0
-    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of the process so far (0 where /proc is not there)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def load_average() -> float:
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return 0.0
-
-
-def _proc_status(path: Path) -> dict[str, float]:
-    out = {}
-    for line in path.read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            out[name] = int(value.split()[0]) / 1024  # kB -> MiB
-    return out
-
-
-@dataclass
-class Server:
-    proc: subprocess.Popen[bytes]
-    base: str
-    log: Path
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-
-def start_server(env: dict[str, str], tmp: Path, timeout: float = 300) -> tuple[Server, float]:
-    port = free_port()
-    log = tmp / "server.log"
-    t0 = time.perf_counter()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(VOCES), "serve", "--host", HOST, "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    server = Server(proc, f"http://{HOST}:{port}", log)
-    return wait_ready(server, "/api/v1/health", "voces serve", timeout, t0)
-
-
-def wait_ready(
-    server: Server,
-    health: str,
-    what: str,
-    timeout: float,
-    t0: float,
-    error: type[BaseException] = SystemExit,
-) -> tuple[Server, float]:
-    """Wait until ``health`` answers 200; (server, seconds since ``t0``). Raises ``error``
-    with the server's log tail if it exits or does not answer within ``timeout``."""
-    deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=server.base, trust_env=False, timeout=5) as client:
-        while time.monotonic() < deadline:
-            if server.proc.poll() is not None:
-                raise error(f"{what} exited ({server.proc.returncode}):\n{tail(server.log)}")
-            try:
-                if client.get(health).status_code == 200:
-                    return server, time.perf_counter() - t0
-            except httpx.TransportError:
-                pass
-            time.sleep(0.25)
-    server.stop()
-    raise error(f"{what} did not answer in {timeout:.0f} s:\n{tail(server.log)}")
-
-
-def tail(path: Path, n: int = 3000) -> str:
-    return path.read_text("utf-8", errors="replace")[-n:] if path.is_file() else ""
 
 
 # -- load -----------------------------------------------------------------------------------
@@ -408,17 +266,6 @@ async def run_phase(
 # -- report ---------------------------------------------------------------------------------
 
 
-def pct(xs: list[float], p: float) -> float | None:
-    if not xs:
-        return None
-    s = sorted(xs)
-    return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
-
-
-def ms(x: float | None) -> float | None:
-    return None if x is None else round(x * 1000, 1)
-
-
 def phase_json(phase: Phase) -> dict[str, Any]:
     lat = phase.latencies["all"]
     return {
@@ -426,17 +273,17 @@ def phase_json(phase: Phase) -> dict[str, Any]:
         "requests": len(lat) + sum(phase.errors.values()),
         "ok": len(lat),
         "rps": round(len(lat) / phase.duration, 2) if phase.duration else 0.0,
-        "p50_ms": ms(pct(lat, 50)),
-        "p95_ms": ms(pct(lat, 95)),
-        "p99_ms": ms(pct(lat, 99)),
-        "max_ms": ms(max(lat) if lat else None),
+        "p50_ms": ms(pct(lat, 50), 1),
+        "p95_ms": ms(pct(lat, 95), 1),
+        "p99_ms": ms(pct(lat, 99), 1),
+        "max_ms": ms(max(lat) if lat else None, 1),
         "p50_ms_by_role": {
-            role: ms(pct(xs, 50)) for role, xs in phase.latencies.items() if role != "all"
+            role: ms(pct(xs, 50), 1) for role, xs in phase.latencies.items() if role != "all"
         },
         "errors": dict(sorted(phase.errors.items())),
         "server_rss_max_mib": round(phase.rss_max, 1),
         "server_cpu_s": round(phase.server_cpu_s, 1),
-        "server_cpu_ms_per_search": ms(phase.server_cpu_s / len(lat)) if lat else None,
+        "server_cpu_ms_per_search": ms(phase.server_cpu_s / len(lat), 1) if lat else None,
         "loadavg_1m_start_end": list(phase.load),
     }
 
@@ -449,7 +296,7 @@ def uploads_json(up: Uploads) -> dict[str, Any]:
         "failed": up.failed,
         "unfinished": len(up.pending),
         "refused": dict(sorted(up.refused.items())),
-        "post_p50_ms": ms(pct(up.post_latencies, 50)),
+        "post_p50_ms": ms(pct(up.post_latencies, 50), 1),
         "end_to_end_p50_s": _s(pct(up.end_to_end, 50)),
         "end_to_end_p95_s": _s(pct(up.end_to_end, 95)),
         "end_to_end_max_s": _s(max(up.end_to_end) if up.end_to_end else None),
@@ -458,10 +305,6 @@ def uploads_json(up: Uploads) -> dict[str, Any]:
 
 def _s(x: float | None) -> float | None:
     return None if x is None else round(x, 2)
-
-
-def ratio(a: float | None, b: float | None) -> float | None:
-    return round(a / b, 2) if a is not None and b else None
 
 
 def print_table(r: dict[str, Any]) -> None:
@@ -538,15 +381,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
 
-    def say(msg: str) -> None:
-        print(msg, file=sys.stderr, flush=True)
-
     with tempfile.TemporaryDirectory(prefix="voces-load-") as tmpdir:
         tmp = Path(tmpdir)
-        env = {**os.environ, "VOCES_HOME": str(tmp / "home")}
-        env.setdefault("VOCES_CACHE_DIR", str(Path.home() / ".cache" / "voces"))
-        env.pop("VOCES_API_TOKEN", None)
-        env.pop("VOCES_QUEUE_URL", None)  # the queue in VOCES_HOME, worker in the server
+        env = voces_env(tmp / "home")  # the queue in VOCES_HOME, worker in the server
 
         t0 = time.perf_counter()
         if args.typed_only:

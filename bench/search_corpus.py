@@ -11,7 +11,7 @@ licence does not let us copy case text into it.
 
 - EJAtlas cases: id ``ejatlas-<case id>`` (the ids in the data file already carry the
   ``ejatlas-`` prefix and are kept as they are), title and text with accents repaired by
-  bench/_accents.py when the case is Spanish (the scrape dropped every non-ASCII letter),
+  bench/lib/accents.py when the case is Spanish (the scrape dropped every non-ASCII letter),
   region ``"Country: Region"``, community = the case's location, language = ``lang``.
 - Demo testimonies (demo/testimonies.jsonl): their own ids, title, text, region,
   community and language; date blank like the cases.
@@ -28,64 +28,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _accents import restore_accents  # noqa: E402
+from lib.collection import real_rows  # noqa: E402
 
 FIELDS = ("id", "title", "text", "region", "community", "date", "language", "consent")
-
-
-def case_id(raw: str) -> str:
-    return raw if raw.startswith("ejatlas-") else f"ejatlas-{raw}"
-
-
-def ejatlas_rows(path: Path) -> list[dict[str, str]]:
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        case = json.loads(line)
-        lang = case["lang"]
-
-        def fix(text: str, lang: str = lang) -> str:
-            return restore_accents(text) if lang == "es" else text
-
-        country, region = case.get("country") or "", case.get("region") or ""
-        place = f"{country}: {restore_accents(region)}" if region else country
-        rows.append(
-            {
-                "id": case_id(case["id"]),
-                "title": fix(case["title"]),
-                "text": fix(case["text"]),
-                "region": place,
-                "community": restore_accents(case.get("location") or ""),
-                "date": "",
-                "language": lang,
-                "consent": "public",
-            }
-        )
-    return rows
-
-
-def demo_rows(path: Path) -> list[dict[str, str]]:
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        t = json.loads(line)
-        rows.append(
-            {
-                "id": t["id"],
-                "title": t.get("title", ""),
-                "text": t["text"],
-                "region": t.get("region", ""),
-                "community": t.get("community", ""),
-                "date": "",
-                "language": t["language"],
-                "consent": "public",
-            }
-        )
-    return rows
 
 
 def main() -> None:
@@ -99,7 +47,7 @@ def main() -> None:
 
     if args.out.resolve().is_relative_to(ROOT):
         raise SystemExit("write the collection outside the repository (EJAtlas licence)")
-    rows = ejatlas_rows(args.ejatlas) + demo_rows(args.demo)
+    rows = real_rows(args.ejatlas, args.demo)
     ids = [r["id"] for r in rows]
     if len(set(ids)) != len(ids):
         raise SystemExit("duplicate ids in the collection")

@@ -6,7 +6,7 @@ weights without the two lifts, interleaved in one process over one archive.
 
 Prints p50 / p99 ms per configuration, unfiltered and with a region filter (the archive's
 region nearest 5% of the passages), for the system viewer (no audit writes), over the 20
-typed queries of bench/search.py, cycled ``--rounds`` times after a warm-up.
+typed bench queries (bench/lib/queries.py), cycled ``--rounds`` times after a warm-up.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["VOCES_HOME"] = str(args.home)
 
-    from search import QUERIES  # bench/search.py
+    from lib.queries import QUERIES
 
     from api import services
     from api.settings import get_settings

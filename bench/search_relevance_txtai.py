@@ -51,16 +51,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from lib.timing import say  # noqa: E402
+
 #: reciprocal-rank fusion's constant (Cormack et al. 2009)
 RRF_K = 60
 
 #: passages asked of txtai per query: enough distinct testimonies for the cut-off and for
 #: recall (a testimony has ~17 passages; 400 gave at least 40 testimonies for every query)
 TXTAI_DEPTH = 400
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def first_testimonies(hits: Sequence[dict[str, Any]], owner: dict[str, str]) -> list[str]:
@@ -89,7 +87,7 @@ def txtai_index(
 ) -> Any:
     """A txtai index over ``rows`` (id, text) whose stored vectors are ``vectors``; any
     other text (a query) is embedded by ``embedder`` as a query."""
-    from search import txtai_config, txtai_transform  # bench/search.py
+    from lib.txtai_side import txtai_config, txtai_transform
     from txtai import Embeddings
 
     lookup = {text: n for n, (_, text) in enumerate(rows)}

@@ -37,6 +37,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from lib.servers import free_port  # noqa: E402
+from lib.timing import say  # noqa: E402
 
 from api import services  # noqa: E402
 from api.settings import get_settings  # noqa: E402
@@ -48,17 +52,11 @@ from pipeline.uploads import check_upload  # noqa: E402
 DESK = Viewer("archivist", "bench-desk")
 
 
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def _redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     exe = shutil.which("redis-server")
     if exe is None:
         raise SystemExit("Error: redis-server is missing (apt-get install redis-server)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen(
         [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         cwd=folder,

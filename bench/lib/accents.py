@@ -4,8 +4,9 @@ The EJAtlas development file lost every non-ASCII letter ("contaminacin", "ro",
 "compaa"). Such a word is usually not Spanish, while exactly one frequent Spanish word
 turns into it when its non-ASCII letters are removed. We put that word back, using the
 word frequencies spaCy's lookup tables ship (`spacy-lookups-data`, es_lexeme_prob), and
-keep the letter case of the original. Used only to build evaluation files (see
-bench/ejatlas_labels.py); the archive itself never rewrites testimony text.
+keep the letter case of the original. Used only to build evaluation files
+(bench/ejatlas_labels.py) and the search-evaluation collection (``collection``); the
+archive itself never rewrites testimony text.
 """
 
 from __future__ import annotations

@@ -1,106 +1,28 @@
-"""Real passages with real embeddings, and synthetic archives of any size made from them.
+"""Synthetic archives of any size, made from the real passages of ``collection``.
 
-Used by bench/search.py (its docstring says how the corpus is made). Nothing here writes
-into the repository: the EJAtlas licence does not let us copy case text into it, so the
-vector cache and every archive live under /tmp.
+Used by bench/search.py (its docstring says how the corpus is made), bench/scale.py and
+bench/index_codes.py. Nothing here writes into the repository: every archive lives
+under /tmp or in the PostgreSQL database it is given.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from corpus import CONSENT_LEVELS, Passage, Store, Testimony, Viewer
 
-from search_corpus import demo_rows, ejatlas_rows  # noqa: E402
+from .collection import RealCorpus, Say
 
-from corpus import CONSENT_LEVELS, Passage, Store, Testimony, Viewer  # noqa: E402
-from pipeline import split_text  # noqa: E402
-
-CACHE_DIR = Path("/tmp/voces-bench")
 PER_TESTIMONY = 20
 CONSENT_SHARES = {"public": 0.7, "restricted": 0.2, "private": 0.1}
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2024, 12, 31)
-
-Say = Callable[[str], None]
-
-
-# -- the real passages ----------------------------------------------------------------------
-
-
-@dataclass
-class RealCorpus:
-    """Unique real passages, the case (testimony row) each first came from, their vectors."""
-
-    rows: list[dict[str, str]]  # EJAtlas cases + demo testimonies, import format
-    texts: list[str]
-    case: np.ndarray  # int32: index into ``rows`` per passage
-    vectors: np.ndarray  # float32 unit rows, the embedder's "passage" embeddings
-    embedder: str
-    embed_s: float  # 0.0 when the vectors came from the cache
-    cache_path: Path
-
-
-def real_rows(ejatlas: Path, demo: Path) -> list[dict[str, str]]:
-    """The search-evaluation collection of bench/search_corpus.py (accents repaired)."""
-    return ejatlas_rows(ejatlas) + demo_rows(demo)
-
-
-def real_corpus(rows: list[dict[str, str]], embedder: Any, say: Say) -> RealCorpus:
-    """Split every row with the archive's own splitter; embed each distinct passage once."""
-    texts: list[str] = []
-    case: list[int] = []
-    seen: set[str] = set()
-    for n, row in enumerate(rows):
-        for passage in split_text(row["text"]):
-            if passage not in seen:
-                seen.add(passage)
-                texts.append(passage)
-                case.append(n)
-    vectors, embed_s, path = cached_vectors(texts, embedder, say)
-    return RealCorpus(
-        rows, texts, np.asarray(case, dtype=np.int32), vectors, embedder.name, embed_s, path
-    )
-
-
-def cached_vectors(texts: list[str], embedder: Any, say: Say) -> tuple[np.ndarray, float, Path]:
-    """Passage vectors of ``texts``, from /tmp/voces-bench when these exact texts were
-    embedded by this embedder before. Returns (vectors, seconds spent embedding, path)."""
-    digest = hashlib.sha256(embedder.name.encode("utf-8"))
-    for text in texts:
-        digest.update(b"\x00" + text.encode("utf-8"))
-    path = CACHE_DIR / f"vectors-{digest.hexdigest()[:20]}.npy"
-    if path.is_file():
-        vectors = np.load(path)
-        if vectors.shape == (len(texts), embedder.dim) and vectors.dtype == np.float32:
-            return vectors, 0.0, path
-    say(f"embedding {len(texts)} real passages with {embedder.name} (cached afterwards) ...")
-    t0 = time.perf_counter()
-    parts = []
-    for start in range(0, len(texts), 512):
-        parts.append(embedder.embed(texts[start : start + 512], kind="passage"))
-        say(f"  {min(start + 512, len(texts))}/{len(texts)}")
-    vectors = np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
-    embed_s = time.perf_counter() - t0
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.npy")
-    np.save(tmp, vectors)
-    os.replace(tmp, path)
-    return vectors, embed_s, path
-
-
-# -- synthetic archives -----------------------------------------------------------------------
 
 
 @dataclass
