@@ -30,7 +30,8 @@ from .records import (
     ThemeCount,
     ThemeTag,
 )
-from .store import PG_EXACT_BELOW, WITHHELD, PassageFilter, Store
+from .store import WITHHELD, PassageFilter, Store
+from .vectors import PG_EXACT_BELOW, VectorSearch, open_vectors
 
 __all__ = [
     "WITHHELD",
@@ -67,6 +68,8 @@ __all__ = [
     "VectorIndex",
     "EXACT_BELOW",
     "PG_EXACT_BELOW",
+    "VectorSearch",
+    "open_vectors",
     "IdSet",
     "Viewer",
 ]

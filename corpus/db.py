@@ -1,12 +1,16 @@
 """The connection every part of the corpus shares, and its numbered migrations.
 
-Two engines speak the same small interface (``query``, ``tuples``, ``transaction``):
+Two engines speak the same small interface (``query``, ``tuples``, ``tuples_in``,
+``id_array``, ``transaction``, ``integrity_check``, ``reset_sequences``, ``purge``):
 
 - :class:`Database`, SQLite in one file: the laptop default.
 - :class:`PostgresDatabase`, PostgreSQL with pgvector (``postgresql://...``), for an
   archive shared by many machines. Its SQL is the same as SQLite's where the two agree
-  (``?`` placeholders are rewritten to psycopg's ``%s``); what differs (full-text search,
-  vector search) is written per engine in :mod:`corpus.store`.
+  (``?`` placeholders become psycopg's ``%s``); where they differ, the difference is a
+  method or attribute of the two classes (``unindexed``, the planner hint of the consent
+  rule; the ones above), and what differs in kind (full-text search, vector search) has
+  an implementation per engine behind one interface (:mod:`corpus.keywords`,
+  :mod:`corpus.vectors`), each picked by one factory.
 
 Schema changes are numbered SQL files, ``corpus/migrations/NNN_*.sql`` for SQLite and
 ``corpus/migrations/postgres/NNN_*.sql`` for PostgreSQL with the same numbers, applied in
@@ -15,7 +19,6 @@ order, each in one transaction, and recorded in ``schema_migrations``.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -78,11 +81,32 @@ def open_database(location: str | Path) -> Database | PostgresDatabase:
     return Database(Path(location))
 
 
-class Database:
+class _Reads:
+    """What both engines build on their ``tuples``."""
+
+    def tuples(
+        self, sql: str, args: Sequence[Any] = (), binary: bool = False
+    ) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def tuples_in(
+        self, sql: str, ids: Sequence[Any], args: Sequence[Any] = (), binary: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """Rows of ``sql`` as plain tuples, ``{ids}`` in it standing for the placeholders
+        of ``ids`` (bound first, then ``args``), run in chunks under SQLite's limit on
+        bound values (``binary``: see :meth:`PostgresDatabase.tuples`)."""
+        rows: list[tuple[Any, ...]] = []
+        for chunk in chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            rows += self.tuples(sql.format(ids=marks), [*chunk, *args], binary=binary)
+        return rows
+
+
+class Database(_Reads):
     """One connection, one lock (safe to share between threads), WAL journal."""
 
     engine = "sqlite"
-    #: SQLite's planner hint in ``+t.consent IN (...)`` (see corpus.store)
+    #: SQLite's planner hint in ``+t.consent IN (...)`` (corpus.visibility.consent_sql)
     unindexed = "+"
 
     def __init__(self, path: Path) -> None:
@@ -171,6 +195,26 @@ class Database:
             while rows := cursor.fetchmany(size):
                 yield rows
 
+    def id_array(self, sql: str, args: Sequence[Any] = ()) -> np.ndarray:
+        """The first column of ``sql``'s rows as an int64 array, read straight from the
+        cursor (this can be every passage id of the archive)."""
+        with self.lock:
+            cursor = self.conn.execute(sql, args)
+            cursor.row_factory = None
+            return np.fromiter((r[0] for r in cursor), dtype=np.int64)
+
+    def integrity_check(self) -> str:
+        """SQLite's own integrity check: "ok", or what is damaged."""
+        return str(self.query("PRAGMA integrity_check")[0][0])
+
+    def reset_sequences(self, tables: Sequence[str], db: Any | None = None) -> None:
+        """After rows were copied in with their ids: nothing to do (SQLite's next rowid
+        follows the largest one)."""
+
+    def file_backup_refusal(self) -> str:
+        """Why ``voces backup`` cannot copy this database as a file ("": it can)."""
+        return ""
+
     def purge(self) -> None:
         """After a deletion, leave no byte of the deleted rows readable in the files.
 
@@ -243,9 +287,7 @@ def _row_factory(cursor: Any) -> Any:
 
 @lru_cache(maxsize=2048)
 def _pg_sql(sql: str) -> str:
-    """SQLite's ``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled), and
-    without SQLite's planner hints (``+t.consent``: see corpus.store)."""
-    sql = re.sub(r"\+((?:\w+\.)?consent)\b", r"\1", sql)
+    """SQLite's ``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled)."""
     return sql.replace("%", "%%").replace("?", "%s")
 
 
@@ -285,7 +327,7 @@ class _PgConnection:
                 cursor.executemany(_pg_sql(sql), rows)
 
 
-class PostgresDatabase:
+class PostgresDatabase(_Reads):
     """PostgreSQL + pgvector behind the same interface as :class:`Database`.
 
     One connection and one lock per process, like SQLite's; other processes and machines
@@ -380,6 +422,38 @@ class PostgresDatabase:
                 cursor.execute(_pg_sql(sql))
                 while rows := cursor.fetchmany(size):
                     yield rows
+
+    def id_array(self, sql: str, args: Sequence[Any] = ()) -> np.ndarray:
+        """The first column of ``sql``'s rows as an int64 array."""
+        rows = self.tuples(sql, args)
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def integrity_check(self) -> str:
+        """PostgreSQL checks its own pages and constraints as it writes, and has no such
+        command: "ok"."""
+        return "ok"
+
+    def file_backup_refusal(self) -> str:
+        return (
+            f"the archive is in PostgreSQL ({self.location}): back it up with pg_dump "
+            "(docs/deploy.md), or make a SQLite copy with `voces migrate --to FOLDER`"
+        )
+
+    def reset_sequences(self, tables: Sequence[str], db: Any | None = None) -> None:
+        """After rows were copied in with their ids: move each table's id sequence past
+        the largest id, or the next insert would collide with a copied row."""
+        statements = [
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+            for table in tables
+        ]
+        if db is not None:
+            for sql in statements:
+                db.execute(sql)
+            return
+        with self.transaction() as conn:
+            for sql in statements:
+                conn.execute(sql)
 
     @contextmanager
     def advisory_lock(self, key: int) -> Iterator[None]:

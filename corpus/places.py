@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .records import CONSENT_LEVELS
-from .store import testimony_label
+from .visibility import may_read, testimony_label
 
 if TYPE_CHECKING:
     from .access import Viewer
@@ -148,7 +148,6 @@ class PassagePlaces:
         """``Store.testimony_labels`` from memory: the label of each of these testimonies
         the viewer may see (their consent level is one of the viewer's), as the viewer
         reads it; and the ids it does not know (ask the store)."""
-        allowed = set(viewer.consent)
         out: dict[str, str] = {}
         unknown: list[str] = []
         with self._lock:
@@ -158,7 +157,7 @@ class PassagePlaces:
                     unknown.append(tid)
                     continue
                 _, consent, *label = self._names[number]
-                if consent in allowed:
+                if may_read(viewer, consent):
                     out[tid] = testimony_label(viewer, *label)
         return out, unknown
 

@@ -162,12 +162,7 @@ def copy_store(
                 if progress:
                     progress(f"{table}: {done} rows")
             counts[table] = done
-        if target.db.engine == "postgresql":
-            for table in _IDENTITY:
-                db.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
-                )
+        target.db.reset_sequences(_IDENTITY, db)
         target.audit(viewer, "migrate", source.location, f"{sum(counts.values())} rows", db)
     # the audit row above is the target's own: copied rows are compared without it
     for table, _key, _columns in TABLES:

@@ -127,25 +127,10 @@ def check(archive: Archive, repair: bool = False) -> CheckReport:
             "anonymous users and researchers see […] in their place)",
             False,
         )
-    leftovers = sorted((archive.home / "index").glob(".index-*"))
-    if leftovers:
-        if repair:
-            archive.snapshot()  # removes the temporary files of interrupted snapshots
-        problem(f"{len(leftovers)} temporary files of interrupted index snapshots", repair)
-    if archive.index is not None:
-        archive.refresh()
-        held = archive.index.ids()
-        stored = store.vector_ids()
-        if held != stored:
-            if repair:
-                archive.rebuild_index()
-            problem(
-                f"the vector index holds {len(held)} passages, SQLite {len(stored)} vectors",
-                repair,
-            )
-        report.indexed = len(archive.index)
-    elif archive.embedder is not None and archive.store.searches_vectors:
-        report.indexed = archive.indexed()  # pgvector searches the stored vectors
+    for text, fixed in archive.vectors.check(repair):
+        problem(text, fixed)
+    if archive.embedder is not None:
+        report.indexed = archive.indexed()
     report.passages = len(store.all_passage_ids())
     report.vectors = len(store.vector_ids())
     return report
@@ -205,11 +190,9 @@ def backup(archive: Archive, destination: Path) -> dict[str, Any]:
     """Write a consistent copy of the archive into ``destination`` (a new folder). A backup
     that fails (a full disk, a pulled USB stick) leaves nothing behind: half a backup kept
     under a name that looks like a backup is worse than none."""
-    if archive.store.path is None:
-        raise InputError(
-            f"the archive is in PostgreSQL ({archive.store.location}): back it up with "
-            "pg_dump (docs/deploy.md), or make a SQLite copy with `voces migrate --to FOLDER`"
-        )
+    refusal = archive.store.db.file_backup_refusal()
+    if refusal:
+        raise InputError(refusal)
     _check_destination(archive, destination)
     made = not os.path.lexists(destination)
     try:
@@ -245,8 +228,7 @@ def _check_destination(archive: Archive, destination: Path) -> None:
 def _write_backup(archive: Archive, destination: Path) -> dict[str, Any]:
     files: dict[str, str] = {}
     with archive.writing():
-        if archive.index is not None:
-            archive.snapshot()
+        archive.snapshot()
         for name in _DATABASES:
             if (archive.home / name).is_file():
                 _copy_database(archive.home / name, destination / name)
