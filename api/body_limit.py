@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from corpus import Viewer
+from corpus import Viewer, allowed
 
 from .deps import viewer_for_header
 from .errors import Unauthorized, error_response
@@ -82,7 +82,7 @@ class BodyLimits:
             )
         upload = self.uploads.get(path) if method == "POST" else None
         if upload is not None:
-            if viewer.can_write:
+            if allowed(viewer, "upload"):
                 return upload, Refusal(
                     413,
                     "too_large",

@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.datastructures import State
 
-from corpus import ForbiddenError, PassageFilter, Viewer
+from corpus import PassageFilter, Viewer, allowed, require
 from pipeline import Archive
 from pipeline.jobs import JobRunner
 from pipeline.texts import filter_from
@@ -68,20 +68,22 @@ def get_viewer(
     return viewer_for_header(request.app.state, request.headers.get("authorization", ""))
 
 
-def require_writer(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer:
-    if not viewer.can_write:
-        if viewer.role == "anonymous":
-            raise Unauthorized("this needs an archivist's key (Authorization: Bearer ...)")
-        raise ForbiddenError("this needs an archivist's key")
+def _required(viewer: Viewer, action: str, key: str) -> Viewer:
+    """``viewer``, if it may do ``action`` (:func:`corpus.require`); a caller without a
+    key is told a key is needed (401), one whose key's role may not do it is refused
+    (403)."""
+    if viewer.role == "anonymous" and not allowed(viewer, action):
+        raise Unauthorized(f"this needs {key} (Authorization: Bearer ...)")
+    require(viewer, action)
     return viewer
+
+
+def require_writer(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer:
+    return _required(viewer, "write", "an archivist's key")
 
 
 def require_admin(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer:
-    if not viewer.is_admin:
-        if viewer.role == "anonymous":
-            raise Unauthorized("this needs an admin key (Authorization: Bearer ...)")
-        raise ForbiddenError("this needs an admin key")
-    return viewer
+    return _required(viewer, "administer", "an admin key")
 
 
 async def passage_filter(

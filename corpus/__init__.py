@@ -1,6 +1,6 @@
 """Records, the SQLite store and the FAISS vector index. Knows nothing of models."""
 
-from .access import ROLES, Role, Viewer
+from .access import ROLES, Role, Viewer, allowed, require
 from .errors import (
     ConflictError,
     CorpusError,
@@ -72,4 +72,6 @@ __all__ = [
     "open_vectors",
     "IdSet",
     "Viewer",
+    "allowed",
+    "require",
 ]

@@ -20,9 +20,10 @@ import getpass
 from dataclasses import dataclass
 from typing import Literal
 
+from .errors import ForbiddenError
 from .records import CONSENT_LEVELS, Consent
 
-__all__ = ["ROLES", "Role", "Viewer"]
+__all__ = ["ACTIONS", "ROLES", "Role", "Viewer", "allowed", "require"]
 
 Role = Literal["anonymous", "researcher", "archivist", "admin"]
 ROLES: tuple[Role, ...] = ("anonymous", "researcher", "archivist", "admin")
@@ -87,3 +88,47 @@ class Viewer:
     def audited(self) -> bool:
         """Whether this viewer's reads of restricted or private material are logged."""
         return self.name != "system"
+
+
+_WRITERS: frozenset[Role] = frozenset({"archivist", "admin"})
+_ADMINS: frozenset[Role] = frozenset({"admin"})
+
+#: Who may do what: every write and every privileged read names its action here and
+#: calls :func:`require` (as datasette asks ``permission_allowed(actor, action,
+#: resource)``). Reading testimonies is not an action: what a role may read is its
+#: consent levels (:attr:`Viewer.consent`), applied by :mod:`corpus.visibility`.
+ACTIONS: dict[str, tuple[frozenset[Role], str]] = {
+    "ingest": (_WRITERS, "ingesting needs an archivist's key"),
+    "upload": (_WRITERS, "uploading needs an archivist's key"),
+    "read jobs": (_WRITERS, "jobs are for archivists"),
+    "review": (_WRITERS, "reviewing needs an archivist's key"),
+    "correct": (_WRITERS, "correcting a transcript needs an archivist's key"),
+    "change consent": (_WRITERS, "changing consent needs an archivist's key"),
+    "delete": (_WRITERS, "deleting needs an archivist's key"),
+    "write": (_WRITERS, "this needs an archivist's key"),
+    "read originals": (_WRITERS, "original transcripts are for archivists"),
+    "read edit history": (_WRITERS, "the edit history holds original text: it is for archivists"),
+    "discover themes": (_WRITERS, "discovering themes needs an archivist's key"),
+    "promote theme": (_WRITERS, "promoting a theme needs an archivist's key"),
+    "read audit": (_ADMINS, "the audit log is for admins"),
+    "create key": (_ADMINS, "only an admin may create keys"),
+    "list keys": (_ADMINS, "only an admin may list keys"),
+    "revoke key": (_ADMINS, "only an admin may revoke keys"),
+    "administer": (_ADMINS, "this needs an admin key"),
+    "migrate": (_ADMINS, "migrating an archive is for admins"),
+}
+
+
+def allowed(viewer: Viewer, action: str) -> bool:
+    """Whether ``viewer``'s role may do ``action`` (one of :data:`ACTIONS`)."""
+    roles, _ = ACTIONS[action]
+    return viewer.role in roles
+
+
+def require(viewer: Viewer, action: str, resource: str = "") -> None:
+    """Raise :class:`~corpus.errors.ForbiddenError` unless ``viewer`` may do ``action``
+    (to ``resource``, named in the message when given). Every refusal of a write or a
+    privileged read comes from here."""
+    if not allowed(viewer, action):
+        _, message = ACTIONS[action]
+        raise ForbiddenError(f"{message} ({resource})" if resource else message)

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .access import Viewer
+from .access import Viewer, require
 from .db import AnyDatabase, now
-from .errors import ForbiddenError
 from .records import AuditEntry
 
 __all__ = ["AuditLog"]
@@ -54,8 +53,7 @@ class AuditLog:
         self, viewer: Viewer, limit: int = 100, since: str = "", action: str = ""
     ) -> list[AuditEntry]:
         """The newest entries first (admins)."""
-        if not viewer.is_admin:
-            raise ForbiddenError("the audit log is for admins")
+        require(viewer, "read audit")
         clauses, args = ["at >= ?"], [since]
         if action:
             clauses.append("action = ?")

@@ -14,9 +14,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .access import Viewer
+from .access import Viewer, require
 from .db import AnyDatabase, now
-from .errors import ForbiddenError, NotFoundError
+from .errors import NotFoundError
 from .records import Job
 
 __all__ = ["JobTable"]
@@ -54,11 +54,6 @@ class JobTable:
     def __init__(self, db: AnyDatabase) -> None:
         self.db = db
 
-    @staticmethod
-    def _require(viewer: Viewer) -> None:
-        if not viewer.can_write:
-            raise ForbiddenError("jobs are for archivists")
-
     def create(
         self,
         job_id: str,
@@ -67,7 +62,7 @@ class JobTable:
         metadata: dict[str, Any],
         viewer: Viewer,
     ) -> Job:
-        self._require(viewer)
+        require(viewer, "upload")
         stamp = now()
         with self.db.transaction() as db:
             db.execute(
@@ -98,11 +93,11 @@ class JobTable:
         return _job(rows[0])
 
     def get(self, job_id: str, viewer: Viewer) -> Job:
-        self._require(viewer)
+        require(viewer, "read jobs")
         return self._get(job_id)
 
     def list(self, viewer: Viewer, state: str = "", limit: int = 100) -> builtins.list[Job]:
-        self._require(viewer)
+        require(viewer, "read jobs")
         sql, args = "SELECT * FROM jobs", []
         if state:
             sql, args = sql + " WHERE state = ?", [state]

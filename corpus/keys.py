@@ -12,9 +12,9 @@ import hashlib
 import hmac
 import secrets
 
-from .access import Viewer
+from .access import Viewer, require
 from .db import AnyDatabase, now
-from .errors import CorpusError, ForbiddenError, NotFoundError
+from .errors import CorpusError, NotFoundError
 from .records import ApiKey
 
 __all__ = ["KEY_ROLES", "KeyRing"]
@@ -32,8 +32,7 @@ class KeyRing:
 
     def create(self, role: str, name: str, viewer: Viewer) -> tuple[ApiKey, str]:
         """A new key; returns its record and the full key (the only time it is seen)."""
-        if not viewer.is_admin:
-            raise ForbiddenError("only an admin may create keys")
+        require(viewer, "create key")
         if role not in KEY_ROLES:
             raise CorpusError(f"role {role!r} is not one of {', '.join(KEY_ROLES)}")
         name = name.strip()
@@ -56,8 +55,7 @@ class KeyRing:
         return record, f"voces_{key_id}_{secret}"
 
     def list(self, viewer: Viewer) -> builtins.list[ApiKey]:
-        if not viewer.is_admin:
-            raise ForbiddenError("only an admin may list keys")
+        require(viewer, "list keys")
         rows = self.db.query(
             "SELECT id, name, role, created_at, created_by, revoked_at FROM api_keys "
             "ORDER BY created_at, id"
@@ -65,8 +63,7 @@ class KeyRing:
         return [ApiKey(**dict(r)) for r in rows]
 
     def revoke(self, key_id: str, viewer: Viewer) -> None:
-        if not viewer.is_admin:
-            raise ForbiddenError("only an admin may revoke keys")
+        require(viewer, "revoke key")
         with self.db.transaction() as db:
             done = db.execute(
                 "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",

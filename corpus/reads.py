@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from .access import Viewer
+from .access import Viewer, require
 from .audit import AuditLog
 from .db import AnyDatabase, chunks
-from .errors import ForbiddenError, NotFoundError
+from .errors import NotFoundError
 from .records import Hit, Passage, PassageEdit, Review, Testimony, ThemeTag
 from .visibility import (
     PASSAGE_COLUMNS,
@@ -30,6 +30,7 @@ from .visibility import (
     names_visible,
     passage_from_row,
     passage_text,
+    review_from_row,
     tag_from_row,
     testimony_from_row,
     testimony_label,
@@ -204,18 +205,7 @@ class Reads:
             sql += f" AND r.passage_id IN ({','.join('?' * len(passage_ids))})"
             args += list(passage_ids)
         rows = self.db.query(sql + " ORDER BY r.passage_id, r.theme", args)
-        names = viewer.sees_originals
-        return [
-            Review(
-                r["passage_id"],
-                r["theme"],
-                r["verdict"],
-                r["reviewer"] if names else "",
-                r["note"] if names else "",
-                r["reviewed_at"],
-            )
-            for r in rows
-        ]
+        return [review_from_row(r, viewer) for r in rows]
 
     def neighbours(
         self, passage_ids: Sequence[int], viewer: Viewer
@@ -317,8 +307,7 @@ class Reads:
 
     def passage_edits(self, passage_id: int, viewer: Viewer) -> list[PassageEdit]:
         """A passage's corrections, oldest first (archivists: they hold original text)."""
-        if not viewer.sees_originals:
-            raise ForbiddenError("the edit history holds original text: it is for archivists")
+        require(viewer, "read edit history")
         if not self.passage_rows("p.id = ?", [passage_id], viewer):
             raise NotFoundError(f"no passage {passage_id}")
         rows = self.db.query(
@@ -357,8 +346,7 @@ class Reads:
     ) -> tuple[list[tuple[int, str, str]], list[tuple[str, str, str]]]:
         """(id, text, language) of passages and testimony titles with no redacted copy:
         original text, so only for a viewer who may read originals."""
-        if not viewer.sees_originals:
-            raise ForbiddenError("original transcripts are for archivists")
+        require(viewer, "read originals")
         passages = self.db.query(
             "SELECT p.id, p.text, t.language FROM passages p "
             "JOIN testimonies t ON t.id = p.testimony_id WHERE p.redacted IS NULL"

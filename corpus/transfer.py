@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .access import Viewer
-from .errors import CorpusError, ForbiddenError
+from .access import Viewer, require
+from .errors import CorpusError
 from .store import Store
 
 __all__ = ["TABLES", "copy_store", "table_rows"]
@@ -130,8 +130,7 @@ def copy_store(
     """Copy every row of ``source`` into the empty ``target``; returns rows per table.
 
     Only an admin may: the copy holds original texts, keys' hashes and the audit log."""
-    if not viewer.is_admin:
-        raise ForbiddenError("migrating an archive is for admins")
+    require(viewer, "migrate")
     if source.location == target.location:
         raise CorpusError("the source and the target are the same archive")
     if not _is_empty(target):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .access import Viewer
-from .records import Passage, Testimony, ThemeTag
+from .records import Passage, Review, Testimony, ThemeTag
 
 __all__ = [
     "PASSAGE_COLUMNS",
@@ -33,6 +33,7 @@ __all__ = [
     "names_visible",
     "passage_from_row",
     "passage_text",
+    "review_from_row",
     "tag_from_row",
     "testimony_from_row",
     "testimony_label",
@@ -209,4 +210,18 @@ def tag_from_row(row: Any, viewer: Viewer) -> ThemeTag:
         source=row["source"],
         evidence=evidence,
         version=row["version"],
+    )
+
+
+def review_from_row(row: Any, viewer: Viewer) -> Review:
+    """A review as the viewer may read it: who reviewed, and their note, for archivists
+    only; others see the verdict."""
+    names = viewer.sees_originals
+    return Review(
+        row["passage_id"],
+        row["theme"],
+        row["verdict"],
+        row["reviewer"] if names else "",
+        row["note"] if names else "",
+        row["reviewed_at"],
     )

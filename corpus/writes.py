@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from .access import Viewer
+from .access import Viewer, require
 from .audit import AuditLog
 from .db import AnyDatabase, chunks, now
-from .errors import CorpusError, DuplicateError, ForbiddenError, NotFoundError
+from .errors import CorpusError, DuplicateError, NotFoundError
 from .reads import Reads
 from .records import CONSENT_LEVELS, VERDICTS, Passage, PassageEdit, Review, Testimony, ThemeTag
 from .vector_rows import VectorRows
@@ -36,11 +36,6 @@ class Deleted:
     passage_ids: list[int]
     jobs: tuple[str, ...]  # upload jobs that had stored it (now without names)
     uploads: tuple[str, ...]  # their staged uploads, if any were left behind
-
-
-def _require_writer(viewer: Viewer) -> None:
-    if not viewer.can_write:
-        raise ForbiddenError("this needs an archivist's key")
 
 
 class Writes:
@@ -66,7 +61,7 @@ class Writes:
 
         ``redacted`` are the passages' texts with names and numbers masked (for viewers
         who may not see originals). Returns the new passage ids, in order."""
-        _require_writer(viewer)
+        require(viewer, "ingest")
         if testimony.consent not in CONSENT_LEVELS:
             raise CorpusError(f"unknown consent level {testimony.consent!r}")
         if len(vectors) != len(passages) or (
@@ -191,7 +186,7 @@ class Writes:
         """Record a person's decision on one theme of one passage (the latest one wins).
 
         ``reviewer`` defaults to the viewer's name."""
-        _require_writer(viewer)
+        require(viewer, "review")
         if verdict not in VERDICTS:
             raise CorpusError(f"verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
         reviewer = (reviewer or viewer.name).strip()
@@ -240,9 +235,7 @@ class Writes:
         """Replace a passage's text with a correction, in one transaction: the text, its
         redacted copy, vector and machine tags change; its times, reviews and place do
         not; the edit is kept in ``passage_edits``. None when the text is unchanged."""
-        _require_writer(viewer)
-        if not viewer.sees_originals:
-            raise ForbiddenError("correcting a transcript needs an archivist's key")
+        require(viewer, "correct")
         text = text.strip()
         if not text:
             raise CorpusError("a corrected passage cannot be empty (delete the testimony instead)")
@@ -280,7 +273,7 @@ class Writes:
     def set_consent(self, testimony_id: str, consent: str, viewer: Viewer) -> Testimony:
         """Change a testimony's consent level (withdrawal is a change to private, or a
         deletion). Recorded in the audit log."""
-        _require_writer(viewer)
+        require(viewer, "change consent")
         if consent not in CONSENT_LEVELS:
             raise CorpusError(f"consent {consent!r} is not one of {', '.join(CONSENT_LEVELS)}")
         before = self.reads.testimony(testimony_id, viewer, audit=False)
@@ -297,7 +290,7 @@ class Writes:
         log keeps who deleted what and when. Then the database files are purged of the
         deleted bytes (:meth:`Database.purge`). Returns what the caller must remove
         beside the database (the recording, staged uploads)."""
-        _require_writer(viewer)
+        require(viewer, "delete")
         testimony = self.reads.testimony(testimony_id, viewer, audit=False)
         pattern = '%"' + re.sub(r"([\\%_])", r"\\\1", testimony_id) + '"%'
         with self.db.transaction() as db:

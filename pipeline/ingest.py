@@ -30,7 +30,6 @@ from corpus import (
     CONSENT_LEVELS,
     ConflictError,
     Consent,
-    ForbiddenError,
     Passage,
     PassageEdit,
     Segment,
@@ -38,6 +37,7 @@ from corpus import (
     Testimony,
     VectorSearch,
     Viewer,
+    require,
 )
 from corpus.media import MediaStore
 from corpus.text import clock
@@ -212,8 +212,7 @@ class Ingest:
     def ingest_audio(
         self, path: Path, meta: Metadata, viewer: Viewer, progress: Progress | None = None
     ) -> IngestResult:
-        if not viewer.can_write:
-            raise PipelineError("ingesting needs an archivist")
+        require(viewer, "ingest")
         meta = check_metadata(meta, path.name)
         check_spoken_language(meta.language, path.name)
         consent = _consent(meta.consent)
@@ -347,8 +346,7 @@ class Ingest:
         """Store typed testimonies, ``batch`` at a time through the models (one embedding,
         tagging and redaction call per batch); each testimony is still written in its own
         transaction, so an interruption keeps every testimony whole."""
-        if not viewer.can_write:
-            raise PipelineError("ingesting needs an archivist")
+        require(viewer, "ingest")
         self.check_conflicts(items)
         results: list[IngestResult] = []
         for start in range(0, len(items), batch):
@@ -474,8 +472,7 @@ class Ingest:
         embedded, tagged and redacted again, and the edit is kept in its history. Returns
         the passage as the viewer now sees it, and the edit (None if nothing changed)."""
         self.require_embedder()
-        if not viewer.can_write:
-            raise ForbiddenError("correcting a transcript needs an archivist's key")
+        require(viewer, "correct")
         text = " ".join(text.split())
         if not text:
             raise InputError("a corrected passage cannot be empty")

@@ -23,7 +23,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from corpus import ConflictError, CorpusError, ForbiddenError, Job, Viewer
+from corpus import ConflictError, CorpusError, ForbiddenError, Job, Viewer, require
 
 from .archive import Archive, IngestResult, check_spoken_language
 from .errors import InputError, PipelineError
@@ -87,8 +87,7 @@ class JobRunner:
         self, job_id: str, staged: Path, check: UploadCheck, meta: Metadata, viewer: Viewer
     ) -> Job:
         """Record and queue a checked upload (already written to ``staged``)."""
-        if not viewer.can_write:
-            raise ForbiddenError("uploading needs an archivist's key")
+        require(viewer, "upload")
         meta = self.validate(staged, check, meta)
         upload_path = staged.relative_to(self.archive.shared).as_posix()
         # durable where every worker can read it: synced in place in a shared folder,

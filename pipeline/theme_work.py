@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from corpus import WITHHELD, ForbiddenError, Passage, Store, Viewer
+from corpus import WITHHELD, Passage, Store, Viewer, require
 from corpus.media import replace_durably
 
 from .discover import (
@@ -83,8 +83,7 @@ class ThemeWork:
         """The passages whose review would teach the tagger most (archivists): a pool of
         up to ``pool`` unreviewed passages scored by the current tagger, ranked by
         :func:`pipeline.review_queue.pick_for_review`; ``theme`` asks about one theme."""
-        if not viewer.can_write:
-            raise ForbiddenError("reviewing needs an archivist's key")
+        require(viewer, "review")
         if limit < 1 or pool < 1:
             raise InputError("limit and pool must be at least 1")
         if theme:
@@ -176,8 +175,7 @@ class ThemeWork:
         theme's examples are the cluster's most central public passages, as the public reads
         them (up to ``examples`` per language). Returns the new version; re-tag to apply it
         (archivists)."""
-        if not viewer.can_write:
-            raise ForbiddenError("promoting a theme needs an archivist's key")
+        require(viewer, "promote theme")
         try:
             record = json.loads((self.home / EMERGENT_FILE).read_text("utf-8"))
         except (OSError, ValueError) as exc:

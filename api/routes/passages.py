@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 from starlette.convertors import Convertor, register_url_convertor
 
-from corpus import Passage, Viewer
+from corpus import Passage, Viewer, allowed
 
 from ..deps import ArchiveDep, ViewerDep, WriterDep
 from ..schemas import (
@@ -51,7 +51,7 @@ def _detail(archive: ArchiveDep, passage: Passage, viewer: Viewer) -> PassageDet
         edits=[
             PassageEditPublic(**asdict(e)) for e in archive.store.passage_edits(passage.id, viewer)
         ]
-        if viewer.sees_originals
+        if allowed(viewer, "read edit history")
         else [],
     )
 
