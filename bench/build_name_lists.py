@@ -39,6 +39,8 @@ MIN_LOGPROB = -17.0
 COMMON_LOWER_LOGPROB = -13.5
 
 _ENTRY = re.compile(r'^\s*\(?"([^"]+)",')
+#: words of compound surnames that are no name by themselves ("San Martín", "De La Fuente")
+_PARTICLES = frozenset({"San", "Santa", "Del", "Las", "Los"})
 
 
 def _names(source: str, attribute: str) -> list[str]:
@@ -72,7 +74,7 @@ def _unique_words(names: list[str]) -> list[str]:
     seen: dict[str, None] = {}
     for name in names:
         for word in name.replace("-", " ").split():
-            if len(word) > 2 and word[0].isupper():
+            if len(word) > 2 and word[0].isupper() and word not in _PARTICLES:
                 seen.setdefault(word, None)
     return sorted(seen)
 

@@ -64,7 +64,7 @@ PLACE_WORDS = (
     "defensoría pueblo ministerio policía fiscalía estado gobierno municipalidad ronda "
     "comisión corte tribunal juzgado autoridad dirección oficina asociación federación "
     "frente consejo interamericana nacional regional provincial distrital "
-    "comunidad grufides ong virgen dios jesús santa san santo río laguna lagoon river "
+    "comunidad grufides ong virgen dios santa san santo río laguna lagoon river "
     "bolivia ecuador chile colombia argentina ayacucho huánuco ancash apurimac"
 )
 #: a capitalised word right after these (or after these + "de"/"del") names a place or body

@@ -370,3 +370,19 @@ def test_sentence_initial_ordinary_words_stay_with_ner(ner, text):
     assert with_ner.redact("Conversé con Lucía Paucar ayer.", "es").text == (
         "Conversé con [nombre] ayer."
     )
+
+
+def test_the_name_lists_are_single_capitalised_words_without_places():
+    """The versioned lists in pipeline/data/names/: one capitalised word a line, and no
+    word that redaction treats as a place (it would be masked nowhere)."""
+    from pipeline import names
+
+    for name in (*names._GIVEN_FILES, *names._SURNAME_FILES):
+        words = names._lines(name)
+        assert words and len(words) == len(set(words)), name
+        assert all(w[0].isupper() and " " not in w for w in words), name
+    given, surnames = names.name_lists()
+    assert {"quispe", "huaman", "huamán", "paucar", "ccama"} <= surnames
+    assert {"lucía", "lucia", "julio", "teodoro"} <= given
+    places = {w for w in names.PLACE_WORDS.split()}
+    assert not places & (given | surnames)
