@@ -67,7 +67,7 @@ def keys() -> None:
 @friendly
 def keys_create(settings: Settings, role: str, name: str, as_json: bool) -> None:
     with services.build_archive(settings, models=False) as archive:
-        record, key = archive.store.keys.create(role, name, viewer_for(None))
+        record, key = archive.keys.create(role, name, viewer_for(None))
     if as_json:
         emit({**asdict(record), "key": key})
         return
@@ -81,7 +81,7 @@ def keys_create(settings: Settings, role: str, name: str, as_json: bool) -> None
 @friendly
 def keys_list(settings: Settings, as_json: bool) -> None:
     with services.build_archive(settings, models=False) as archive:
-        found = archive.store.keys.list(viewer_for(None))
+        found = archive.keys.list(viewer_for(None))
     if as_json:
         emit({"keys": [asdict(k) for k in found]})
         return
@@ -96,7 +96,7 @@ def keys_list(settings: Settings, as_json: bool) -> None:
 @friendly
 def keys_revoke(settings: Settings, key_id: str) -> None:
     with services.build_archive(settings, models=False) as archive:
-        archive.store.keys.revoke(key_id, viewer_for(None))
+        archive.keys.revoke(key_id, viewer_for(None))
     click.echo(f"revoked {key_id}")
 
 
@@ -115,7 +115,7 @@ def audit(settings: Settings, limit: int, since: str, action: str, as_json: bool
     """Writes, consent changes and reads of restricted or private material, newest first."""
     since = audit_since(since, "--since")  # before the archive is opened
     with services.build_archive(settings, models=False) as archive:
-        entries = archive.store.audit_entries(viewer_for(None), limit, since, action)
+        entries = archive.read.audit_entries(viewer_for(None), limit, since, action)
     if as_json:
         emit({"entries": [asdict(e) for e in entries]})
         return
@@ -131,7 +131,7 @@ def audit(settings: Settings, limit: int, since: str, action: str, as_json: bool
 def jobs(settings: Settings, state: str, as_json: bool) -> None:
     """Uploads and where they stand, newest first."""
     with services.build_archive(settings, models=False) as archive:
-        found = archive.store.jobs.list(viewer_for(None), state)
+        found = archive.jobs.list(viewer_for(None), state)
     if as_json:
         emit({"jobs": [job_json(j) for j in found]})
         return

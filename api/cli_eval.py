@@ -100,7 +100,7 @@ def eval_search(settings: Settings, queries: Path, k: int, split: str, as_json: 
     (BM25), with 95% bootstrap intervals and the same-language / cross-lingual split."""
     from corpus import PassageFilter
     from pipeline.evaluate_search import evaluate_search, read_queries
-    from pipeline.search import ContextWeights, query_terms
+    from pipeline.search import ContextWeights
 
     items = read_queries(queries, split)
     archive = services.build_archive(settings)
@@ -114,19 +114,12 @@ def eval_search(settings: Settings, queries: Path, k: int, split: str, as_json: 
 
         return rank
 
-    def keyword(query: str) -> list[str]:
-        """BM25 over accent-folded words (SQLite FTS5), best passage per testimony."""
-        scored = archive.store.keyword_passages(query_terms(query), viewer, limit=1000)
-        where = archive.store.neighbours([pid for pid, _ in scored], viewer)
-        owner = {pid: tid for pid, (tid, _, _) in where.items()}
-        return list(dict.fromkeys(owner[pid] for pid, _ in scored if pid in owner))
-
-    languages = {t.id: t.language for t in archive.store.list_testimonies(viewer, limit=10**9)[0]}
+    languages = {t.id: t.language for t in archive.read.list_testimonies(viewer, limit=10**9)[0]}
     report = evaluate_search(
         {
             "voces": ranker(DEFAULT_WEIGHTS),
             "dense_best_passage": ranker(ContextWeights(best=1.0)),
-            "keyword_bm25": keyword,
+            "keyword_bm25": archive.keyword_ranker(viewer),
         },
         items,
         languages,

@@ -34,7 +34,7 @@ def _review_command(verdict: str) -> None:
     ) -> None:
         archive = services.build_archive(settings, models=False)
         archive.tagger.taxonomy.check_theme(theme)
-        r = archive.store.review(passage_id, theme, verdict, viewer_for(None), reviewer, note)
+        r = archive.review(passage_id, theme, verdict, viewer_for(None), reviewer, note)
         if as_json:
             emit(asdict(r))
         else:
@@ -76,7 +76,7 @@ def review_next(settings: Settings, limit: int, theme: str, pool: int, as_json: 
 def review_list(settings: Settings, as_json: bool) -> None:
     """Every current review."""
     archive = services.build_archive(settings, models=False)
-    for r in archive.store.reviews(viewer_for(None)):
+    for r in archive.read.reviews(viewer_for(None)):
         if as_json:
             emit(asdict(r))
         else:
@@ -96,9 +96,9 @@ def review_export(settings: Settings) -> None:
     viewer = viewer_for(None)
     themes = archive.tagger.taxonomy.ids
     by_passage: dict[int, dict[str, str]] = {}
-    for r in archive.store.reviews(viewer):
+    for r in archive.read.reviews(viewer):
         by_passage.setdefault(r.passage_id, {})[r.theme] = r.verdict
-    rows = {h.passage_id: h for h in archive.store.hits([(p, 0.0) for p in by_passage], viewer)}
+    rows = {h.passage_id: h for h in archive.read.hits([(p, 0.0) for p in by_passage], viewer)}
     for pid, verdicts in sorted(by_passage.items()):
         emit(
             {

@@ -179,9 +179,9 @@ def retrain(
         data.add_items(read_labelled(path, tagger.taxonomy.ids), tagger.taxonomy.ids)
     if reviews and output is None:
         current = services.build_archive(settings, models=False)
-        found = current.store.reviews(Viewer.system())
+        found = current.read.reviews(Viewer.system())
         ids = sorted({r.passage_id for r in found})
-        rows = current.store.passage_texts(Viewer.system(), ids)
+        rows = current.read.passage_texts(Viewer.system(), ids)
         data.add_reviews(found, {pid: (text, lang) for pid, text, lang in rows})
     if examples:
         data.add_taxonomy_examples(tagger)
@@ -247,7 +247,7 @@ def discover(
     found = archive.discover_themes(viewer, min_size)
     shown = {
         pid: text
-        for pid, text, _ in archive.store.passage_texts(
+        for pid, text, _ in archive.read.passage_texts(
             viewer, [pid for e in found for pid in e.passage_ids[:quotes]]
         )
     }
@@ -293,7 +293,7 @@ def promote(
     archive.close()
     archive = services.build_archive(settings)  # rebuilt: loads the grown taxonomy
     count = archive.retag(progress_printer(sys.stderr.isatty()))
-    tagged = archive.store.theme_counts(Viewer.system())
+    tagged = archive.read.theme_counts(Viewer.system())
     n = sum(c.passages for c in tagged if c.theme == theme_id)
     click.echo(
         f"taxonomy {version}: theme {theme_id} added; re-tagged {count} passages, "

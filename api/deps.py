@@ -52,7 +52,7 @@ def viewer_for_header(state: State, authorization: str) -> Viewer:
     if legacy and hmac.compare_digest(key.encode(), legacy.encode()):
         return Viewer("admin", "token:VOCES_API_TOKEN")
     archive: Archive = state.archive
-    viewer = archive.store.keys.viewer(key)
+    viewer = archive.keys.viewer(key)
     if viewer is None:
         raise Unauthorized("the API key is not valid (or has been revoked)")
     return viewer

@@ -44,9 +44,9 @@ def _quote(hit: Hit) -> dict[str, Any]:
 
 def theme_rows(archive: Archive, viewer: Viewer, by: str, quotes: int = 0) -> list[dict[str, Any]]:
     """One row per theme and group among what ``viewer`` may see."""
-    counts = archive.store.theme_counts(viewer, by)
+    counts = archive.read.theme_counts(viewer, by)
     shares = {(p.theme, p.group): p for p in archive.theme_prevalence(viewer, by)}
-    quoted = archive.store.theme_quotes(viewer, by, quotes)
+    quoted = archive.read.theme_quotes(viewer, by, quotes)
     rows = []
     for c in counts:
         share = shares.get((c.theme, c.group))

@@ -11,6 +11,7 @@ from .errors import (
     NotFoundError,
 )
 from .index import EXACT_BELOW, IdSet, VectorIndex
+from .jobs import JobTable
 from .keys import KEY_ROLES, KeyRing
 from .places import MeanVectors, PassagePlaces
 from .records import (
@@ -39,6 +40,7 @@ __all__ = [
     "PassagePlaces",
     "CONSENT_LEVELS",
     "KEY_ROLES",
+    "JobTable",
     "KeyRing",
     "ROLES",
     "ApiKey",

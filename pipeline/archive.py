@@ -28,21 +28,26 @@ from typing import Any
 from corpus import (
     EXACT_BELOW,
     Hit,
-    IndexMismatchError,
+    JobTable,
+    KeyRing,
     Passage,
     PassageEdit,
     PassageFilter,
+    Review,
     Store,
     Testimony,
     VectorIndex,
     Viewer,
     open_vectors,
+    require,
 )
 from corpus.media import FolderMedia, MediaStore
 
 from . import partial
 from .discover import MIN_CLUSTER_SIZE, EmergentTheme
+from .embedding import Embedding
 from .errors import PipelineError
+from .evaluate_search import keyword_ranker
 from .ingest import (
     MIN_SECONDS,
     Ingest,
@@ -55,6 +60,7 @@ from .ingest import (
 )
 from .passages import PassageOptions
 from .prevalence import Prevalence
+from .reading import Reading
 from .review_queue import ReviewCandidate
 from .search import DEFAULT_WEIGHTS, ContextWeights
 from .searching import Searcher, SimilarTestimony
@@ -153,9 +159,10 @@ class Archive:
         )
         self._search = Searcher(self.store, self.vectors, embedder, tagger)
         self._themes = ThemeWork(home, self.store, embedder, tagger)
-        self.rebuilt = 0
-        if embedder is not None:
-            self._open_vectors(fresh_index)
+        self._read = Reading(self.store)
+        self._embedding = Embedding(self.store, self.vectors, embedder, self.writing)
+        #: passages embedded (or adopted from an old index) when the archive was opened
+        self.rebuilt = self._embedding.open(fresh_index) if embedder is not None else 0
         if redact is not None:
             self.fill_redactions()
 
@@ -197,53 +204,14 @@ class Archive:
 
     # -- the vectors ---------------------------------------------------------------------
 
-    def _open_vectors(self, fresh: bool) -> None:
-        """Open the vector search for this embedder: refuse vectors made by another one
-        (unless ``fresh``: then every passage is embedded again), embed the passages
-        that have no stored vector, fill the testimonies' mean vectors, and catch up."""
-        name = self.embedder.name
-        embedders = self.store.vector_embedders()
-        mismatch = bool(embedders) and embedders != {name}
-        if mismatch and not fresh:
-            raise IndexMismatchError(
-                f"the archive's vectors were made with {', '.join(sorted(embedders))}, "
-                f"but {name!r} is configured; set VOCES_EMBEDDER back or run "
-                "`voces reindex` to re-embed every passage"
-            )
-        adopted = self.vectors.open(fresh or mismatch)
-        if fresh or mismatch:
-            self.rebuilt = self._reembed_all()
-        missing = sorted(self.store.all_passage_ids() - self.store.vector_ids())
-        if missing:
-            with self.writing():
-                missing = sorted(self.store.all_passage_ids() - self.store.vector_ids())
-                logger.warning("embedding %d passages that have no stored vector", len(missing))
-                self._embed_passages(missing)
-        if adopted or missing:
-            self.rebuilt = adopted + len(missing)
-        if self.store.needs_testimony_vectors():
-            with self.writing():
-                self.store.fill_testimony_vectors()
-        self.vectors.ready(backfilled=len(missing))
-
-    def _embed_passages(self, passage_ids: Sequence[int] | None, batch: int = 256) -> int:
-        rows = self.store.passage_texts(Viewer.system(), passage_ids)
-        for start in range(0, len(rows), batch):
-            chunk = rows[start : start + batch]
-            vectors = self.embedder.embed([text for _, text, _ in chunk], kind="passage")
-            self.store.put_vectors([pid for pid, _, _ in chunk], vectors, self.embedder.name)
-        return len(rows)
-
-    def _reembed_all(self) -> int:
-        with self.writing():
-            count = self._embed_passages(None)
-        self.rebuild_index()
-        return count
+    def _embed_passages(self, passage_ids: Sequence[int] | None) -> int:
+        """Embed and store these passages' vectors (``voces check --repair``)."""
+        return self._embedding.embed(passage_ids)
 
     def reindex(self, progress: Progress | None = None) -> int:
         """Re-embed every passage with the configured embedder and rebuild the index."""
         self._require_embedder()
-        count = self._reembed_all()
+        count = self._embedding.reembed_all()
         if progress:
             progress(f"re-embedded {count} passages with {self.embedder.name}")
         return count
@@ -361,10 +329,40 @@ class Archive:
         self.vectors.snapshot()  # the old snapshot file held the deleted passages' vectors
         return len(deleted.passage_ids)
 
-    # -- reading --------------------------------------------------------------------------
+    # -- reading (every read through the viewer; see corpus.Store for each) ----------------
+
+    @property
+    def keys(self) -> KeyRing:
+        """API keys: created, listed and revoked by admins (each call takes the viewer)."""
+        return self.store.keys
+
+    @property
+    def jobs(self) -> JobTable:
+        """Upload jobs as archivists follow them (each read takes the viewer)."""
+        return self.store.jobs
+
+    @property
+    def read(self) -> Reading:
+        """The reads the API and the CLI make of stored testimonies, each through the
+        caller's viewer (:class:`~pipeline.reading.Reading`): no writes, no SQL."""
+        return self._read
 
     def testimony(self, testimony_id: str, viewer: Viewer) -> Testimony:
         return self.store.get_testimony(testimony_id, viewer)
+
+    def review(
+        self,
+        passage_id: int,
+        theme: str,
+        verdict: str,
+        viewer: Viewer,
+        reviewer: str = "",
+        note: str = "",
+    ) -> Review:
+        """Record a person's verdict on a passage's theme: a write like any other,
+        under the write lock."""
+        with self.writing():
+            return self.store.review(passage_id, theme, verdict, viewer, reviewer, note)
 
     def passages(self, testimony_id: str, viewer: Viewer) -> list[Passage]:
         return self.store.passages(testimony_id, viewer)
@@ -441,6 +439,15 @@ class Archive:
         examples: int = 6,
     ) -> str:
         return self._themes.promote_emergent(viewer, number, theme_id, labels, parent, examples)
+
+    def keyword_ranker(self, viewer: Viewer) -> Callable[[str], list[str]]:
+        """The keyword baseline of ``voces eval search`` (testimony ids best first)."""
+        return keyword_ranker(self.store, viewer)
+
+    def review_totals(self, viewer: Viewer) -> dict[str, int]:
+        """Current reviews per theme (archivists: counts only)."""
+        require(viewer, "review")
+        return self.store.review_totals()
 
     def retag(self, progress: Progress | None = None, batch: int = 256) -> int:
         """Recompute every passage's machine tags with the current tagger; reviews stay."""

@@ -24,11 +24,14 @@ from typing import Any
 
 import numpy as np
 
+from corpus import Store, Viewer
+
 from .errors import InputError
 from .language import guess_language
+from .search import query_terms
 from .texts import jsonl_rows
 
-__all__ = ["SearchQuery", "evaluate_search", "read_queries"]
+__all__ = ["SearchQuery", "evaluate_search", "keyword_ranker", "read_queries"]
 
 Ranker = Callable[[str], Sequence[str]]
 
@@ -184,3 +187,17 @@ def evaluate_search(
             )
         report["systems"][name] = result
     return report
+
+
+def keyword_ranker(store: Store, viewer: Viewer) -> Callable[[str], list[str]]:
+    """The keyword baseline ``voces eval search`` prints beside Voces: BM25 over
+    accent-folded words (PostgreSQL: ts_rank_cd), each testimony ranked by its best
+    passage."""
+
+    def rank(query: str) -> list[str]:
+        scored = store.keyword_passages(query_terms(query), viewer, limit=1000)
+        where = store.neighbours([pid for pid, _ in scored], viewer)
+        owner = {pid: tid for pid, (tid, _, _) in where.items()}
+        return list(dict.fromkeys(owner[pid] for pid, _ in scored if pid in owner))
+
+    return rank

@@ -17,13 +17,13 @@ router = APIRouter(tags=["admin"])
 @router.get("/keys", response_model=KeyList)
 def list_keys(archive: ArchiveDep, viewer: AdminDep) -> KeyList:
     """Every API key (never the secrets)."""
-    return KeyList(keys=[KeyPublic(**asdict(k)) for k in archive.store.keys.list(viewer)])
+    return KeyList(keys=[KeyPublic(**asdict(k)) for k in archive.keys.list(viewer)])
 
 
 @router.post("/keys", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)
 def create_key(archive: ArchiveDep, viewer: AdminDep, body: KeyCreate) -> KeyCreated:
     """A new key: the answer holds it this once; only its hash is kept."""
-    record, key = archive.store.keys.create(body.role, body.name, viewer)
+    record, key = archive.keys.create(body.role, body.name, viewer)
     return KeyCreated(**asdict(record), key=key)
 
 
@@ -31,7 +31,7 @@ def create_key(archive: ArchiveDep, viewer: AdminDep, body: KeyCreate) -> KeyCre
 def revoke_key(
     archive: ArchiveDep, viewer: AdminDep, key_id: Annotated[str, Path(max_length=100)]
 ) -> None:
-    archive.store.keys.revoke(key_id, viewer)
+    archive.keys.revoke(key_id, viewer)
 
 
 @router.get("/audit", response_model=AuditList)
@@ -50,5 +50,5 @@ def audit(
     action: Annotated[str, Query(max_length=40)] = "",
 ) -> AuditList:
     """Writes, consent changes and reads of restricted or private material, newest first."""
-    entries = archive.store.audit_entries(viewer, limit, audit_since(since), action)
+    entries = archive.read.audit_entries(viewer, limit, audit_since(since), action)
     return AuditList(entries=[AuditPublic(**asdict(e)) for e in entries])

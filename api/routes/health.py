@@ -11,7 +11,7 @@ router = APIRouter(prefix="/health", tags=["health"])
 @router.get("", response_model=Health)
 def health(archive: ArchiveDep, viewer: ViewerDep) -> Health:
     """The server answers; counts are of what the caller may see."""
-    counts = archive.store.counts(viewer)
+    counts = archive.read.counts(viewer)
     return Health(
         status="ok",
         role=viewer.role,

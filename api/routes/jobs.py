@@ -19,7 +19,7 @@ def list_jobs(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> JobList:
     """Uploads and where they stand, newest first (archivists)."""
-    return JobList(jobs=[job_public(j) for j in archive.store.jobs.list(viewer, state, limit)])
+    return JobList(jobs=[job_public(j) for j in archive.jobs.list(viewer, state, limit)])
 
 
 @router.get("/{job_id}", response_model=JobPublic)
@@ -27,4 +27,4 @@ def get_job(
     archive: ArchiveDep, viewer: WriterDep, job_id: Annotated[str, Path(max_length=100)]
 ) -> JobPublic:
     """One upload's state, progress (0..1), message, error, and the testimonies stored."""
-    return job_public(archive.store.jobs.get(job_id, viewer))
+    return job_public(archive.jobs.get(job_id, viewer))

@@ -47,9 +47,9 @@ def _detail(archive: ArchiveDep, passage: Passage, viewer: Viewer) -> PassageDet
     return PassageDetail(
         **passage_public(passage).model_dump(),
         testimony_id=passage.testimony_id,
-        reviews=[ReviewPublic(**asdict(r)) for r in archive.store.reviews(viewer, [passage.id])],
+        reviews=[ReviewPublic(**asdict(r)) for r in archive.read.reviews(viewer, [passage.id])],
         edits=[
-            PassageEditPublic(**asdict(e)) for e in archive.store.passage_edits(passage.id, viewer)
+            PassageEditPublic(**asdict(e)) for e in archive.read.passage_edits(passage.id, viewer)
         ]
         if allowed(viewer, "read edit history")
         else [],
@@ -75,7 +75,7 @@ def review_queue(
 @router.get("/review-totals", response_model=ReviewTotals)
 def review_totals(archive: ArchiveDep, viewer: WriterDep) -> ReviewTotals:
     """How many passages carry a current review, per theme (archivists; counts only)."""
-    totals = archive.store.review_totals()
+    totals = archive.review_totals(viewer)
     return ReviewTotals(total=sum(totals.values()), themes=totals)
 
 
@@ -83,7 +83,7 @@ def review_totals(archive: ArchiveDep, viewer: WriterDep) -> ReviewTotals:
 def get_passage(archive: ArchiveDep, viewer: ViewerDep, passage_id: PassageId) -> PassageDetail:
     """A passage with its effective tags (reviews applied) and the reviews themselves
     (who reviewed, and their notes, for archivists only)."""
-    return _detail(archive, archive.store.passage(passage_id, viewer), viewer)
+    return _detail(archive, archive.read.passage(passage_id, viewer), viewer)
 
 
 @router.post(
@@ -97,8 +97,8 @@ def review_passage(
     """Accept, reject or add a theme on a passage (archivists). The decision wins over
     machine tags and survives re-tagging and re-indexing."""
     archive.tagger.taxonomy.check_theme(body.theme)
-    archive.store.review(passage_id, body.theme, body.verdict, viewer, body.reviewer, body.note)
-    return _detail(archive, archive.store.passage(passage_id, viewer), viewer)
+    archive.review(passage_id, body.theme, body.verdict, viewer, body.reviewer, body.note)
+    return _detail(archive, archive.read.passage(passage_id, viewer), viewer)
 
 
 @router.patch("/{passage_id:passage_id}", response_model=PassageDetail)

@@ -52,7 +52,7 @@ def list_testimonies(
     if theme:
         archive.tagger.taxonomy.check_theme(theme)
     flt = PassageFilter(region=region, community=community, theme=theme, language=language)
-    items, total = archive.store.list_testimonies(viewer, flt, limit, offset)
+    items, total = archive.read.list_testimonies(viewer, flt, limit, offset)
     return TestimonyList(total=total, items=[summary(t) for t in items])
 
 
@@ -119,7 +119,7 @@ def audio(
     if link:
         settings = request.app.state.settings
         viewer = request.app.state.media_links.viewer(
-            link, testimony_id, archive.store.keys, bool(settings.api_token)
+            link, testimony_id, archive.keys, bool(settings.api_token)
         )
     name = archive.recording(testimony_id, viewer)
     if name is None:

@@ -57,7 +57,7 @@ def emergent(
     Promote one with `voces themes promote NUMBER THEME_ID` (it re-tags the archive)."""
     found = archive.discover_themes(viewer, min_size)
     wanted = [pid for e in found for pid in e.passage_ids[:quotes]]
-    shown = {p.id: p for p in archive.store.passages_by_id(wanted, viewer)}
+    shown = {p.id: p for p in archive.read.passages_by_id(wanted, viewer)}
     return [
         EmergentPublic(
             number=e.number,
