@@ -48,7 +48,8 @@ def main() -> None:
     archive = services.build_archive(get_settings())
     archive.warm_up()
     viewer, region = Viewer.system(), PassageFilter(region=args.region)
-    in_memory = archive._places.neighbours
+    places = archive._search._places  # grouped search's PassagePlaces (pipeline/searching.py)
+    in_memory = places.neighbours
 
     def sqlite_only(ids, consent):  # type: ignore[no-untyped-def]
         return {}, sorted(set(ids))  # every id "unsure": Store.neighbours answers
@@ -63,14 +64,14 @@ def main() -> None:
         query = QUERIES[n % len(QUERIES)]
         hits = {}
         for mode, neighbours in modes.items():
-            archive._places.neighbours = neighbours  # type: ignore[method-assign]
+            places.neighbours = neighbours  # type: ignore[method-assign]
             for label, flt in (("", PassageFilter()), (" region", region)):
                 t0 = time.perf_counter()
                 found = archive.search(query, viewer, 10, flt)
                 times.setdefault(mode + label, []).append(time.perf_counter() - t0)
                 hits[mode + label] = [h.passage_id for h in found]
         same &= hits["memory"] == hits["sqlite"] and hits["memory region"] == hits["sqlite region"]
-    archive._places.neighbours = in_memory  # type: ignore[method-assign]
+    places.neighbours = in_memory  # type: ignore[method-assign]
     for key, values in times.items():
         p50, mean = np.median(values) * 1000, np.mean(values) * 1000
         print(f"{key:15s} p50 {p50:6.1f} ms   mean {mean:6.1f} ms")
