@@ -98,6 +98,17 @@ def _cut_long(sentence: str) -> list[str]:
     return [sentence]
 
 
+def plain_sentences(text: str) -> list[str]:
+    """The archive's sentence splitter (pipeline.passages), line by line, with glued full
+    stops unglued; nothing dropped or cut."""
+    return [
+        sentence
+        for line in text.splitlines()
+        if line.strip()
+        for sentence in split_sentences(_GLUED.sub(". ", line))
+    ]
+
+
 def sentences_of(text: str) -> tuple[list[str], CutStats]:
     """The archive's own sentence splitter (pipeline.passages), line by line, with glued
     full stops unglued, "Keywords:" lines left out and over-long sentences cut at clauses."""
