@@ -31,7 +31,17 @@ from .language import guess_language
 from .search import query_terms
 from .texts import jsonl_rows
 
-__all__ = ["SearchQuery", "evaluate_search", "keyword_ranker", "read_queries"]
+__all__ = [
+    "SearchQuery",
+    "dense_ranker",
+    "evaluate_names",
+    "evaluate_search",
+    "fused_ranker",
+    "keyword_ranker",
+    "read_names",
+    "read_queries",
+    "testimony_texts",
+]
 
 Ranker = Callable[[str], Sequence[str]]
 
@@ -201,3 +211,90 @@ def keyword_ranker(store: Store, viewer: Viewer) -> Callable[[str], list[str]]:
         return list(dict.fromkeys(owner[pid] for pid, _ in scored if pid in owner))
 
     return rank
+
+
+def testimony_texts(store: Store, viewer: Viewer) -> dict[str, str]:
+    """Each testimony's whole text as ``viewer`` reads it (its passages in order): what
+    the plain baselines embed, one vector per testimony."""
+    out: dict[str, list[str]] = {}
+    testimonies, _ = store.list_testimonies(viewer, limit=10**9)
+    for t in testimonies:
+        out[t.id] = [p.text for p in store.passages(t.id, viewer)]
+    return {tid: " ".join(parts) for tid, parts in out.items()}
+
+
+def dense_ranker(
+    embedder: Any, texts: Mapping[str, str], cache: Path | None = None, depth: int = 1000
+) -> Ranker:
+    """A plain baseline: the cosine of the query with each testimony's whole text, one
+    vector each (as a user of the model alone would search). Vectors are cached in
+    ``cache`` (a ``.npy`` per model and collection), since embedding a large collection
+    with a slow model takes long and the baseline does not change."""
+    import hashlib
+
+    ids = sorted(texts)
+    key = hashlib.sha256(
+        "\n".join([embedder.name, *(f"{i}\t{texts[i]}" for i in ids)]).encode("utf-8")
+    ).hexdigest()[:20]
+    path = cache / f"{key}.npy" if cache is not None else None
+    if path is not None and path.is_file():
+        matrix = np.load(path)
+    else:
+        matrix = embedder.embed([texts[i] for i in ids], kind="passage")
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, matrix)
+
+    def rank(query: str) -> list[str]:
+        scores = matrix @ embedder.embed([query], kind="query")[0]
+        top = np.argsort(-scores, kind="stable")[:depth]
+        return [ids[i] for i in top]
+
+    return rank
+
+
+def fused_ranker(rankers: Sequence[Ranker], k: int = 60, depth: int = 1000) -> Ranker:
+    """Reciprocal-rank fusion (Cormack et al. 2009, k=60) of several rankings."""
+
+    def rank(query: str) -> list[str]:
+        scores: dict[str, float] = {}
+        for ranker in rankers:
+            for position, doc in enumerate(ranker(query)):
+                scores[doc] = scores.get(doc, 0.0) + 1.0 / (k + position + 1)
+        return sorted(scores, key=lambda d: -scores[d])[:depth]
+
+    return rank
+
+
+def read_names(path: Path) -> list[tuple[str, str]]:
+    """(word, the id of the one testimony that holds it) from a names set
+    (bench/names_set.py)."""
+    import json
+
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+        names = [(str(n["word"]), str(n["id"])) for n in doc["names"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path} is not a names set (bench/names_set.py): {exc}") from exc
+    return names
+
+
+def evaluate_names(
+    systems: Mapping[str, Ranker], names: Sequence[tuple[str, str]], k: int = 10, seed: int = 0
+) -> dict[str, Any]:
+    """hit@k of each system on a names set: the share of names whose one testimony is among
+    the first ``k`` results of searching the name alone, with a 95% bootstrap interval."""
+    out: dict[str, Any] = {"names": len(names), "k": k, "systems": {}}
+    for name, ranker in systems.items():
+        hits = np.array([tid in list(ranker(word))[:k] for word, tid in names], dtype=float)
+        result: dict[str, Any] = {"hit": round(float(hits.mean()), 4) if len(hits) else 0.0}
+        if len(hits) > 2 and hits.std() > 0:
+            from scipy.stats import bootstrap
+
+            ci = bootstrap(
+                (hits,), np.mean, n_resamples=1000, random_state=seed, method="percentile"
+            ).confidence_interval
+            result["hit_ci95"] = [round(float(ci.low), 4), round(float(ci.high), 4)]
+        result["missed"] = [word for (word, tid), hit in zip(names, hits, strict=True) if not hit]
+        out["systems"][name] = result
+    return out

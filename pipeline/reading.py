@@ -23,6 +23,8 @@ from corpus import (
     Viewer,
 )
 
+from .evaluate_search import testimony_texts
+
 __all__ = ["Reading"]
 
 
@@ -74,3 +76,8 @@ class Reading:
         self, viewer: Viewer, by: str = "", per_cell: int = 3
     ) -> dict[tuple[str, str], list[Hit]]:
         return self._store.theme_quotes(viewer, by, per_cell)
+
+    def whole_texts(self, viewer: Viewer) -> dict[str, str]:
+        """Each testimony's whole text as ``viewer`` reads it (``voces eval search``'s
+        plain baselines embed one vector per testimony)."""
+        return testimony_texts(self._store, viewer)

