@@ -5,7 +5,8 @@
 
 Every EJAtlas case text (Spanish ones accent-repaired, as bench/search_corpus.py does) and
 every demo testimony is cut into passages of 15-80 words at sentence boundaries (one to
-four sentences, never across two cases; bench/lib/topical.py says how). Each passage is one
+four sentences, never across two cases; bench/lib/topical.py says how); a passage whose
+text an earlier one already has is left out (its id is skipped). Each passage is one
 line in the import format `voces ingest` reads:
 
 - ``id`` ``tp-<case short id>-<n>`` (``tp-mw-006-3``, ``tp-demo-cajamarca-01-2``);
@@ -68,7 +69,8 @@ def build(ejatlas: Path, demo: Path) -> tuple[list[dict[str, object]], dict[str,
         )
     cut, stats = passages_of_rows(rows)
     out: list[dict[str, object]] = []
-    relabelled = 0
+    relabelled = duplicates = 0
+    seen: set[str] = set()
     for row, n, text in cut:
         declared = str(row["language"])
         language = passage_language(text, declared)
@@ -76,6 +78,12 @@ def build(ejatlas: Path, demo: Path) -> tuple[list[dict[str, object]], dict[str,
             relabelled += 1
             if str(row["id"]).startswith("ejatlas-"):
                 text = scrape_form(text) if language == "en" else restore_accents(text)
+        if text in seen:
+            # a paragraph several cases share (the PPT tribunal's findings): Voces keeps one
+            # testimony per text, and two copies would split one answer's grade
+            duplicates += 1
+            continue
+        seen.add(text)
         entry: dict[str, object] = {
             "id": f"tp-{short_id(str(row['id']))}-{n}",
             "text": text,
@@ -95,6 +103,7 @@ def build(ejatlas: Path, demo: Path) -> tuple[list[dict[str, object]], dict[str,
         "dropped_words": stats.dropped_words,
         "keyword_lines_dropped": stats.keyword_lines,
         "relabelled_language": relabelled,
+        "duplicate_passages_dropped": duplicates,
     }
     return out, info
 
