@@ -81,8 +81,13 @@ __all__ = [
     "PassageVectors",
     "StoryScore",
     "highlight",
+    "NAME_MAX_PASSAGES",
+    "capitalised_inside",
     "label_share",
     "label_shares",
+    "name_candidates",
+    "name_terms",
+    "written_as_names",
     "query_terms",
     "RARE_MIN_PASSAGES",
     "STEM",
@@ -104,9 +109,13 @@ class ContextWeights:
     keyword: float = 0.0
     #: added for the share of the query's words in its title, region or community
     label: float = 0.0
+    #: added for the share of the query's names (rare words written as names) it holds
+    name: float = 0.0
 
 
-DEFAULT_WEIGHTS = ContextWeights(best=0.2, window=0.2, whole=0.6, rare=0.2, keyword=0.3, label=0.5)
+DEFAULT_WEIGHTS = ContextWeights(
+    best=0.2, window=0.2, whole=0.6, rare=0.2, keyword=0.3, label=0.5, name=1.0
+)
 
 
 @dataclass(frozen=True)
@@ -191,6 +200,7 @@ def rank_stories(
     keyword_hits: Mapping[str, float] | None = None,
     label_hits: Mapping[str, float] | None = None,
     limit: int | None = None,
+    name_hits: Mapping[str, float] | None = None,
 ) -> list[StoryScore]:
     """Testimonies ranked by context-aware score (the ``limit`` best, or all).
 
@@ -201,7 +211,8 @@ def rank_stories(
     ``rare_hits`` gives each testimony the share (0..1) of the query's rare words it holds,
     ``keyword_hits`` its best passage's BM25 over the query's stems relative to the best
     testimony's (0..1), ``label_hits`` the share of the query's words in its title, region
-    or community (:func:`label_share`).
+    or community (:func:`label_share`), ``name_hits`` the share of the query's names
+    (:func:`name_terms`) it holds.
     """
     best, matched = _best(candidates, where)
     if not best:
@@ -234,6 +245,7 @@ def rank_stories(
         (weights.rare, rare_hits),
         (weights.keyword, keyword_hits),
         (weights.label, label_hits),
+        (weights.name, name_hits),
     ):
         if weight and lift:
             total += weight * np.asarray([lift.get(t, 0.0) for t in tids])
@@ -352,6 +364,64 @@ def rare_terms(counts: Mapping[str, int], total: int) -> list[str]:
         return []
     limit = max(1, int(total * 0.002))
     return [term for term, n in counts.items() if 0 < n <= limit]
+
+
+#: a word held by at most this many of the passages a viewer may read (or 0.2% of them,
+#: in a larger archive) is rare enough to be a name, whatever the archive's size
+NAME_MAX_PASSAGES = 3
+
+
+def name_candidates(counts: Mapping[str, int], total: int) -> list[str]:
+    """The query's words (folded, with their passage counts among what the viewer may
+    read) rare enough to name something: held by at least one passage and at most
+    :data:`NAME_MAX_PASSAGES` or 0.2% of them. No switch on the archive's size: in a
+    first-year archive of 20 passages a name in one of them is still a name."""
+    limit = max(NAME_MAX_PASSAGES, int(total * 0.002))
+    return [term for term, n in counts.items() if 0 < n <= limit]
+
+
+def written_as_names(query: str) -> set[str]:
+    """The query's words (folded) that its writer wrote as names: with a digit (a code,
+    "Marca0123"), or with a capital initial where a sentence does not begin (a query of
+    one word counts: "Yanaquihua")."""
+    words = _WORD.findall(query)
+    out = set()
+    for n, word in enumerate(words):
+        if any(c.isdigit() for c in word) or (word[0].isupper() and (n > 0 or len(words) == 1)):
+            out.add(_fold(word))
+    return out
+
+
+def capitalised_inside(term: str, texts: Iterable[str]) -> bool:
+    """Whether ``term`` (folded) is written with a capital initial, not at the start of a
+    sentence, in most of the ``texts`` that hold it: how an archive writes a name
+    (Huaqamalle, Montenegro) and not an ordinary word, even when the query is typed in
+    lower case."""
+    named = held = 0
+    for text in texts:
+        seen = False
+        for m in _WORD.finditer(text):
+            if _fold(m.group()) != term:
+                continue
+            seen = True
+            before = text[: m.start()].rstrip()
+            if m.group()[0].isupper() and before and before[-1] not in ".!?¿¡:;\"«“\n":
+                named += 1
+                break
+        held += seen
+    return held > 0 and named * 2 >= held
+
+
+def name_terms(
+    query: str, counts: Mapping[str, int], total: int, capitalised: Collection[str] = ()
+) -> list[str]:
+    """The query's names: rare words (:func:`name_candidates`) written as names in the
+    query (:func:`written_as_names`) or in the archive (``capitalised``: those the caller
+    found :func:`capitalised_inside` the passages holding them). A researcher who types a
+    name must find the testimonies holding it, in an archive of twenty passages as in one
+    of a million; a rare ordinary word ("contaminado" in a small archive) is not one."""
+    typed = written_as_names(query)
+    return [t for t in name_candidates(counts, total) if t in typed or t in capitalised]
 
 
 def highlight(query: str, text: str) -> tuple[tuple[int, int], ...]:

@@ -11,7 +11,7 @@ ranking takes (how many passages, how many hold a word) is of what the viewer ma
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -28,8 +28,11 @@ from .search import (
     STEM,
     ContextWeights,
     PassageVectors,
+    capitalised_inside,
     highlight,
     label_shares,
+    name_candidates,
+    name_terms,
     query_terms,
     rank_stories,
     rare_terms,
@@ -133,14 +136,23 @@ class Searcher:
         folded = query_terms(query)
         # every statistic ranking uses is of what this viewer may read (issue 26)
         total = self.vectors.visible_count(viewer)
-        counts = self.store.term_passages(folded if weights.rare else [], viewer)
-        rarest = rare_terms(counts, total)
+        counts = self.store.term_passages(folded if weights.rare or weights.name else [], viewer)
         visible = self.vectors.visible(flt, viewer)
-        for term in rarest:  # exact names and codes: found even where meaning is not
-            for pid, _ in self.store.keyword_passages(
-                [term], viewer, flt, limit=50, visible=visible
-            ):
-                rare.setdefault(pid, set()).add(term)
+        # names and codes (rare words written as names): the stories holding them first,
+        # at any archive size; and the other rare words of a large archive (rare_terms)
+        holding = {
+            term: self.store.keyword_passages([term], viewer, flt, limit=50, visible=visible)
+            for term in name_candidates(counts, total) + rare_terms(counts, total)
+        }
+        names = name_terms(query, counts, total, self._capitalised(holding, viewer))
+        rarest = rare_terms(counts, total)
+        named: dict[int, set[str]] = {}
+        for term, passages in holding.items():
+            for pid, _ in passages:
+                if term in names:
+                    named.setdefault(pid, set()).add(term)
+                if term in rarest:
+                    rare.setdefault(pid, set()).add(term)
         # the query's word stems in the text (BM25): names, places and shared cognates
         kept = (
             self._uncommon(stem_terms(folded), total, viewer)
@@ -156,7 +168,7 @@ class Searcher:
         )
         candidates = {pid: score for pid, score in scored}
         self._places.sync(self.store)
-        found = [*rare, *(pid for pid, _ in stemmed)]
+        found = [*rare, *named, *(pid for pid, _ in stemmed)]
         where, unsure = self._places.neighbours([*candidates, *found], viewer.consent)
         if unsure:
             where.update(self.store.neighbours(unsure, viewer))
@@ -181,11 +193,8 @@ class Searcher:
         # testimony: read those vectors, not every passage of every candidate story
         vectors = self._vectors(sorted(window_ids(candidates.items(), where)))
         whole = self.vectors.testimony_vectors(stories)
-        held: dict[str, set[str]] = {}
-        for pid, words in rare.items():
-            if pid in where:
-                held.setdefault(where[pid][0], set()).update(words)
-        shares = {tid: len(words) / len(rarest) for tid, words in held.items()}
+        shares = _shares(rare, where, len(rarest))
+        name_shares = _shares(named, where, len(names))
         ranked = rank_stories(
             vector,
             list(candidates.items()),
@@ -197,13 +206,15 @@ class Searcher:
             keyword,
             label,
             limit=k,
+            name_hits=name_shares,
         )
-        # show the passage that holds the rare word (the name searched for), not a
+        # show the passage that holds the name (or rare word) searched for, not a
         # passage that merely means something close
+        exact = {**rare, **named}
         for n, story in enumerate(ranked):
-            holding = [p for p in rare if p in where and where[p][0] == story.testimony_id]
-            if holding and story.passage_id not in rare:
-                pid = max(holding, key=lambda p: candidates.get(p, 0.0))
+            held = [p for p in exact if p in where and where[p][0] == story.testimony_id]
+            if held and story.passage_id not in exact:
+                pid = max(held, key=lambda p: candidates.get(p, 0.0))
                 _, before, after = where[pid]
                 ranked[n] = replace(story, passage_id=pid, neighbours=(pid, before, after))
         hits = {
@@ -228,6 +239,19 @@ class Searcher:
                 )
             )
         return out
+
+    def _capitalised(
+        self, holding: Mapping[str, Sequence[tuple[int, float]]], viewer: Viewer
+    ) -> set[str]:
+        """Which rare words the archive writes as names (:func:`capitalised_inside` the
+        passages holding them, as the viewer reads them)."""
+        ids = sorted({pid for passages in holding.values() for pid, _ in passages})
+        texts = self.store.texts(ids, viewer) if ids else {}
+        return {
+            term
+            for term, passages in holding.items()
+            if capitalised_inside(term, (texts.get(pid, "") for pid, _ in passages))
+        }
 
     def _vectors(self, ids: Sequence[int]) -> PassageVectors:
         """Vectors of passages for ranking, as the vector search keeps them."""
@@ -272,3 +296,14 @@ class Searcher:
             )
             for h in best.values()
         ]
+
+
+def _shares(
+    holding: Mapping[int, set[str]], where: Mapping[int, tuple[str, Any, Any]], of: int
+) -> dict[str, float]:
+    """Per testimony, the share of ``of`` words its passages in ``holding`` hold."""
+    held: dict[str, set[str]] = {}
+    for pid, words in holding.items():
+        if pid in where:
+            held.setdefault(where[pid][0], set()).update(words)
+    return {tid: len(words) / of for tid, words in held.items()} if of else {}
