@@ -52,7 +52,7 @@ class DiarizeOptions:
     speakers: int | None = None  # the number of voices when known; None: estimate it
     # cosine distance at which clustering stops merging voices (estimation only); tuned
     # by bench/diarization.py on its dev conversations
-    threshold: float = 0.3
+    threshold: float = 0.4
     max_speakers: int = 8  # an estimate never exceeds this
     # a voice must hold at least this many seconds of windows to stand on its own when the
     # number is estimated (else its windows join the nearest voice): one odd window is noise
@@ -191,11 +191,17 @@ def cluster_voices(
     options: DiarizeOptions,
 ) -> np.ndarray:
     """Voice centroids (k, dim) for unit-length ``vectors`` (one per window; ``weights``:
-    seconds each covers). Average-linkage clustering on cosine distance, to
-    ``options.speakers`` clusters or until ``options.threshold``; when estimating, a
-    cluster under ``min_speaker`` seconds joins its nearest; then a few rounds of
-    nearest-centroid reassignment (k-means on the sphere) undo chaining."""
-    from sklearn.cluster import AgglomerativeClustering
+    seconds each covers).
+
+    A known number of voices: k-means (10 starts; on unit vectors, nearest by Euclidean
+    distance is nearest by cosine). Average linkage to N clusters split off a few odd
+    windows as a "voice" and left two similar voices merged: 16.1 % DER against 9.9 %
+    for k-means on bench/diarization.py's two-speaker conversations.
+    Estimated: average-linkage clustering on cosine distance until ``threshold``; a
+    cluster under ``min_speaker`` seconds joins its nearest. (k-means for k = 2, 3...
+    until two centres come closer than a threshold estimated worse: 19.5 % against
+    14.8 %.) Then a few rounds of nearest-centroid reassignment (k-means on the sphere)."""
+    from sklearn.cluster import AgglomerativeClustering, KMeans
 
     n = len(vectors)
     if n == 0:
@@ -204,29 +210,30 @@ def cluster_voices(
     if n == 1 or wanted == 1:
         return _centroids(vectors, np.zeros(n, dtype=int), 1)
     if wanted is not None:
-        model = AgglomerativeClustering(
-            n_clusters=min(wanted, n), metric="cosine", linkage="average"
-        )
-    else:
-        model = AgglomerativeClustering(
-            n_clusters=None,
-            metric="cosine",
-            linkage="average",
-            distance_threshold=options.threshold,
-        )
-    labels = model.fit_predict(vectors)
+        k = min(wanted, n)
+        labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(vectors)
+        return _refine(vectors, weights, _centroids(vectors, labels, k), drop_empty=False)
+    labels = AgglomerativeClustering(
+        n_clusters=None, metric="cosine", linkage="average", distance_threshold=options.threshold
+    ).fit_predict(vectors)
     k = int(labels.max()) + 1
-    if wanted is None and k > options.max_speakers:
+    if k > options.max_speakers:
         labels = AgglomerativeClustering(
             n_clusters=options.max_speakers, metric="cosine", linkage="average"
         ).fit_predict(vectors)
         k = options.max_speakers
-    centroids = _centroids(vectors, labels, k)
-    if wanted is None:
-        centroids = _drop_small(vectors, weights, centroids, options.min_speaker)
+    centroids = _drop_small(vectors, weights, _centroids(vectors, labels, k), options.min_speaker)
+    return _refine(vectors, weights, centroids, drop_empty=True)
+
+
+def _refine(
+    vectors: np.ndarray, weights: np.ndarray, centroids: np.ndarray, drop_empty: bool
+) -> np.ndarray:
+    """A few rounds of k-means on the sphere: every vector to its nearest centre (by
+    cosine), every centre to its vectors' mean direction."""
     for _ in range(5):
         labels = np.argmax(vectors @ centroids.T, axis=1)
-        if wanted is None:
+        if drop_empty:
             keep = np.bincount(labels, weights=weights, minlength=len(centroids)) > 0
             centroids = centroids[keep]
             labels = np.argmax(vectors @ centroids.T, axis=1)
@@ -295,11 +302,7 @@ def assign_voices(
             out.append(SpanSpeakers(start, end, "S1", (SpeakerTurn(start, end, "S1"),)))
             continue
         turns = tuple(SpeakerTurn(round(a, 2), round(b, 2), names[v]) for a, b, v in voiced)
-        held: dict[str, float] = {}
-        for t in turns:
-            held[t.speaker] = held.get(t.speaker, 0.0) + (t.end - t.start)
-        main = max(held, key=lambda s: (held[s], -int(s[1:])))
-        out.append(SpanSpeakers(start, end, main, turns))
+        out.append(SpanSpeakers(start, end, _longest(turns), turns))
     ordered = sorted(set(names.values()), key=lambda s: int(s[1:]))
     return Diarization(tuple(out), tuple(ordered) if ordered else ("S1",))
 
@@ -395,3 +398,10 @@ def diarize(
     )
     scores = vectors @ centroids.T if len(centroids) else np.zeros((len(windows), 0))
     return assign_voices(spans, [(w.span, w.start, w.end) for w in windows], scores, options)
+
+
+def _longest(turns: Sequence[SpeakerTurn]) -> str:
+    held: dict[str, float] = {}
+    for t in turns:
+        held[t.speaker] = held.get(t.speaker, 0.0) + (t.end - t.start)
+    return max(held, key=lambda s: (held[s], -int(s[1:])))
