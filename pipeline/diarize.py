@@ -59,6 +59,7 @@ class DiarizeOptions:
     min_speaker: float = 3.0
     min_turn: float = 1.0  # a change of voice inside a span shorter than this is not a turn
     batch: int = 128  # windows per call of the encoder
+    cluster_sample: int = 2000  # estimating: windows clustered at most (see cluster_voices)
     read_seconds: float = 60.0  # audio read from disk at a time
 
     def check(self) -> None:
@@ -213,16 +214,21 @@ def cluster_voices(
         k = min(wanted, n)
         labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(vectors)
         return _refine(vectors, weights, _centroids(vectors, labels, k), drop_empty=False)
+    # average linkage holds all pairwise distances: n = 9,600 windows (two hours) would
+    # be 370 MB, so a long recording is clustered on evenly spaced windows, and every
+    # window then goes to its nearest centre
+    sample = np.linspace(0, n - 1, min(n, options.cluster_sample)).round().astype(int)
+    part = vectors[sample]
     labels = AgglomerativeClustering(
         n_clusters=None, metric="cosine", linkage="average", distance_threshold=options.threshold
-    ).fit_predict(vectors)
+    ).fit_predict(part)
     k = int(labels.max()) + 1
     if k > options.max_speakers:
         labels = AgglomerativeClustering(
             n_clusters=options.max_speakers, metric="cosine", linkage="average"
-        ).fit_predict(vectors)
+        ).fit_predict(part)
         k = options.max_speakers
-    centroids = _drop_small(vectors, weights, _centroids(vectors, labels, k), options.min_speaker)
+    centroids = _drop_small(vectors, weights, _centroids(part, labels, k), options.min_speaker)
     return _refine(vectors, weights, centroids, drop_empty=True)
 
 

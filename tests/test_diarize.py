@@ -220,6 +220,16 @@ def test_one_odd_window_is_not_a_speaker_when_estimating():
     assert len(centroids) == 2
 
 
+def test_a_long_recording_is_clustered_on_a_sample_of_its_windows():
+    """Two hours are ~9,600 windows: all pairwise distances would not fit in memory."""
+    vectors = _voices([3000, 1500, 500])
+    weights = np.full(len(vectors), 0.75)
+    centroids = cluster_voices(vectors, weights, DiarizeOptions(cluster_sample=300))
+    assert len(centroids) == 3
+    labels = np.argmax(vectors @ centroids.T, axis=1)
+    assert same_up_to_names(list(labels), list(np.repeat([0, 1, 2], [3000, 1500, 500])))
+
+
 def test_an_estimate_never_exceeds_max_speakers():
     vectors = _voices([6] * 6, spread=0.1)
     centroids = cluster_voices(vectors, np.full(36, 1.5), DiarizeOptions(max_speakers=4))
