@@ -13,6 +13,7 @@ the clips' references in the same order, and a JSON sidecar keeps the clip bound
 
     python bench/make_long.py --minutes 7 --out /tmp/voces-long        # es.ogg, en.ogg
     python bench/make_long.py --minutes 120 --lang es --out /tmp/voces-long
+    python bench/make_long.py --minutes 7 --gap 1.5 --plain --out /tmp/voces-29  # issue 29
 
 Nothing is written into the repository (the clips' licences do not allow it).
 """
@@ -44,13 +45,24 @@ def _level(clip: np.ndarray, dbfs: float = -20.0) -> np.ndarray:
 
 
 def make_long(
-    manifest: Path, lang: str, minutes: float, out: Path, seed: int = 0
+    manifest: Path,
+    lang: str,
+    minutes: float,
+    out: Path,
+    seed: int = 0,
+    gap: float | None = None,
+    plain: bool = False,
 ) -> tuple[Path, dict[str, object]]:
+    """One long recording of ``lang``; ``gap`` fixes the silence between clips (else
+    1-4 s, seeded); ``plain`` keeps the clips as recorded (no levelling, digital silence,
+    no noise floor), as issue 29's reproduction describes its recordings."""
     rows = [json.loads(line) for line in manifest.read_text("utf-8").splitlines() if line.strip()]
     rows = [r for r in rows if r["lang"] == lang]
     if not rows:
         raise SystemExit(f"no {lang} clips in {manifest}")
-    clips = [_level(decode_audio(manifest.parent / r["file"])) for r in rows]
+    clips = [decode_audio(manifest.parent / r["file"]) for r in rows]
+    if not plain:
+        clips = [_level(c) for c in clips]
     rng = np.random.default_rng(seed)
     target = int(minutes * 60 * SAMPLE_RATE)
     pieces: list[np.ndarray] = []
@@ -59,9 +71,10 @@ def make_long(
     at = 0
     n = 0
     while at < target:
-        gap = np.zeros(int(rng.uniform(1.0, 4.0) * SAMPLE_RATE), dtype=np.float32)
-        pieces.append(gap)
-        at += len(gap)
+        seconds = rng.uniform(1.0, 4.0) if gap is None else gap
+        silence = np.zeros(int(seconds * SAMPLE_RATE), dtype=np.float32)
+        pieces.append(silence)
+        at += len(silence)
         clip, row = clips[n % len(clips)], rows[n % len(rows)]
         spans.append(
             {"file": row["file"], "start": at / SAMPLE_RATE, "end": (at + len(clip)) / SAMPLE_RATE}
@@ -71,7 +84,8 @@ def make_long(
         at += len(clip)
         n += 1
     audio = np.concatenate(pieces)
-    audio += rng.normal(0.0, 10 ** (-50 / 20), size=len(audio)).astype(np.float32)
+    if not plain:
+        audio += rng.normal(0.0, 10 ** (-50 / 20), size=len(audio)).astype(np.float32)
     out.mkdir(parents=True, exist_ok=True)
     wav = out / f"{lang}-{minutes:g}min.wav"
     with wave.open(str(wav), "wb") as w:
@@ -91,9 +105,15 @@ def make_long(
         "clips": len(spans),
         "reference": " ".join(references),
         "spans": spans,
-        "how": "clips of this language in manifest order, repeated, each at RMS -20 dBFS; "
-        f"1-4 s silences (seed {seed}); Gaussian noise at -50 dBFS; 16-bit WAV, then sox "
-        "to Ogg Vorbis q3",
+        "how": (
+            "clips of this language in manifest order, repeated, as recorded; "
+            f"{gap if gap is not None else '1-4'} s digital silences"
+            if plain
+            else "clips of this language in manifest order, repeated, each at RMS -20 dBFS; "
+            + (f"{gap} s silences" if gap is not None else f"1-4 s silences (seed {seed})")
+            + "; Gaussian noise at -50 dBFS"
+        )
+        + "; 16-bit WAV, then sox to Ogg Vorbis q3",
     }
     target_file.with_suffix(".json").write_text(json.dumps(info, ensure_ascii=False, indent=1))
     return target_file, info
@@ -106,9 +126,15 @@ def main() -> None:
     parser.add_argument("--lang", nargs="+", default=["es", "en"])
     parser.add_argument("--out", type=Path, default=Path("/tmp/voces-long"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gap", type=float, help="seconds of silence between clips (1-4 s)")
+    parser.add_argument(
+        "--plain", action="store_true", help="clips as recorded: no levelling, no noise floor"
+    )
     args = parser.parse_args()
     for lang in args.lang:
-        path, info = make_long(args.manifest, lang, args.minutes, args.out, args.seed)
+        path, info = make_long(
+            args.manifest, lang, args.minutes, args.out, args.seed, args.gap, args.plain
+        )
         print(f"{path}  {info['duration_s']:.0f} s, {info['clips']} clips")
     # a manifest of every long recording in the folder, for bench/transcribe.py --manifest
     rows = []
