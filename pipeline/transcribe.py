@@ -58,6 +58,9 @@ class TranscribeOptions:
     # (bench/transcribe.py on bench/make_long.py recordings); 16 was no faster
     batch_size: int = 8
     word_timestamps: bool = False  # sequential decoding: word times too (batched: always)
+    # bring each stretch of speech to one loudness before Whisper hears it (VAD on):
+    # a quiet voice beside a loud one in a 30-s window was skipped (models.whisper.level_speech)
+    level: bool = True
     # recordings longer than 1.5x this are transcribed in chunks of about this length, cut
     # at the quietest moment near each boundary; each finished chunk can be checkpointed.
     # faster-whisper's batched pipeline holds about 2 MB per second of the audio it is given
@@ -69,7 +72,7 @@ class TranscribeOptions:
         """What a checkpoint's segments depend on (a resumed run must decode alike)."""
         return json.dumps(
             [language, self.beam_size, self.vad, self.batch_size, self.word_timestamps,
-             self.chunk_seconds, self.condition_on_previous_text]
+             self.chunk_seconds, self.condition_on_previous_text, self.level]
         )  # fmt: skip
 
 
@@ -238,11 +241,22 @@ def transcribe(
     return Transcript(language, probability, duration, segments())
 
 
+def _levelled(audio: np.ndarray, options: TranscribeOptions) -> np.ndarray:
+    """``audio`` with each stretch of speech at one loudness (models.whisper.level_speech);
+    as it is when levelling is off, or VAD is (then nothing says where speech is)."""
+    if not options.level or not (options.vad or options.batch_size > 0):
+        return audio
+    from models.whisper import level_speech
+
+    return level_speech(audio)
+
+
 def _decode(
     model: Any, audio: np.ndarray, offset: float, language: str, options: TranscribeOptions
 ) -> Iterator[Segment]:
     """Segments of one chunk, times from the start of the recording."""
     try:
+        audio = _levelled(np.asarray(audio, dtype=np.float32), options)
         if options.batch_size > 0:
             from faster_whisper import BatchedInferencePipeline, WhisperModel
 

@@ -182,3 +182,74 @@ def test_a_folder_of_recordings_is_ingested_by_several_workers(voces_home, rule_
     assert [r.status for r in results] == ["added", "added"]
     assert archive.store.counts(LOCAL)["testimonies"] == 2
     archive.close()
+
+
+class Listening:
+    """Keeps the audio Whisper was handed; says one word."""
+
+    def __init__(self) -> None:
+        self.heard: list[np.ndarray] = []
+
+    def transcribe(self, audio, language=None, **kwargs):
+        self.heard.append(np.array(audio))
+        return iter([FakeWhisperSegment(0.0, 1.0, " Hola.")]), None
+
+
+def _rms_db(x: np.ndarray) -> float:
+    return 20 * np.log10(float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))))
+
+
+@pytest.mark.parametrize("batch_size", [8, 0])
+def test_a_quiet_voice_reaches_whisper_as_loud_as_a_loud_one(batch_size):
+    """Two voices 40 dB apart in one recording (a witness far from the microphone):
+    Whisper hears both at one loudness (issue 29: batched decoding skipped the quiet
+    one, which shared a 30-s window with the loud one)."""
+    from pipeline.audio import decode_audio
+
+    from .conftest import DATA
+
+    clip = decode_audio(DATA / "en_land.ogg")
+    gap = np.zeros(int(1.5 * SAMPLE_RATE), dtype=np.float32)
+    audio = np.concatenate([clip, gap, clip * 10 ** (-40 / 20), gap])
+    whisper = Listening()
+    options = TranscribeOptions(language="en", batch_size=batch_size)
+    list(transcribe(whisper, audio, options).segments)
+    [heard] = whisper.heard
+    loud, quiet = heard[: len(clip)], heard[len(clip) + len(gap) : 2 * len(clip) + len(gap)]
+    assert abs(_rms_db(loud) - _rms_db(quiet)) < 3.0, (_rms_db(loud), _rms_db(quiet))
+    assert np.max(np.abs(heard)) <= 1.0
+    assert not heard[len(clip) + 4000 : len(clip) + len(gap) - 8000].any()  # silence kept
+    # levelling off: Whisper hears the recording as it is
+    plain = Listening()
+    options = TranscribeOptions(language="en", batch_size=batch_size, level=False)
+    list(transcribe(plain, audio, options).segments)
+    assert np.array_equal(plain.heard[0], audio)
+
+
+@pytest.fixture(scope="module")
+def whisper(tmp_path_factory):
+    from models.whisper import WhisperSpec, load_whisper
+
+    return load_whisper(WhisperSpec(), tmp_path_factory.mktemp("model-cache"))
+
+
+@pytest.mark.slow
+def test_real_whisper_hears_a_quiet_voice_beside_a_loud_one(whisper, fixture_clips):
+    """The English clip 45 dB under the Spanish one, in one window: levelled, Whisper
+    hears its words (without levelling, batched decoding returned none of them)."""
+    import re
+
+    from pipeline.audio import decode_audio
+
+    from .conftest import DATA
+
+    loud, quiet = decode_audio(DATA / "es_rio.ogg"), decode_audio(DATA / "en_land.ogg")
+    gap = np.zeros(int(1.5 * SAMPLE_RATE), dtype=np.float32)
+    audio = np.concatenate([loud, gap, quiet * 10 ** (-45 / 20), gap, loud])
+    start = (len(loud) + len(gap)) / SAMPLE_RATE
+    end = start + len(quiet) / SAMPLE_RATE
+    segments = list(transcribe(whisper, audio, TranscribeOptions(language="en")).segments)
+    said = " ".join(s.text for s in segments if start - 0.5 <= s.start and s.end <= end + 0.5)
+    heard = set(re.findall(r"\w+", said.lower()))
+    expected = {w.lower() for w in fixture_clips["en_land.ogg"]["expected_words"]}
+    assert len(expected - heard) <= 1, (heard, [(s.start, s.end, s.text) for s in segments])
