@@ -27,6 +27,7 @@ from .errors import MissingDependencyError, ModelError
 __all__ = [
     "BASE_MODEL_SHA256",
     "WhisperSpec",
+    "MAX_GAIN_DB",
     "SPEECH_DBFS",
     "assemble_base_model",
     "level_speech",

@@ -66,3 +66,31 @@ def test_any_ctranslate2_folder_or_clear_error(tmp_path):
         w.resolve_whisper_path(str(folder), tmp_path)
     (folder / "model.bin").write_bytes(b"x")
     assert w.resolve_whisper_path(str(folder), tmp_path) == folder
+
+
+def test_level_speech_brings_each_voice_to_one_loudness_and_leaves_silence():
+    """models.whisper.level_speech (issue 29): speech 30 dB over and 40 dB under the target
+    comes out at SPEECH_DBFS, never past full scale; silence stays silent; a stretch is
+    raised at most MAX_GAIN_DB."""
+    import numpy as np
+
+    from pipeline.audio import decode_audio
+
+    from .conftest import DATA
+
+    clip = decode_audio(DATA / "en_land.ogg")
+    clip = clip / np.sqrt(np.mean(clip.astype(np.float64) ** 2))  # RMS 1 (0 dBFS)
+    gap = np.zeros(24_000, dtype=np.float32)
+
+    def db(x):
+        return 20 * np.log10(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+
+    for level in (-5.0, -60.0):
+        out = w.level_speech(np.concatenate([gap, clip * 10 ** (level / 20), gap]))
+        assert abs(db(out[len(gap) : -len(gap)]) - w.SPEECH_DBFS) < 3.0, level
+        assert np.max(np.abs(out)) <= 1.0
+        assert not out[:8000].any() and not out[-8000:].any()
+    # 90 dB under full scale: raised by at most MAX_GAIN_DB, not to the target
+    faint = np.concatenate([gap, clip * 10 ** (-90 / 20), gap])
+    out = w.level_speech(faint)
+    assert db(out) - db(faint) <= w.MAX_GAIN_DB + 1e-6
