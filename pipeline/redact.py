@@ -5,40 +5,54 @@ What it catches (spans refer to the original text; masks are in the text's langu
 - e-mail addresses;
 - phones: Peruvian mobiles (``9xx xxx xxx``, with spaces or dashes, optional ``+51``),
   landlines (``(076) 36-1234``, ``01 234 5678``, ``076-361234``);
-- ID numbers *after a cue word* (DNI, documento, identidad, RUC, carné de extranjería, CE,
-  pasaporte, ID, passport): 8-digit DNIs (also ``4321 8765``), 11-digit RUCs, 9-digit
-  carnés, passport-like ``X1234567``, up to ~50 characters after the cue;
-- street addresses: Jr./Jirón, Av./Avenida, Calle, Psje./Pasaje + capitalised name + number,
-  ``Mz. B Lt. 7``, and English ``45 Elm Street`` / ``Ave`` / ``Road``;
+- ID numbers after a cue word (DNI, documento, identidad, RUC, carné de extranjería, CE,
+  pasaporte, ID, passport, número): 8-digit DNIs (also ``4321 8765``), 11-digit RUCs,
+  9-digit carnés, passport-like ``X1234567``, up to ~50 characters after the cue; and eight
+  digits with no cue (a DNI's length), unless money or a measure ("12500000 soles", "S/
+  12500000") or a round ``...0000``;
+- street addresses: Jr./Jirón, Av./Avenida, Calle, Psje./Pasaje + capitalised name + number
+  or ``s/n``, ``Mz. B Lt. 7`` (with the Urb./A.H./pueblo joven before it), and English
+  ``45 Elm Street`` / ``Ave`` / ``Road``, each with an ``oficina 4`` / ``Apt 4B`` after it;
 - personal names, from four sources, the same for passages and titles (titles made from
   file names are lower case: "testimonio ernesto salas apaza"):
   1. name lists (``pipeline.names``: Chilean and Colombian civil-register given names and
-     surnames, and hand-compiled Quechua, Aymara and rural Andean ones): a capitalised run
-     holding a listed name ("Conversé con Lucía Paucar", "Quispe no quiso"); in lower case
-     or capitals, two listed names led by a given name or one rarely written in lower case
-     ("ernesto salas apaza", "rosa mamani", "romualdo ccasa"), or a lone given name
-     ("percy");
+     surnames, hand-compiled Quechua, Aymara and rural Andean ones with the usual
+     respellings of the surnames, "Sulca", "Kispe", "Waman", and Spanish nicknames): a
+     capitalised run holding a listed name ("Conversé con Lucía Paucar", "Quispe no
+     quiso", "the Quispes"); in lower case or capitals, two listed names led by a given
+     name or one rarely written in lower case ("ernesto salas apaza", "rosa mamani",
+     "romualdo ccasa"), or a lone given name ("percy"). A listed name that is also a
+     Quechua word counts only capitalised inside a Spanish sentence ("la mamá de Wayra",
+     not "la wayra", "Sumaq kawsay dicen" or English "Killa means moon");
   2. word lists (spaCy's ``lexeme_prob`` tables): two or more capitalised words, none an
      ordinary word ("Wilber Ttacca"), and never an ordinary word that is capitalised
      because it opens a sentence or a title ("Testimonio 0008", "Vivimos", "Nosotros");
   3. cue phrases, found with a spaCy ``PhraseMatcher`` ("me llamo", "mi nombre es",
-     "soy", "señor/doña/compañero/hermano ...", "mi esposo/hijo ...", "my name is",
-     "Mr./Mrs./Ms.", "I am", "my son ..."): the words after them;
+     "soy", "ñoqaqa", "sutiyqa", "señor/doña/compañero/hermano ...", ranks and offices,
+     "el teniente/alcalde/presidente ...", "mi esposo/hijo ...", "my name is",
+     "Mr./Mrs./Ms.", "I am", "my son ..."): the words after them, past a comma or "...";
+     after an honorific also an ordinary word ("la señora Espíritu") or a lower-case word
+     that is no known word ("la señora agripina");
   4. the injected pipeline's NER, if any (PER/PERSON entities, less ordinary words at
-     their ends).
-  None of them masks a place, company or institution from the built-in list, nor words
-  right after a place word ("San Martín", "comunidad de Ccapacmarca", "Santa Rosa de
-  Yauri", "Minera Yanacocha", "La Vega"), nor a lone capitalised word after "en",
-  "hasta", "to" ("vive en Yauri").
+     their ends, and no lone word that is an ordinary or Quechua word or a place after
+     "from", "en" ...).
+  A word of a name found after a cue that names only people, or beside a listed name, is
+  masked wherever else the text has it ("Me llamo Killari, nomás Killari").
+  None of them masks a place, company, institution or people from the built-in list
+  ("Minsa", "Aymara"), nor words right after a place word ("San Martín", "comunidad de
+  Ccapacmarca", "Santa Rosa de Yauri", "Virgen de la Candelaria", "Señor de Huanca",
+  "Minera Yanacocha", "el tajo Raúl Rojas", "La Vega"), nor a lone capitalised word after
+  "en", "hasta", "to" ("vive en Yauri"; but "spoke to Quispe", "at Quispe's house").
 
-What it does not catch: a lone unlisted name with no cue ("Nicasio llegó") unless NER
-finds it; an unlisted lower-case name ("y ahí estaba marcusa"); ID numbers said without a
-cue word; addresses without a street word or a number; nicknames and descriptions that
-identify someone ("la presidenta de la ronda"). Places, companies, institutions, dates,
-years and amounts of money are left alone on purpose, but a place or company that is
-not in the list and looks like a name is masked ("Anglogold Ashanti", "Mendoza" alone).
-A name that is also a place name used as a nickname ("Doña Juana", a hill) is masked
-anyway.
+What it does not catch: a lone unlisted name with no cue ("Tika llegó", "vio a Tika")
+unless NER finds it; an unlisted lower-case name ("y ahí estaba marcusa"); a surname that
+is also a listed place ("Huancané es mi apellido"); ID numbers of other lengths said
+without a cue word; addresses without a street word or a number; nicknames made of
+ordinary words and descriptions that identify someone ("el Chato", "la presidenta de la
+ronda"). Places, companies, institutions, dates, years and amounts of money are left
+alone on purpose, but a place or company that is not in the list and looks like a name
+is masked ("Anglogold Ashanti", "Mendoza" alone). A name that is also a place name used
+as a nickname ("Doña Juana", a hill) is masked anyway.
 
 The stage reads its lists from pipeline/data/names/ and loads no model: ``nlp(lang)`` is
 injected (a spaCy ``Language``, ideally with NER) and may return ``None``; without it a
@@ -52,7 +66,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .names import GIVEN, LOWER, NAMES, PLACE, PREFIX, STOP, SURNAME, WORD, lexicon
+from .names import ANDEAN, GIVEN, LOWER, NAMES, PLACE, PREFIX, STOP, SURNAME, WORD, lexicon
 
 __all__ = ["KINDS", "MASKS", "RedactedSpan", "Redaction", "Redactor", "TextRedactor"]
 
@@ -96,18 +110,40 @@ _PHONE = re.compile(
 )
 _ID_CUE = re.compile(
     r"\b(?:(?i:D\.?N\.?I|documento|identidad|libreta electoral|R\.?U\.?C|carn[eé]|"
-    r"extranjer[ií]a|pasaporte|passport|identity card|resident card|national id)|ID|C\.?E)\b"
+    r"extranjer[ií]a|pasaporte|passport|identity card|resident card|national id|"
+    r"n[uú]mero|nro|number)|ID|C\.?E)\b"
 )
 _ID_NUMBER = re.compile(
     r"(?<![\w-])(?:\d{4}\s\d{4}|\d{8}(?:-\d)?|\d{9}|\d{11}|[A-Z]{1,2}\d{6,8})(?![\w-])"
 )
 _ID_WINDOW = 50
+#: eight digits with no cue are a DNI, unless money or a measure ("12500000 soles")
+_BARE_DNI = re.compile(r"(?<![\w$/.,-])\d{4}(?!0000)\d{4}(?![\w-]|[.,]\d)")
+_NOT_DNI_BEFORE = re.compile(r"(?i:S/|\$|US\$|USD|PEN|€)\s*$")
+_NOT_DNI_AFTER = re.compile(
+    r"\s*(?:de\s+)?(?i:soles|sol|nuevos|d[oó]lares|dollars|usd|pen|euros|metros|meters|m|m2|m3|km|"
+    r"kil[oó]metros|hect[aá]reas|hectares|ha|toneladas|tons|tonnes|t|tm|kilos|kg|gramos|"
+    r"onzas|oz|litros|liters|galones|habitantes|personas|people|cabezas|animales)\b"
+)
 _STREET = r"(?i:jr\.|jir[oó]n|av\.|avda\.|avenida|calle|psje\.|pje\.|pasaje|prolongaci[oó]n)"
+#: a settlement before "Mz. B Lt. 7": urbanización, asentamiento humano, pueblo joven ...
+_SETTLEMENT = (
+    r"(?i:urb\.|urbanizaci[oó]n|a\.\s?h\.|asentamiento humano|p\.\s?j\.|pueblo joven|"
+    r"asoc\.|asociaci[oó]n|coop\.|cooperativa)"
+)
 _NAME_WORD = r"(?:[A-ZÁÉÍÓÚÑ][\wáéíóúñü'-]*|de|del|la|las|los|el|y)"
+#: what may follow the number: an office, flat or floor ("Av. Grau 345 oficina 201")
+_UNIT = (
+    r"(?:\s*,?\s*(?i:oficina|of\.|dpto\.?|departamento|depto\.?|int\.|interior|piso|apt\.?|"
+    r"apartment|suite)\s*[A-Z0-9][A-Za-z0-9-]{0,4}\b)?"
+)
 _ADDRESS = re.compile(
-    rf"(?<!\w){_STREET}\s+(?:{_NAME_WORD}\s+){{1,5}}(?:(?i:n[°º]|nro\.?|no\.)\s*)?\d{{1,5}}\b"
-    r"|(?<!\w)(?i:mz\.?|manzana)\s*[A-Z0-9]{1,3}\s*,?\s*(?i:lt\.?|lote)\s*\d{1,4}\b"
+    rf"(?<!\w){_STREET}\s+(?:{_NAME_WORD}\s+){{1,5}}(?:(?i:n[°º]|nro\.?|no\.)\s*)?"
+    rf"(?:\d{{1,5}}\b|(?i:s/n)(?!\w)){_UNIT}"
+    rf"|(?<!\w)(?:{_SETTLEMENT}\s+(?:{_NAME_WORD}\s+){{1,5}})?"
+    r"(?i:mz\.?|manzana)\s*[A-Z0-9]{1,3}\s*,?\s*(?i:lt\.?|lote)\s*\d{1,4}\b"
     r"|(?<![\w-])\d{1,5}\s+(?:[A-Z][\w'-]*\s+){1,3}(?:Street|St\.|Avenue|Ave\b\.?|Road|Rd\.|Lane)"
+    rf"{_UNIT}"
 )
 _MASKED = re.compile("|".join(re.escape(m) for d in MASKS.values() for m in d.values()))
 
@@ -115,25 +151,47 @@ _MASKED = re.compile("|".join(re.escape(m) for d in MASKS.values() for m in d.va
 _STRONG_CUES = (
     "me llamo", "mi nombre es", "mi nombre completo es", "nombre completo", "se llama",
     "se llamaba", "de nombre", "llamado", "llamada", "apellido", "apellidos", "apellida",
-    "my name is", "my name's", "named", "name is",
+    "my name is", "my name's", "named", "name is", "sutiyqa", "sutiymi",
 )  # fmt: skip
+#: honorifics: the capitalised word right after one is a name even when it is also an
+#: ordinary word ("la señora Espíritu", "don Justo")
+_TITLE_CUES = (
+    "señor", "señora", "señorita", "sr.", "sra.", "srta.", "don", "doña", "compañero",
+    "compañera", "hermano", "hermana", "tío", "tía", "mr.", "mrs.", "ms.", "mr", "mrs", "ms",
+    "miss", "mister", "brother", "sister", "aunt", "uncle", "comrade",
+)  # fmt: skip
+#: ... and a lower-case word after one of these is a name when it is no known word either
+#: ("la señora agripina"), as when it is a listed name
+_UNKNOWN_AFTER = frozenset({"señor", "señora", "señorita", "sr.", "sra.", "srta.", "don", "doña"})
 _WEAK_CUES = (
-    "soy", "yo soy", "señor", "señora", "señorita", "sr.", "sra.", "srta.", "don", "doña",
-    "compañero", "compañera", "hermano", "hermana", "tío", "tía", "ingeniero", "ing.",
-    "doctor", "doctora", "dr.", "dra.", "abogado", "abogada", "licenciado", "licenciada",
-    "lic.", "profesor", "profesora", "fiscal", "comandante", "coronel", "capitán", "sargento",
-    "suboficial", "padre", "comunero", "comunera", "dirigente", "dirigenta", "vecino", "vecina",
+    "soy", "yo soy", "ingeniero", "ing.", "doctor", "doctora", "dr.", "dra.", "abogado",
+    "abogada", "licenciado", "licenciada", "lic.", "profesor", "profesora", "profe", "fiscal",
+    "comandante", "coronel", "capitán", "mayor", "teniente", "alférez", "sargento", "cabo",
+    "suboficial", "comisario", "alcalde", "alcaldesa", "regidor", "regidora", "presidente",
+    "presidenta", "juez", "jueza", "gobernador", "gobernadora", "prefecto", "subprefecto",
+    "monseñor", "padre", "comunero", "comunera", "dirigente", "dirigenta", "vecino", "vecina",
     "esposo", "esposa", "hijo", "hija", "papá", "mamá", "abuelo", "abuela", "nieto", "nieta",
     "sobrino", "sobrina", "cuñado", "cuñada", "suegro", "suegra", "primo", "prima",
-    "i am", "i 'm", "i'm", "mr.", "mrs.", "ms.", "mr", "mrs", "ms", "miss", "mister", "brother",
-    "sister", "father", "aunt", "uncle", "lawyer", "officer", "engineer", "prosecutor", "nurse",
+    "i am", "i 'm", "i'm", "father", "lawyer", "officer", "engineer", "prosecutor", "nurse",
+    "lieutenant", "captain", "sergeant", "colonel", "judge", "governor", "professor",
     "husband", "wife", "son", "daughter", "grandfather", "grandmother", "grandson",
-    "granddaughter", "cousin", "neighbour", "neighbor", "comrade", "called",
+    "granddaughter", "cousin", "neighbour", "neighbor", "called",
+    "ñoqaqa", "noqaqa", "ñuqaqa", "nuqaqa",
 )  # fmt: skip
+#: cues that may name a place or a thing as well as a person ("una comunidad llamada
+#: Huancuire"): a name found after them is not spread to the rest of the text
+_ANY_NAME_CUES = frozenset(
+    {"se llama", "se llamaba", "de nombre", "llamado", "llamada", "named", "name is", "called"}
+)
 #: words that are part of no name: cue words and titles (besides names.STOP_WORDS)
 _CUE_WORDS = tuple(
-    sorted({w for c in (*_STRONG_CUES, *_WEAK_CUES) for w in c.split()} | {"dr", "sr", "sra"})
+    sorted(
+        {w for c in (*_STRONG_CUES, *_TITLE_CUES, *_WEAK_CUES) for w in c.split()}
+        | {"dr", "sr", "sra"}
+    )
 )
+#: what may stand between a cue and the name ("me llamo, Rosa", "yo soy... Eulogia")
+_AFTER_CUE = frozenset({",", "...", "…", ":"})
 _PROTECTED = re.compile(
     r"(?i:t[ií]a mar[ií]a|las bambas|cerro de pasco|defensor[ií]a del pueblo|inti raymi"
     r"|t[uú]pac amaru|todos los santos)"
@@ -156,6 +214,7 @@ class _Tok:
     flags: int  # pipeline.names flags of its lower-case form
     start: int
     end: int
+    initial: bool  # opens the text, a line or a sentence
 
     @property
     def part(self) -> bool:
@@ -173,14 +232,20 @@ class _Tok:
 
     @property
     def strong(self) -> bool:
-        """A listed name that, written this way, is hardly anything else."""
-        if not self.flags & NAMES or self.flags & WORD:
+        """A listed name that, written this way, is hardly anything else: a Quechua word
+        that is also a name only capitalised inside a Spanish sentence ("de Wayra")."""
+        if not self.flags & NAMES:
+            return False
+        if self.flags & ANDEAN:
+            return self.shape == _CAP and not self.initial
+        if self.flags & WORD:
             return False
         return self.shape == _CAP or not self.flags & LOWER
 
 
 def _tokens(doc: Any, lex: dict[str, int]) -> list[_Tok]:
     out = []
+    initial = True
     for tok in doc:
         text = tok.text
         if not tok.is_alpha:
@@ -193,14 +258,27 @@ def _tokens(doc: Any, lex: dict[str, int]) -> list[_Tok]:
             shape = _CAP
         else:
             shape = _OTHER
-        out.append(_Tok(shape, lex.get(tok.lower_, 0), tok.idx, tok.idx + len(text)))
+        flags = lex.get(tok.lower_, 0)
+        if not flags and shape == _CAP and tok.lower_.endswith("s"):
+            flags = lex.get(tok.lower_[:-1], 0) & SURNAME  # "the Quispes", "los Mamanis"
+        out.append(_Tok(shape, flags, tok.idx, tok.idx + len(text), initial))
+        initial = text in _SENTENCE_END or text in ("...", "…") or tok.is_space
     return out
 
 
 _OF = frozenset({"de", "del", "of"})
 _ARTICLES = frozenset({"El", "La", "Los", "Las", "The"})
+_LOWER_ARTICLES = frozenset({"el", "la", "los", "las", "the"})
 #: a lone capitalised word after these, with no cue, is a place ("vive en Yauri")
 _LOCATIVE = frozenset({"en", "hasta", "desde", "hacia", "in", "to", "at", "from", "near"})
+#: ... but not after "to" that follows these ("I spoke to Quispe", "sold it to Mamani")
+_TO_SOMEONE = frozenset(
+    "spoke speak speaks speaking talked talk talks talking said say says wrote write writes "
+    "gave give gives sent send sends sold sell sells lent lend showed show explained explain "
+    "complained complain listened listen listening belonged belongs belong married marry "
+    "introduced introduce reported report replied reply answered answer it them him her "
+    "this that".split()
+)
 #: ... and after "de"/"of" that follows these ("soy de Yauri", "los comuneros de Huanca")
 _FROM = frozenset(
     "soy somos es son era eran vengo venimos viene vienen vino vinieron natural naturales "
@@ -210,15 +288,19 @@ _FROM = frozenset(
 
 
 def _after_prefix(doc: Any, toks: list[_Tok], i: int) -> bool:
-    """Does the run at ``i`` name a place or body: right after "San", "Minera", "comunidad"
-    ..., or after "de" that follows one ("comunidad de Ccapacmarca", "Santa Rosa de Yauri")?"""
+    """Does the run at ``i`` name a place, body or devotion: right after "San", "Minera",
+    "comunidad" ..., or after "de" (or "de la" ...) that follows one ("comunidad de
+    Ccapacmarca", "Santa Rosa de Yauri", "Virgen de la Candelaria", "Señor de Huanca")?"""
     if i > 0 and toks[i - 1].flags & (PREFIX | PLACE):
         return True
     if i > 1 and doc[i - 1].text in _ARTICLES and toks[i - 2].shape != _OTHER:
         return True  # "de La Vega", "por El Salvador": a capitalised article inside a sentence
-    if i < 2 or doc[i - 1].lower_ not in _OF:
-        return False
-    k = i - 2
+    of = i - 2 if i > 2 and doc[i - 1].lower_ in _LOWER_ARTICLES else i - 1
+    if of < 1 or doc[of].lower_ not in _OF:
+        return False  # "Virgen de la Candelaria": past "de la" as past "de"
+    if doc[of - 1].text == "Señor":
+        return True  # a devotion: "Señor de Huanca", "Señor de Qoyllur Rit'i"
+    k = of - 1
     while k > 0 and toks[k].shape == _CAP and not toks[k].flags & (PREFIX | PLACE):
         k -= 1  # back over "Santa Rosa" to "Santa"
     return bool(toks[k].flags & (PREFIX | PLACE))
@@ -226,10 +308,14 @@ def _after_prefix(doc: Any, toks: list[_Tok], i: int) -> bool:
 
 def _lone_place(doc: Any, i: int) -> bool:
     """A lone capitalised word after "en", "hasta", "to" ... or "soy de", "los comuneros
-    de" ...: a place ("vive en Yauri", "soy de Yauri"), not "la casa de Quispe"."""
+    de" ...: a place ("vive en Yauri", "soy de Yauri"), not "la casa de Quispe", nor one
+    before "'s" ("at Quispe's house") or after "to" that follows a verb of saying or
+    giving ("I spoke to Quispe")."""
     before = doc[i - 1].lower_ if i > 0 else ""
+    if i + 1 < len(doc) and doc[i + 1].lower_ in ("'s", "’s"):
+        return False  # "at Quispe's house"
     if before in _LOCATIVE:
-        return True
+        return not (before == "to" and i > 1 and doc[i - 2].lower_ in _TO_SOMEONE)
     return before in _OF and i > 1 and doc[i - 2].lower_ in _FROM
 
 
@@ -299,19 +385,30 @@ def _shape_names(doc: Any, toks: list[_Tok]) -> Iterable[tuple[int, int]]:
             yield first, min(j, first + _MAX_NAME_TOKENS)
 
 
-def _cue_names(doc: Any, toks: list[_Tok], matcher: Any) -> Iterable[tuple[int, int]]:
+def _cue_names(doc: Any, toks: list[_Tok], matcher: Any) -> Iterable[tuple[int, int, bool]]:
     """The words after a cue phrase ("me llamo", "la señora", "Mr."), as far as they may
-    be a name: capitalised ones after any cue; lower-case ones after a strong cue, or
-    after a weak cue when the first is a listed name ("la señora rosa mamani"). Not when
-    a place or body is what is named ("nuestra comunidad se llama Huancuire")."""
+    be a name: capitalised ones after any cue, ordinary words too right after a strong cue
+    or an honorific ("la señora Espíritu"); lower-case ones after a strong cue, after a
+    weak cue or an honorific when the first is a listed name that is no ordinary word
+    ("el teniente huallpa"), or after "señora", "don" ... when it is no known word ("la
+    señora agripina"). A comma, colon or "..." may stand between ("yo soy... Eulogia").
+    Not when a place or body is what is named ("nuestra comunidad se llama Huancuire").
+    Each with whether the cue names only people (see _repeated)."""
     for match_id, start, end in matcher(doc):
-        strong = doc.vocab.strings[match_id] == "strong"
-        i = end + 1 if end < len(doc) and doc[end].text == "," else end
-        if i >= len(toks) or not toks[i].part or toks[i].word or _after_prefix(doc, toks, i):
+        kind = doc.vocab.strings[match_id]
+        i = end + 1 if end < len(doc) and doc[end].text in _AFTER_CUE else end
+        if i >= len(toks) or not toks[i].part or _after_prefix(doc, toks, i):
+            continue
+        first, cue = toks[i], doc[start:end].text.lower()
+        personal = cue not in _ANY_NAME_CUES
+        if first.word and not (kind != "weak" and personal and first.shape == _CAP and i == end):
             continue
         if any(t.flags & PREFIX for t in toks[max(0, start - 3) : start]):
             continue
-        shape = toks[i].shape
+        listed = first.name and not first.flags & WORD
+        unknown = cue in _UNKNOWN_AFTER and not first.flags & (WORD | LOWER)
+        strong = kind == "strong"
+        shape = first.shape
         j = i + 1
         while (
             j < len(toks)
@@ -321,8 +418,8 @@ def _cue_names(doc: Any, toks: list[_Tok], matcher: Any) -> Iterable[tuple[int, 
             and (not toks[j].word or shape == _CAP or strong)
         ):
             j += 1
-        if shape == _CAP or strong or toks[i].name:
-            yield i, j
+        if shape == _CAP or strong or listed or unknown:
+            yield i, j, personal
 
 
 def _ner_names(doc: Any, toks: list[_Tok]) -> Iterable[tuple[int, int]]:
@@ -337,9 +434,46 @@ def _ner_names(doc: Any, toks: list[_Tok]) -> Iterable[tuple[int, int]]:
         while j > i and (not toks[j - 1].part or toks[j - 1].word):
             j -= 1
         run = toks[i:j]
-        if run and all(t.part for t in run) and any(t.shape == _CAP for t in run):
-            if not _after_prefix(doc, toks, i):
-                yield i, j
+        if not run or not all(t.part for t in run) or not any(t.shape == _CAP for t in run):
+            continue
+        if len(run) == 1 and not run[0].strong:
+            if run[0].flags & WORD or _lone_place(doc, i):
+                continue  # "Killa means moon", "from Ilave": as for names without NER
+        if not _after_prefix(doc, toks, i):
+            yield i, j
+
+
+def _repeated(
+    doc: Any, toks: list[_Tok], sure: list[tuple[int, int]], found: list[tuple[int, int]]
+) -> Iterable[tuple[int, int]]:
+    """A word of a name found surely once (after a cue, or beside a listed name) is the
+    same name elsewhere in the text ("Me llamo Killari, nomás Killari"; "yo soy...
+    Eulogia, Eulogia Challco Ccoa"), written the same way, unless it is an ordinary word
+    opening a sentence or in lower case, or what it names there is a place ("vive en
+    Yauri", "San Martín"). Names found only by their shape or by NER are not spread: a
+    company or place taken for a name once ("Teck Cominco") would be masked everywhere."""
+    covered = {k for i, j in found for k in range(i, j)}
+    words = {doc[k].text for i, j in sure for k in range(i, j) if toks[k].part and not toks[k].word}
+    if not words:
+        return
+
+    def again(k: int) -> bool:
+        t = toks[k]
+        if k in covered or doc[k].text not in words:
+            return False
+        return not t.flags & (WORD | LOWER) or (t.shape == _CAP and not t.initial)
+
+    k = 0
+    while k < len(toks):
+        if not again(k):
+            k += 1
+            continue
+        j = k + 1
+        while j < len(toks) and again(j):
+            j += 1
+        if not _after_prefix(doc, toks, k) and (j - k > 1 or not _lone_place(doc, k)):
+            yield k, j
+        k = j
 
 
 class Redactor:
@@ -358,8 +492,13 @@ class Redactor:
         protected = masked + [(m.start(), m.end()) for m in _PROTECTED.finditer(text)]
         structured = _select(_structured(text), masked)
         toks = _tokens(doc, lex)
-        found = [*_shape_names(doc, toks), *_cue_names(doc, toks, matcher), *_ner_names(doc, toks)]
-        names = [(toks[i].start, toks[j - 1].end, "name") for i, j in found if i < j]
+        cued = [(i, j, sure) for i, j, sure in _cue_names(doc, toks, matcher) if i < j]
+        found = [*_shape_names(doc, toks), *_ner_names(doc, toks)]
+        found = [(i, j) for i, j in found if i < j] + [(i, j) for i, j, _ in cued]
+        sure = [(i, j) for i, j, sure in cued if sure]
+        sure += [(i, j) for i, j in found if any(t.strong for t in toks[i:j])]
+        found += _repeated(doc, toks, sure, found)
+        names = [(toks[i].start, toks[j - 1].end, "name") for i, j in found]
         taken = [(s, e) for s, e, _ in structured] + protected
         chosen = structured + [n for n in _merge(names) if not _overlaps(n, taken)]
         return [RedactedSpan(s, e, k) for s, e, k in sorted(chosen)]
@@ -396,7 +535,8 @@ class Redactor:
 
                 nlp = spacy.blank(lang)  # tokenizer only: no weights
             matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-            for label, cues in (("strong", _STRONG_CUES), ("weak", _WEAK_CUES)):
+            cues_by_kind = (("strong", _STRONG_CUES), ("title", _TITLE_CUES), ("weak", _WEAK_CUES))
+            for label, cues in cues_by_kind:
                 matcher.add(label, [nlp.make_doc(c) for c in cues])
             self._pipes[lang] = (nlp, matcher, lexicon(lang, _CUE_WORDS))
         return self._pipes[lang]
@@ -422,6 +562,11 @@ def _structured(text: str) -> Iterable[Span]:
         window = text[cue.end() : cue.end() + _ID_WINDOW]
         for m in _ID_NUMBER.finditer(window):
             yield cue.end() + m.start(), cue.end() + m.end(), "id_number"
+    for m in _BARE_DNI.finditer(text):
+        if not _NOT_DNI_BEFORE.search(text, 0, m.start()) and not _NOT_DNI_AFTER.match(
+            text, m.end()
+        ):
+            yield m.start(), m.end(), "id_number"
     for m in _ADDRESS.finditer(text):
         yield m.start(), m.end(), "address"
 
