@@ -174,9 +174,12 @@ class MeanVectors:
     thread moved on) goes to the store and keeps nothing. Up to ``limit`` testimonies
     are kept (2 KB each at 512 dimensions); beyond that the cache starts again."""
 
-    def __init__(self, limit: int = 20_000) -> None:
+    def __init__(self, limit: int = 20_000, kind: str = "means") -> None:
         self._lock = threading.Lock()
         self._limit = limit
+        #: which per-testimony vectors: "means" (the mean passage vectors) or "texts" (the
+        #: vectors of their openings, migration 009); both change only with passage vectors
+        self._kind = kind
         self._stamp = -1
         self._rows: dict[str, np.ndarray] = {}
 
@@ -193,7 +196,11 @@ class MeanVectors:
             out = {t: rows[t] for t in testimony_ids if t in rows} if current else {}
         missing = [t for t in testimony_ids if t not in out]
         if missing:
-            read = store.testimony_vectors(missing, dim)
+            read = (
+                store.testimony_vectors(missing, dim)
+                if self._kind == "means"
+                else store.text_vectors(missing, dim)
+            )
             out.update(read)
             with self._lock:
                 if stamp == self._stamp:

@@ -130,9 +130,10 @@ class Store:
         viewer: Viewer,
         redacted: Sequence[str] | None = None,
         title_redacted: str | None = None,
+        text_vector: np.ndarray | None = None,
     ) -> list[int]:
         return self.writes.add_testimony(
-            testimony, passages, vectors, embedder, viewer, redacted, title_redacted
+            testimony, passages, vectors, embedder, viewer, redacted, title_redacted, text_vector
         )
 
     def replace_machine_tags(self, tags_by_passage: dict[int, Sequence[ThemeTag]]) -> None:
@@ -164,6 +165,7 @@ class Store:
         tags: Sequence[ThemeTag],
         editor: str = "",
         note: str = "",
+        text_vector: np.ndarray | None = None,
     ) -> PassageEdit | None:
         return self.writes.correct_passage(
             passage_id,
@@ -175,6 +177,7 @@ class Store:
             tags=tags,
             editor=editor,
             note=note,
+            text_vector=text_vector,
         )
 
     def set_consent(self, testimony_id: str, consent: str, viewer: Viewer) -> Testimony:
@@ -203,6 +206,15 @@ class Store:
 
     def fill_testimony_vectors(self) -> int:
         return self.vector_rows.fill_means()
+
+    def text_vectors(self, testimony_ids: Sequence[str], dim: int) -> dict[str, np.ndarray]:
+        return self.vector_rows.texts(testimony_ids, dim)
+
+    def put_text_vectors(self, vectors: dict[str, np.ndarray], embedder: str) -> None:
+        self.vector_rows.put_texts(vectors, embedder)
+
+    def text_vectors_missing(self, embedder: str) -> list[str]:
+        return self.vector_rows.texts_missing(embedder)
 
     def vector_embedders(self) -> set[str]:
         return self.vector_rows.embedders()

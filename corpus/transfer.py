@@ -69,6 +69,7 @@ TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     ("vectors", "passage_id", ("passage_id", "embedder", "vector")),
     ("testimony_vectors", "testimony_id", ("testimony_id", "embedder", "vector")),
+    ("testimony_text_vectors", "testimony_id", ("testimony_id", "embedder", "vector")),
     (
         "api_keys",
         "id",

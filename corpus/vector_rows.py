@@ -167,3 +167,49 @@ class VectorRows:
 
     def index_log_head(self) -> int:
         return int(self.db.query("SELECT coalesce(max(seq), 0) FROM index_log")[0][0])
+
+    # -- the opening of each testimony's text as one vector (migration 009) ---------------
+
+    def write_texts(self, db: Any, vectors: dict[str, np.ndarray], embedder: str) -> None:
+        """Store (or replace) testimonies' text vectors, inside ``db``'s transaction."""
+        vector = self.db.vector
+        db.executemany(
+            "INSERT INTO testimony_text_vectors (testimony_id, embedder, vector) VALUES (?, ?, ?) "
+            "ON CONFLICT (testimony_id) DO UPDATE SET embedder = excluded.embedder, "
+            "vector = excluded.vector",
+            [
+                (tid, embedder, vector(np.asarray(v, dtype=np.float32)))
+                for tid, v in vectors.items()
+            ],
+        )
+
+    def put_texts(self, vectors: dict[str, np.ndarray], embedder: str) -> None:
+        with self.db.transaction() as db:
+            self.write_texts(db, vectors, embedder)
+
+    def texts(self, testimony_ids: Sequence[str], dim: int) -> dict[str, np.ndarray]:
+        """The text vector of each of these testimonies that has one (of this dimension)."""
+        rows = self.db.tuples_in(
+            "SELECT testimony_id, vector FROM testimony_text_vectors WHERE testimony_id IN ({ids})",
+            testimony_ids,
+            binary=True,
+        )
+        rows = [(tid, blob) for tid, blob in rows if vector_dim(blob) == dim]
+        if not rows:
+            return {}
+        matrix = self.db.array([blob for _, blob in rows], dim)
+        return dict(zip((tid for tid, _ in rows), matrix, strict=True))
+
+    def texts_missing(self, embedder: str) -> list[str]:
+        """Testimonies with passages but no text vector of ``embedder`` (made before
+        migration 009, corrected since, or re-embedded): to fill with the model."""
+        return [
+            r[0]
+            for r in self.db.tuples(
+                "SELECT t.id FROM testimonies t WHERE EXISTS (SELECT 1 FROM passages p "
+                "WHERE p.testimony_id = t.id) AND NOT EXISTS (SELECT 1 FROM "
+                "testimony_text_vectors w WHERE w.testimony_id = t.id AND w.embedder = ?) "
+                "ORDER BY t.id",
+                [embedder],
+            )
+        ]

@@ -146,6 +146,10 @@ class VectorSearch:
         """Each testimony's mean passage vector, for ranking."""
         return self.store.vector_rows.means(testimony_ids, self.dim)
 
+    def text_vectors(self, testimony_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Each testimony's text vector (the embedding of its opening), for ranking."""
+        return self.store.vector_rows.texts(testimony_ids, self.dim)
+
     @property
     def index(self) -> VectorIndex | None:
         """The FAISS index, for tests and benches that look inside it (None elsewhere)."""
@@ -185,6 +189,7 @@ class FaissVectors(VectorSearch):
             tuple[PassageFilter, tuple[str, ...]], tuple[int, int, IdSet]
         ] = OrderedDict()
         self._means = MeanVectors()  # the testimonies' mean vectors grouped search reads
+        self._texts = MeanVectors(kind="texts")  # and the vectors of their openings
 
     @property
     def index(self) -> VectorIndex | None:
@@ -412,6 +417,12 @@ class FaissVectors(VectorSearch):
         position the index has reached (a search refreshes first)."""
         stamp = self._require_index().log_seq
         return self._means.get(self.store, testimony_ids, self.dim, stamp)
+
+    def text_vectors(self, testimony_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Kept in memory as the mean vectors are: a text vector changes only with a
+        passage's text, whose new vector moves the log."""
+        stamp = self._require_index().log_seq
+        return self._texts.get(self.store, testimony_ids, self.dim, stamp)
 
 
 class PgVectors(VectorSearch):

@@ -56,6 +56,7 @@ class Writes:
         viewer: Viewer,
         redacted: Sequence[str] | None = None,
         title_redacted: str | None = None,
+        text_vector: np.ndarray | None = None,
     ) -> list[int]:
         """Store a testimony with its passages, tags and vectors, all or nothing.
 
@@ -124,6 +125,8 @@ class Writes:
                 db, [(pid, tag) for pid, p in zip(ids, passages, strict=True) for tag in p.tags]
             )
             self.vector_rows.write(db, ids, vectors, embedder)
+            if text_vector is not None:
+                self.vector_rows.write_texts(db, {testimony.id: text_vector}, embedder)
             self.audit.record(
                 viewer, "add", testimony.id, f"{len(ids)} passages, {testimony.consent}", db
             )
@@ -231,6 +234,7 @@ class Writes:
         tags: Sequence[ThemeTag],
         editor: str = "",
         note: str = "",
+        text_vector: np.ndarray | None = None,
     ) -> PassageEdit | None:
         """Replace a passage's text with a correction, in one transaction: the text, its
         redacted copy, vector and machine tags change; its times, reviews and place do
@@ -264,6 +268,11 @@ class Writes:
                 (text, redacted, passage_id),
             )
             self.vector_rows.write(db, [passage_id], vector.reshape(1, -1), embedder)
+            if text_vector is not None:  # the trigger dropped the old one with the text
+                (tid,) = db.execute(
+                    "SELECT testimony_id FROM passages WHERE id = ?", (passage_id,)
+                ).fetchone()
+                self.vector_rows.write_texts(db, {tid: text_vector}, embedder)
             db.execute("DELETE FROM tags WHERE passage_id = ? AND source != 'human'", (passage_id,))
             self._write_tags(db, [(passage_id, tag) for tag in tags])
             db.execute("UPDATE filter_generation SET n = n + 1 WHERE id = 1")

@@ -15,6 +15,8 @@ from typing import Any
 
 from corpus import IndexMismatchError, Store, VectorSearch, Viewer
 
+from .prepare import opening
+
 __all__ = ["Embedding"]
 
 logger = logging.getLogger(__name__)
@@ -58,8 +60,27 @@ class Embedding:
         if self.store.needs_testimony_vectors():
             with self.writing():
                 self.store.fill_testimony_vectors()
+        self.fill_text_vectors()
         self.vectors.ready(backfilled=len(missing))
         return rebuilt
+
+    def fill_text_vectors(self, batch: int = 128) -> int:
+        """Embed the opening of every testimony that has no text vector of this embedder
+        (archives made before migration 009, or re-embedded). Returns how many."""
+        missing = self.store.text_vectors_missing(self.embedder.name)
+        if missing:
+            logger.warning("embedding the opening of %d testimonies", len(missing))
+        for start in range(0, len(missing), batch):
+            ids = missing[start : start + batch]
+            texts = [
+                opening([p.text for p in self.store.passages(tid, Viewer.system())]) for tid in ids
+            ]
+            vectors = self.embedder.embed(texts, kind="passage")
+            with self.writing():
+                self.store.put_text_vectors(
+                    dict(zip(ids, vectors, strict=True)), self.embedder.name
+                )
+        return len(missing)
 
     def embed(self, passage_ids: Sequence[int] | None, batch: int = 256) -> int:
         """Embed and store these passages' vectors (every passage: ``None``)."""
@@ -74,5 +95,6 @@ class Embedding:
         """Every passage embedded again, then the index rebuilt. Returns passages."""
         with self.writing():
             count = self.embed(None)
+        self.fill_text_vectors()
         self.vectors.rebuild()
         return count

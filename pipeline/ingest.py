@@ -47,7 +47,7 @@ from .audio import SpooledAudio, is_audio, spool_audio
 from .errors import InputError, PipelineError
 from .language import TYPED_ONLY, guess_language
 from .passages import PassageOptions, group_segments, split_text
-from .prepare import Prepared, Redact, prepare
+from .prepare import Prepared, Redact, opening, prepare
 from .tagger import ThemeTagger
 from .texts import TEXT_EXTENSIONS, Metadata, TextItem, check_metadata, read_text_items
 from .transcribe import Checkpoint, TranscribeOptions, transcribe
@@ -431,6 +431,7 @@ class Ingest:
                     viewer,
                     redacted=prepared.redacted if self.redact else None,
                     title_redacted=prepared.title_redacted if self.redact else None,
+                    text_vector=prepared.text_vector,
                 )
             except BaseException:
                 # the source was not stored when we took the lock: the file is ours
@@ -478,7 +479,13 @@ class Ingest:
             raise InputError("a corrected passage cannot be empty")
         before = self.store.passage(passage_id, viewer)
         language = self.store.get_testimony(before.testimony_id, viewer).language or "es"
-        vector = self.embedder.embed([text], kind="passage")
+        # the testimony's opening with the corrected text, for its text vector
+        texts = [
+            p.text if p.id != passage_id else text
+            for p in self.store.passages(before.testimony_id, Viewer.system())
+        ]
+        both = self.embedder.embed([text, opening(texts)], kind="passage")
+        vector = both[:1]
         tags = self.tagger.tag([text], [language], vector)[0]
         redacted = self.redact.many([text], language)[0] if self.redact is not None else None
         with self.writing():
@@ -492,6 +499,7 @@ class Ingest:
                 tags=tags,
                 editor=editor,
                 note=note,
+                text_vector=both[1],
             )
         if edit is not None:
             self.vectors.refresh()

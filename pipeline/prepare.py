@@ -16,7 +16,7 @@ from corpus import Passage, Testimony
 from .errors import InputError
 from .tagger import ThemeTagger
 
-__all__ = ["Prepared", "Redact", "prepare"]
+__all__ = ["OPENING_CHARS", "Prepared", "Redact", "opening", "prepare"]
 
 
 class Redact(Protocol):
@@ -36,6 +36,20 @@ class Prepared:
     vectors: np.ndarray
     redacted: list[str]
     title_redacted: str
+    #: the testimony's opening (:func:`opening`) as one vector (None: not computed)
+    text_vector: np.ndarray | None = None
+
+
+#: how much of a testimony's text its text vector reads: a short testimony whole, a long
+#: one's opening (topical relevance set, dev: adding this vector's cosine at weight 0.3 took
+#: grouped search's nDCG@10 from 0.511 to 0.518, and case-finding from 0.712 to 0.728)
+OPENING_CHARS = 2000
+
+
+def opening(passages: Sequence[Passage] | Sequence[str]) -> str:
+    """The first :data:`OPENING_CHARS` characters of a testimony's text."""
+    texts = [p if isinstance(p, str) else p.text for p in passages]
+    return " ".join(texts)[:OPENING_CHARS]
 
 
 def prepare(
@@ -56,7 +70,12 @@ def prepare(
     texts = [p.text for _, passages in stories for p in passages]
     languages = [t.language or "es" for t, passages in stories for _ in passages]
     titles = [(t.title, t.language or "es") for t, _ in stories]
-    vectors = embedder.embed(texts, kind="passage")
+    # one embedding call: every passage, then the opening of each testimony that has
+    # more than one passage (a single passage's opening is the passage itself)
+    openings = [(n, opening(p)) for n, (_, p) in enumerate(stories) if len(p) > 1]
+    embedded = embedder.embed([*texts, *(text for _, text in openings)], kind="passage")
+    vectors = embedded[: len(texts)]
+    opened = dict(zip((n for n, _ in openings), embedded[len(texts) :], strict=True))
     tags = tagger.tag(texts, languages, vectors)
     # titles go through NER in the same batches as the passages. (Running redaction
     # in a thread beside embedding and tagging was slower: 66 against 76 passages/s.)
@@ -79,6 +98,7 @@ def prepare(
                 vectors[at : at + n],
                 redacted=redacted[at : at + n] if redact else [],
                 title_redacted=titles_redacted[len(out)],
+                text_vector=opened.get(len(out), vectors[at] if n == 1 else None),
             )
         )
         at += n

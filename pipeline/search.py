@@ -92,6 +92,7 @@ __all__ = [
     "RARE_MIN_PASSAGES",
     "STEM",
     "rank_stories",
+    "theme_agreement",
     "rare_terms",
     "stem_terms",
     "window_ids",
@@ -111,10 +112,22 @@ class ContextWeights:
     label: float = 0.0
     #: added for the share of the query's names (rare words written as names) it holds
     name: float = 0.0
+    #: added for how much its passages' themes agree with the themes the query names
+    theme: float = 0.0
+    #: the cosine of the query with the testimony's text vector (its opening embedded)
+    text: float = 0.0
 
 
 DEFAULT_WEIGHTS = ContextWeights(
-    best=0.2, window=0.2, whole=0.6, rare=0.2, keyword=0.3, label=0.5, name=1.0
+    best=0.2,
+    window=0.2,
+    whole=0.6,
+    rare=0.2,
+    keyword=0.15,
+    label=0.5,
+    name=1.0,
+    theme=0.2,
+    text=0.3,
 )
 
 
@@ -201,6 +214,8 @@ def rank_stories(
     label_hits: Mapping[str, float] | None = None,
     limit: int | None = None,
     name_hits: Mapping[str, float] | None = None,
+    theme_hits: Mapping[str, float] | None = None,
+    text: Mapping[str, np.ndarray] | None = None,
 ) -> list[StoryScore]:
     """Testimonies ranked by context-aware score (the ``limit`` best, or all).
 
@@ -237,15 +252,19 @@ def rank_stories(
         # the passage before, the best one, the one after, summed in that order
         window = stacked[slots[:, 0]] + stacked[slots[:, 1]] + stacked[slots[:, 2]]
         total += weights.window * _cosines(window, query)
+    zero = np.zeros(dim, dtype=np.float32)
     if weights.whole:
-        zero = np.zeros(dim, dtype=np.float32)
         means = np.asarray([whole.get(t, zero) for t in tids], dtype=np.float32)
         total += weights.whole * _cosines(means, query)
+    if weights.text and text:
+        openings = np.asarray([text.get(t, zero) for t in tids], dtype=np.float32)
+        total += weights.text * _cosines(openings, query)
     for weight, lift in (
         (weights.rare, rare_hits),
         (weights.keyword, keyword_hits),
         (weights.label, label_hits),
         (weights.name, name_hits),
+        (weights.theme, theme_hits),
     ):
         if weight and lift:
             total += weight * np.asarray([lift.get(t, 0.0) for t in tids])
@@ -366,6 +385,19 @@ def rare_terms(counts: Mapping[str, int], total: int) -> list[str]:
     return [term for term, n in counts.items() if 0 < n <= limit]
 
 
+def theme_agreement(
+    query: Mapping[str, float], passage: Mapping[str, float], floor: float = 0.3
+) -> float:
+    """How much a passage's theme scores agree with the query's (theme -> score, 0..1):
+    the query-weighted mean of the passage's scores over the themes the query names with
+    at least ``floor``. Themes do not depend on language, so a Spanish passage about
+    evictions agrees with "families evicted from their farms" as well as an English one."""
+    named = {t: s for t, s in query.items() if s >= floor}
+    if not named:
+        return 0.0
+    return sum(s * passage.get(t, 0.0) for t, s in named.items()) / sum(named.values())
+
+
 #: a word held by at most this many of the passages a viewer may read (or 0.2% of them,
 #: in a larger archive) is rare enough to be a name, whatever the archive's size
 NAME_MAX_PASSAGES = 3
@@ -405,7 +437,7 @@ def capitalised_inside(term: str, texts: Iterable[str]) -> bool:
                 continue
             seen = True
             before = text[: m.start()].rstrip()
-            if m.group()[0].isupper() and before and before[-1] not in ".!?¿¡:;\"«“\n":
+            if m.group()[0].isupper() and before and before[-1] not in '.!?¿¡:;"«“\n':
                 named += 1
                 break
         held += seen

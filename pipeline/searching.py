@@ -37,6 +37,7 @@ from .search import (
     rank_stories,
     rare_terms,
     stem_terms,
+    theme_agreement,
     window_ids,
 )
 from .tagger import ThemeTagger
@@ -189,10 +190,12 @@ class Searcher:
             if unknown:  # testimonies added since the sync above
                 labels.update(self.store.testimony_labels(unknown, viewer))
         label = label_shares(query_words, labels)
+        themes = self._theme_agreement(query, vector, candidates, where, viewer, weights)
         # a story is scored by its best passage, that passage's neighbours and the whole
         # testimony: read those vectors, not every passage of every candidate story
         vectors = self._vectors(sorted(window_ids(candidates.items(), where)))
         whole = self.vectors.testimony_vectors(stories)
+        text = self.vectors.text_vectors(stories) if weights.text else {}
         shares = _shares(rare, where, len(rarest))
         name_shares = _shares(named, where, len(names))
         ranked = rank_stories(
@@ -207,6 +210,8 @@ class Searcher:
             label,
             limit=k,
             name_hits=name_shares,
+            theme_hits=themes,
+            text=text,
         )
         # show the passage that holds the name (or rare word) searched for, not a
         # passage that merely means something close
@@ -238,6 +243,35 @@ class Searcher:
                     highlights=highlight(query, hit.text),
                 )
             )
+        return out
+
+    def _theme_agreement(
+        self,
+        query: str,
+        vector: np.ndarray,
+        candidates: Mapping[int, float],
+        where: Mapping[int, tuple[str, Any, Any]],
+        viewer: Viewer,
+        weights: ContextWeights,
+    ) -> dict[str, float]:
+        """Per candidate story, the best :func:`theme_agreement` of its candidate
+        passages' tags (reviews applied) with the themes the tagger finds in the query
+        (scored as Spanish and as English, the higher kept)."""
+        if not weights.theme:
+            return {}
+        scores = [self.tagger.score([query], lang, vector[None, :]) for lang in ("es", "en")]
+        asked = {
+            theme: float(max(s.final[0, col] for s in scores))
+            for col, theme in enumerate(scores[0].themes)
+        }
+        pids = [pid for pid in candidates if pid in where]
+        tags = self.store.tags_for(pids, viewer)
+        out: dict[str, float] = {}
+        for pid in pids:
+            agreement = theme_agreement(asked, {t.theme: t.score for t in tags.get(pid, [])})
+            tid = where[pid][0]
+            if agreement > out.get(tid, 0.0):
+                out[tid] = agreement
         return out
 
     def _capitalised(

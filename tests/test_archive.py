@@ -493,7 +493,9 @@ def test_the_archive_size_behind_the_lifts_follows_what_is_ingested(archive, tmp
 def test_in_a_small_archive_common_words_do_not_lift_stories(archive, tmp_path):
     """Below RARE_MIN_PASSAGES every stem is in a large share of the passages; a Spanish
     story must not be lifted above others for sharing "nuestra" with the query."""
-    from pipeline.search import ContextWeights
+    from dataclasses import replace
+
+    from pipeline.search import DEFAULT_WEIGHTS
 
     rows = [
         {"id": "es", "text": "Nuestra fiesta es en febrero."},
@@ -501,7 +503,8 @@ def test_in_a_small_archive_common_words_do_not_lift_stories(archive, tmp_path):
     ]
     _typed(archive, tmp_path, [dict(r, consent="public") for r in rows])
     with_stems = archive.search("nuestra tierra", ANON, k=2)
-    without = archive.search("nuestra tierra", ANON, k=2, weights=ContextWeights(0.2, 0.2, 0.6))
+    lexical_off = replace(DEFAULT_WEIGHTS, rare=0.0, keyword=0.0, label=0.0)
+    without = archive.search("nuestra tierra", ANON, k=2, weights=lexical_off)
     assert [h.score for h in with_stems] == [h.score for h in without]
 
 
