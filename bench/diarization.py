@@ -55,15 +55,17 @@ Method
       N), one after the other in the same process, 2 threads each. The model loads are
       excluded. ratio = diarization / transcription.
 
-Last run (a29202b; 60 conversations, 29.9 min; shared 2-CPU machine)
+Last runs (a29202b and 271ca22, the latter with transcription's speech levelling; the
+same DER both times; 60 conversations, 29.9 min; a shared 2-CPU machine)
     DER with the 0.25-s collar, Whisper spans, one-language conversations: two speakers
     9.9 % with N given (missed 6.4, false alarm 2.7, confusion 0.8), 16.3 % estimated
     (test half); three speakers 8.0 % and 17.5 %. With oracle spans 0.6 / 2.6 % and
     1.6 / 3.7 %: what is left is Whisper's spans (speech between or around its words,
     overlaps) and the estimate (two speakers taken for three in 6 of 16 test
     conversations). Spanish and English in one conversation: 27-34 %, nearly all missed
-    speech (Whisper decodes one language). Threshold 0.4 (dev DER 18.2 %). Cost: 12.1 s
-    wall / 5.8 s CPU of diarization against 334 s / 209 s of transcription: 3.6 % / 2.8 %.
+    speech (Whisper decodes one language). Threshold 0.4 (dev DER 18.2 %). Cost:
+    diarization 7.1-12.1 s wall / 5.8-6.3 s CPU against transcription's 223-334 s /
+    209-234 s: 3.2-3.6 % of the wall time, 2.7-2.8 % of the CPU time.
 
 Caveats
     * Small and read: six + two speakers, 36 conversations of 20-60 s, read sentences,
