@@ -21,6 +21,7 @@ __all__ = [
     "ThemeCell",
     "ThemeCount",
     "ThemeTag",
+    "Word",
 ]
 
 Consent = Literal["public", "restricted", "private"]
@@ -30,12 +31,29 @@ CONSENT_LEVELS: tuple[Consent, ...] = ("public", "restricted", "private")
 
 
 @dataclass(frozen=True)
-class Segment:
-    """A stretch of transcribed speech, times in seconds from the start of the recording."""
+class Word:
+    """One word as Whisper heard it: times in seconds from the start of the recording,
+    ``text`` without surrounding spaces (punctuation attached: "río,"), and Whisper's
+    probability for it (the mean of its tokens' probabilities, 0..1), low where the word
+    may be wrong (see ``pipeline.transcribe.DOUBT_BELOW``)."""
 
     start: float
     end: float
     text: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of transcribed speech, times in seconds from the start of the recording.
+
+    ``words``: its words in order, each inside ``start``..``end`` and none starting before
+    the previous one ends; empty where the decoder gave no word times."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -66,12 +66,14 @@ def split_text(text: str, options: PassageOptions = PassageOptions()) -> list[st
 def group_segments(
     segments: Iterable[Segment], options: PassageOptions = PassageOptions()
 ) -> Iterator[Segment]:
-    """Join consecutive segments into passages that keep their time span. Streams."""
+    """Join consecutive segments into passages that keep their time span and their
+    segments' words, in order (so a passage's words are timed inside it). Streams."""
     buffer: list[Segment] = []
 
     def flush() -> Segment:
         text = " ".join(s.text.strip() for s in buffer if s.text.strip())
-        return Segment(start=buffer[0].start, end=buffer[-1].end, text=text)
+        words = tuple(w for s in buffer for w in s.words)
+        return Segment(start=buffer[0].start, end=buffer[-1].end, text=text, words=words)
 
     for segment in segments:
         if not segment.text.strip():

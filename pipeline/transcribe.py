@@ -20,15 +20,18 @@ from typing import Any
 import numpy as np
 
 from corpus import Segment
+from corpus.records import Word
 
 from .audio import SAMPLE_RATE, SpooledAudio
 from .errors import PipelineError
 
 __all__ = [
+    "DOUBT_BELOW",
     "Checkpoint",
     "TranscribeOptions",
     "Transcript",
     "detect_language",
+    "doubtful",
     "plan_chunks",
     "transcribe",
 ]
@@ -41,6 +44,24 @@ Samples = np.ndarray | SpooledAudio
 
 #: Language detection looks at the first minutes of a recording only.
 DETECTION_SECONDS = 180.0
+
+#: A word whose Whisper probability is below this is marked for review (doubtful): the
+#: threshold that caught the most wrong words while marking at most 15 % of all words,
+#: measured by bench/word_doubt.py (words aligned to the reference; wrong = substituted
+#: or inserted; Whisper base int8, TranscribeOptions() defaults). On the 11 real clips of
+#: ../shared/data/audio (258 words, 22 wrong): 68 % of wrong words caught (15/22, 95 %
+#: Wilson interval 47-84 %) with 14.7 % of words marked, 40 % of marked words wrong; the
+#: same leaving each clip out of the choice. On the four 7-minute recordings of
+#: bench/make_long.py (issue 29's kind and the default; 3,227 words, 278 wrong, but made
+#: of those clips repeated, so errors repeat too): 57 % caught (51-63 %), 14.5 % marked.
+#: The goal of 60 % caught at 15 % marked holds on the clips and not on the recordings:
+#: too few independent errors to say more. Both sets chose 0.77-0.78.
+DOUBT_BELOW = 0.78
+
+
+def doubtful(word: Word) -> bool:
+    """Whether a reviewer should check ``word`` (its probability is below DOUBT_BELOW)."""
+    return word.probability < DOUBT_BELOW
 
 
 @dataclass(frozen=True)
@@ -57,7 +78,12 @@ class TranscribeOptions:
     # the speed of faster-whisper's defaults at the same WER on 14 min of real speech
     # (bench/transcribe.py on bench/make_long.py recordings); 16 was no faster
     batch_size: int = 8
-    word_timestamps: bool = False  # sequential decoding: word times too (batched: always)
+    # sequential decoding: word times and probabilities too (batched: always). On so
+    # that every path gives words; it cost the sequential path 15 % more CPU time (69.5
+    # against 60.5 s) and moved its WER 9.1 -> 10.3 % (faster-whisper seeks by word times
+    # then) on the two 7-minute bench/make_long.py recordings (bench/transcribe.py,
+    # "sequential" against "sequential-nowords"). Batched decoding is the default.
+    word_timestamps: bool = True
     # bring each stretch of speech to one loudness before Whisper hears it (VAD on):
     # a quiet voice beside a loud one in a 30-s window was skipped (models.whisper.level_speech)
     level: bool = True
@@ -72,7 +98,8 @@ class TranscribeOptions:
         """What a checkpoint's segments depend on (a resumed run must decode alike)."""
         return json.dumps(
             [language, self.beam_size, self.vad, self.batch_size, self.word_timestamps,
-             self.chunk_seconds, self.condition_on_previous_text, self.level]
+             self.chunk_seconds, self.condition_on_previous_text, self.level,
+             "words"]  # checkpoint rows carry words (before issue 29 they did not)
         )  # fmt: skip
 
 
@@ -136,7 +163,7 @@ class Checkpoint:
                 row = json.loads(line)
             except ValueError:
                 break  # cut short by a crash: the chunk is decoded again
-            done[int(row["chunk"])] = [Segment(*s) for s in row["segments"]]
+            done[int(row["chunk"])] = [_segment_from_row(s) for s in row["segments"]]
         return head["key"], head["language"], head["probability"], done
 
     def _append(self, row: dict[str, Any], fresh: bool = False) -> None:
@@ -150,11 +177,20 @@ class Checkpoint:
         self._append({"key": key, "language": language, "probability": probability}, True)
 
     def add(self, chunk: int, segments: list[Segment]) -> None:
-        rows = [[s.start, s.end, s.text] for s in segments]
+        rows = [
+            [s.start, s.end, s.text, [[w.start, w.end, w.text, w.probability] for w in s.words]]
+            for s in segments
+        ]
         self._append({"chunk": chunk, "segments": rows})
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def _segment_from_row(row: list[Any]) -> Segment:
+    """A checkpoint's ``[start, end, text, [[start, end, text, probability], ...]]``."""
+    words = tuple(Word(*w) for w in row[3]) if len(row) > 3 else ()
+    return Segment(row[0], row[1], row[2], words)
 
 
 def _frame_energy(audio: Samples, frame: int) -> np.ndarray:
@@ -234,11 +270,29 @@ def transcribe(
                 start = min(max(segment.start, last_end), duration)
                 end = min(max(segment.end, start), duration)
                 last_end = end
-                yield Segment(start=round(start, 2), end=round(end, 2), text=segment.text)
+                yield Segment(
+                    start=round(start, 2),
+                    end=round(end, 2),
+                    text=segment.text,
+                    words=_words_inside(segment.words, start, end),
+                )
             if checkpoint is not None and number not in done:
                 checkpoint.add(number, fresh)
 
     return Transcript(language, probability, duration, segments())
+
+
+def _words_inside(words: tuple[Word, ...], start: float, end: float) -> tuple[Word, ...]:
+    """``words`` clamped inside ``start``..``end``, each starting no earlier than the
+    previous one ends, rounded like segment times (rounding keeps the order)."""
+    out: list[Word] = []
+    last = start
+    for word in words:
+        a = min(max(word.start, last), end)
+        b = min(max(word.end, a), end)
+        last = b
+        out.append(Word(round(a, 2), round(b, 2), word.text, word.probability))
+    return tuple(out)
 
 
 def _levelled(audio: np.ndarray, options: TranscribeOptions) -> np.ndarray:
@@ -288,27 +342,34 @@ def _decode(
                 word_timestamps=options.word_timestamps,
             )
         for s in raw:
-            for start, end, text in _sentences(s):
+            for start, end, text, words in _sentences(s):
                 if text:
-                    yield Segment(start=start + offset, end=end + offset, text=text)
+                    yield Segment(
+                        start=start + offset,
+                        end=end + offset,
+                        text=text,
+                        words=tuple(
+                            Word(w.start + offset, w.end + offset, w.text, w.probability)
+                            for w in words
+                        ),
+                    )
     except (RuntimeError, ValueError) as exc:
         raise PipelineError(f"transcription failed: {exc}") from exc
 
 
-def _span(segment: Any) -> tuple[float, float, str]:
-    return float(segment.start), float(segment.end), segment.text.strip()
-
+Sentence = tuple[float, float, str, tuple[Word, ...]]
 
 _SENTENCE_END = (".", "?", "!", "…", "。")
 
 
-def _sentences(segment: Any) -> list[tuple[float, float, str]]:
+def _sentences(segment: Any) -> list[Sentence]:
     """A decoded segment cut into sentences at the times of their own words (a batched
-    segment can hold 30 s of speech: several sentences, which passages group again)."""
+    segment can hold 30 s of speech: several sentences, which passages group again),
+    each with its words; a segment without word times is one sentence without words."""
     words = list(getattr(segment, "words", None) or [])
     if not words:
-        return [_span(segment)]
-    out: list[tuple[float, float, str]] = []
+        return [(float(segment.start), float(segment.end), segment.text.strip(), ())]
+    out: list[Sentence] = []
     current: list[Any] = []
     for word in words:
         current.append(word)
@@ -320,5 +381,11 @@ def _sentences(segment: Any) -> list[tuple[float, float, str]]:
     return out
 
 
-def _joined(words: list[Any]) -> tuple[float, float, str]:
-    return float(words[0].start), float(words[-1].end), "".join(w.word for w in words).strip()
+def _joined(words: list[Any]) -> Sentence:
+    kept = tuple(
+        Word(float(w.start), float(w.end), w.word.strip(), round(float(w.probability), 3))
+        for w in words
+        if w.word.strip()
+    )
+    text = " ".join("".join(w.word for w in words).split())
+    return float(words[0].start), float(words[-1].end), text, kept

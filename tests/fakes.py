@@ -63,14 +63,26 @@ class HashEmbedder:
 
 
 @dataclass
+class FakeWhisperWord:
+    """Quacks like faster_whisper's Word (its text keeps Whisper's leading space)."""
+
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+@dataclass
 class FakeWhisperSegment:
     start: float
     end: float
     text: str
+    words: list[FakeWhisperWord] | None = None
 
 
 class FakeWhisper:
-    """Quacks like faster_whisper.WhisperModel: fixed segments, a fixed language guess."""
+    """Quacks like faster_whisper.WhisperModel: fixed segments, a fixed language guess.
+    A segment is (start, end, text) or (start, end, text, [(start, end, word, p), ...])."""
 
     def __init__(self, segments: list[tuple[float, float, str]], probabilities=None) -> None:
         self.segments = segments
@@ -83,5 +95,13 @@ class FakeWhisper:
 
     def transcribe(self, audio, language=None, **kwargs):
         self.calls.append({"language": language, **kwargs})
-        segs = (FakeWhisperSegment(s, e, t) for s, e, t in self.segments)
+        segs = (
+            FakeWhisperSegment(
+                seg[0],
+                seg[1],
+                seg[2],
+                [FakeWhisperWord(*w) for w in seg[3]] if len(seg) > 3 else None,
+            )
+            for seg in self.segments
+        )
         return segs, None
