@@ -16,14 +16,17 @@ Configurations
                    installed library and printed, so a changed default is visible).
     sequential     ``TranscribeOptions(batch_size=0)``: one 30-s window after another,
                    VAD on, language detected on the speech and chosen among es/en, beam 5,
-                   condition_on_previous_text=False (the default before batching).
+                   condition_on_previous_text=False (the default before batching), with
+                   word times and probabilities (the default since issue 29).
                    Language detection is a separate ``model.detect_language`` pass, and
                    its time is included.
     voces-default  ``pipeline.transcribe.transcribe(model, audio, TranscribeOptions())``:
                    today batched, 8 VAD chunks at a time, beam 5 (the same as "batched").
     voces-forced   the same with the manifest's language forced (no detection pass).
+    voces-unlevelled  the default without levelling speech (``level=False``): what Voces
+                   did before issue 29 (quiet voices beside loud ones were skipped).
     voces-greedy   ``TranscribeOptions(beam_size=1)``: greedy decoding, detection as default.
-    voces-words    sequential with word timestamps (sentences cut at their words' times).
+    sequential-nowords  sequential without word times (what it cost to add them).
     batched…       faster-whisper's ``BatchedInferencePipeline`` over VAD chunks, 8 (or 16)
                    at a time (``TranscribeOptions(batch_size=8)``), beam 5 or greedy, with
                    word timestamps (sentences cut at their words' times); language
@@ -49,6 +52,8 @@ Method
       whole sequence runs N times (rounds interleave the configurations, so slow drift in
       machine load hits all alike) and each clip's time is the fastest of its N runs;
       WER and languages come from the first round (decoding is deterministic here).
+    * "cpu s" is the process's CPU time over the same calls (all threads): on a machine
+      others use too, wall time stretches while CPU time barely moves, so compare both.
     * speed = audio seconds / wall seconds (the inverse of the real-time factor);
       "x base" is that speed divided by the baseline's.
     * WER = total word errors (word-level Levenshtein) / total reference words, per
@@ -110,8 +115,9 @@ CONFIGS = (
     "sequential",
     "voces-default",
     "voces-forced",
+    "voces-unlevelled",
     "voces-greedy",
-    "voces-words",
+    "sequential-nowords",
     "batched",
     "batched-greedy",
     "batched16",
@@ -140,6 +146,7 @@ class ClipResult:
     probability: float | None
     audio_s: float
     wall_s: float
+    cpu_s: float  # this process's CPU seconds (all threads): steadier on a shared machine
     ref_words: int
     errors: int
     errors_folded: int
@@ -176,8 +183,11 @@ RUNNERS: dict[str, Runner] = {
     "sequential": _voces(lambda clip: TranscribeOptions(batch_size=0)),
     "voces-default": _voces(lambda clip: TranscribeOptions()),
     "voces-forced": _voces(lambda clip: TranscribeOptions(language=clip.lang)),
+    "voces-unlevelled": _voces(lambda clip: TranscribeOptions(level=False)),
     "voces-greedy": _voces(lambda clip: TranscribeOptions(beam_size=1)),
-    "voces-words": _voces(lambda clip: TranscribeOptions(batch_size=0, word_timestamps=True)),
+    "sequential-nowords": _voces(
+        lambda clip: TranscribeOptions(batch_size=0, word_timestamps=False)
+    ),
     "batched": _voces(lambda clip: TranscribeOptions(batch_size=8)),
     "batched-greedy": _voces(lambda clip: TranscribeOptions(batch_size=8, beam_size=1)),
     "batched16": _voces(lambda clip: TranscribeOptions(batch_size=16)),
@@ -200,9 +210,9 @@ def run_config(model: Any, name: str, clips: list[Clip]) -> list[ClipResult]:
     runner = RUNNERS[name]
     results = []
     for clip in clips:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         text, detected, probability = runner(model, clip)
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         errors, ref_words = word_errors(clip.reference, text)
         results.append(
             ClipResult(
@@ -212,6 +222,7 @@ def run_config(model: Any, name: str, clips: list[Clip]) -> list[ClipResult]:
                 probability=None if probability is None else round(float(probability), 3),
                 audio_s=round(clip.duration, 2),
                 wall_s=round(wall, 3),
+                cpu_s=round(cpu, 3),
                 ref_words=ref_words,
                 errors=errors,
                 errors_folded=word_errors(clip.reference, text, fold=True)[0],
@@ -231,12 +242,14 @@ def _wer(results: list[ClipResult], lang: str | None = None, folded: bool = Fals
 def summarise(name: str, results: list[ClipResult], base_speed: float | None) -> dict[str, Any]:
     audio = sum(r.audio_s for r in results)
     wall = sum(r.wall_s for r in results)
+    cpu = sum(r.cpu_s for r in results)
     speed = audio / wall if wall else float("nan")
     detecting = [r for r in results if r.detected is not None]
     return {
         "config": name,
         "audio_s": round(audio, 2),
         "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
         "speed": round(speed, 3),
         "speed_vs_baseline": None if base_speed is None else round(speed / base_speed, 3),
         "wer_es": round(_wer(results, "es"), 4),
@@ -254,7 +267,7 @@ def _pct(x: float) -> str:
 
 def print_summary(rows: list[dict[str, Any]]) -> None:
     header = (
-        f"{'config':<14} {'audio s':>8} {'wall s':>8} {'speed':>7} {'x base':>7} "
+        f"{'config':<14} {'audio s':>8} {'wall s':>8} {'cpu s':>8} {'speed':>7} {'x base':>7} "
         f"{'WER es':>7} {'WER en':>7} {'WER all':>7} {'fold':>7} {'lang acc':>9}"
     )
     print(header)
@@ -263,7 +276,8 @@ def print_summary(rows: list[dict[str, Any]]) -> None:
         ratio = "-" if r["speed_vs_baseline"] is None else f"{r['speed_vs_baseline']:.2f}"
         lang = "forced" if r["lang_total"] is None else f"{r['lang_correct']}/{r['lang_total']}"
         print(
-            f"{r['config']:<14} {r['audio_s']:8.1f} {r['wall_s']:8.2f} {r['speed']:6.2f}x "
+            f"{r['config']:<14} {r['audio_s']:8.1f} {r['wall_s']:8.2f} {r['cpu_s']:8.2f} "
+            f"{r['speed']:6.2f}x "
             f"{ratio:>7} {_pct(r['wer_es']):>7} {_pct(r['wer_en']):>7} "
             f"{_pct(r['wer_all']):>7} {_pct(r['wer_all_folded']):>7} {lang:>9}"
         )
@@ -376,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             for kept, new in zip(results[name], again, strict=True):
                 kept.wall_s = min(kept.wall_s, new.wall_s)
+                kept.cpu_s = min(kept.cpu_s, new.cpu_s)
     base_speed = None
     if "baseline" in results:
         base_speed = summarise("baseline", results["baseline"], None)["speed"]
