@@ -26,10 +26,12 @@ from .records import (
     PassageEdit,
     Review,
     Segment,
+    Speaker,
     Testimony,
     ThemeCell,
     ThemeCount,
     ThemeTag,
+    Word,
 )
 from .store import WITHHELD, PassageFilter, Store
 from .vectors import PG_EXACT_BELOW, VectorSearch, open_vectors
@@ -61,12 +63,14 @@ __all__ = [
     "Review",
     "Role",
     "Segment",
+    "Speaker",
     "Store",
     "Testimony",
     "ThemeCell",
     "ThemeCount",
     "ThemeTag",
     "VERDICTS",
+    "Word",
     "VectorIndex",
     "EXACT_BELOW",
     "PG_EXACT_BELOW",

@@ -17,6 +17,7 @@ __all__ = [
     "Review",
     "VERDICTS",
     "Segment",
+    "Speaker",
     "Testimony",
     "ThemeCell",
     "ThemeCount",
@@ -41,6 +42,7 @@ class Word:
     end: float
     text: str
     probability: float
+    edited: bool = False  # a correction changed it; its times are interpolated
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Segment:
     end: float
     text: str
     words: tuple[Word, ...] = ()
+    speaker: str = ""  # diarization's label ("S1", "S2", ...), "" where not diarized
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,21 @@ class Passage:
     id: int | None = None  # assigned by the store
     tags: tuple[ThemeTag, ...] = ()
     redacted: bool = False  # text is the redacted copy (the viewer may not see names)
+    speaker: str = ""  # speaker label ("S1", ...) of a diarized recording, "" otherwise
+    #: Whisper's timed words; empty for typed testimonies and for viewers who may not see
+    #: names (a word list would give back what redaction masked).
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A voice of one recording: diarization's ``label`` ("S1", ...) and the name an
+    archivist gave it ("Entrevistadora", the narrator's name), "" until named. A name is
+    personal data: viewers who may not see names get it masked (corpus.visibility)."""
+
+    testimony_id: str
+    label: str
+    name: str = ""
 
 
 @dataclass(frozen=True)
