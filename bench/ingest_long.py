@@ -8,7 +8,14 @@ waits for, model loading included) and reports:
 * peak RSS of that process (``ru_maxrss``);
 * WER of the stored transcript against the recording's reference (``bench/lib/wer.py``);
 * "x base": speed over plain faster-whisper defaults transcribing the same file in the
-  same run (transcription only: ``model.transcribe(audio)``, beam 5, no VAD).
+  same run (transcription only: ``model.transcribe(audio)``, beam 5, no VAD), whose WER is
+  printed too;
+* CPU seconds of each (all threads): others' work on a shared machine stretches wall time
+  much more than CPU time, so both are printed.
+
+With ``--rounds N`` the baseline and the configurations alternate N times (the order
+reversed every other round, so drifting machine load hits all alike); each row is one
+round, and the summary keeps each one's fastest round and the spread of its speeds.
 
 A folder's recordings are ingested in one command (``voces ingest FILE...``): speed is
 then the folder's audio over the command's wall time, and WER is over all its recordings,
@@ -18,6 +25,9 @@ Recordings come from ``bench/make_long.py`` (real clips, silences, noise)::
 
     python bench/make_long.py --minutes 7 --out /tmp/voces-long
     python bench/ingest_long.py /tmp/voces-long/es-7min.ogg /tmp/voces-long/en-7min.ogg
+    python bench/make_long.py --minutes 7 --gap 1.5 --plain --out /tmp/voces-29  # issue 29
+    python bench/ingest_long.py /tmp/voces-29/en-7min.ogg /tmp/voces-29/es-7min.ogg \
+        --configs batched-beam5 --rounds 2
     python bench/ingest_long.py /tmp/voces-long/es-120min.ogg --configs batched-greedy
     python bench/ingest_long.py /tmp/voces-folder --no-baseline \
         --configs batched-beam5 batched-beam5-2workers
@@ -63,11 +73,14 @@ import logging, resource, sys, time
 from api.cli import cli
 logging.basicConfig(level=logging.WARNING, format="%(message)s")
 logging.getLogger("pipeline.archive").setLevel(logging.INFO)
+logging.getLogger("pipeline.ingest").setLevel(logging.INFO)  # "ingest stages" (since 5b157c6)
 start = time.perf_counter()
 try:
     cli.main(args=sys.argv[1:], prog_name="voces", standalone_mode=False)
 finally:
-    print("RSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print("RSS_KB", usage.ru_maxrss, file=sys.stderr)
+    print("CPU_S", usage.ru_utime + usage.ru_stime, file=sys.stderr)
     print("WALL_S", time.perf_counter() - start, file=sys.stderr)
 """
 
@@ -78,21 +91,36 @@ def _recordings(path: Path) -> list[Path]:
     return [path]
 
 
-def baseline_speed(path: Path, cache: Path) -> float:
+def baseline(path: Path, cache: Path, skip_wer: bool = False) -> dict[str, Any]:
+    """Plain faster-whisper (its defaults: beam 5, no VAD, language detected, conditioned
+    on previous text) on the recordings of ``path``: speed, CPU seconds and WER."""
     from models.whisper import WhisperSpec, load_whisper
     from pipeline.audio import decode_audio
 
     model = load_whisper(WhisperSpec(), cache)
-    seconds = wall = 0.0
+    seconds = wall = cpu = 0.0
+    edits = words = 0
     for recording in _recordings(path):
         audio = decode_audio(recording)
-        start = time.perf_counter()
+        start, began = time.perf_counter(), time.process_time()
         segments, _ = model.transcribe(audio)
-        for _ in segments:
-            pass
+        text = " ".join(s.text for s in segments)
         wall += time.perf_counter() - start
+        cpu += time.process_time() - began
         seconds += len(audio) / 16_000
-    return seconds / wall
+        if not skip_wer:
+            info = json.loads(recording.with_suffix(".json").read_text("utf-8"))
+            errors, ref_words = word_errors(info["reference"], text)
+            edits, words = edits + errors, words + ref_words
+    return {
+        "file": path.name,
+        "config": "faster-whisper",
+        "audio_s": seconds,
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+        "speed": round(seconds / wall, 2),
+        "wer": round(edits / words, 4) if words else None,
+    }
 
 
 def stored_texts(home: Path) -> dict[str, str]:
@@ -109,7 +137,14 @@ def stored_texts(home: Path) -> dict[str, str]:
     return texts
 
 
-def run(path: Path, name: str, cache: Path, keep: bool, skip_wer: bool = False) -> dict[str, Any]:
+def run(
+    path: Path,
+    name: str,
+    cache: Path,
+    keep: bool,
+    skip_wer: bool = False,
+    repo: Path = REPO,
+) -> dict[str, Any]:
     recordings = _recordings(path)
     infos = {r.name: json.loads(r.with_suffix(".json").read_text("utf-8")) for r in recordings}
     seconds = sum(i["duration_s"] for i in infos.values())
@@ -119,7 +154,7 @@ def run(path: Path, name: str, cache: Path, keep: bool, skip_wer: bool = False) 
     done = subprocess.run(
         [sys.executable, "-c", _RUN, "ingest", *map(str, recordings), "--consent", "private"],
         env=env,
-        cwd=REPO,
+        cwd=repo,
         capture_output=True,
         text=True,
     )
@@ -127,6 +162,7 @@ def run(path: Path, name: str, cache: Path, keep: bool, skip_wer: bool = False) 
     if done.returncode != 0:
         raise SystemExit(f"{name}: voces ingest failed:\n{done.stderr[-2000:]}")
     rss_kb = int(next(x for x in done.stderr.splitlines() if x.startswith("RSS_KB")).split()[1])
+    cpu_s = float(next(x for x in done.stderr.splitlines() if x.startswith("CPU_S")).split()[1])
     # per recording: seconds transcribing, in the models (embedding, tagging, redaction)
     # and storing, as the archive logs them
     stages = [
@@ -153,6 +189,7 @@ def run(path: Path, name: str, cache: Path, keep: bool, skip_wer: bool = False) 
         "config": name,
         "audio_s": seconds,
         "wall_s": round(wall, 1),
+        "cpu_s": round(cpu_s, 1),
         "speed": round(seconds / wall, 2),
         "peak_rss_mb": round(rss_kb / 1024),
         "wer": wer,
@@ -162,36 +199,80 @@ def run(path: Path, name: str, cache: Path, keep: bool, skip_wer: bool = False) 
     }
 
 
+def _print(row: dict[str, Any], base: float | None) -> None:
+    ratio = "-" if base is None else f"{row['speed'] / base:.2f}"
+    wer = "     -" if row.get("wer") is None else f"{row['wer']:6.1%}"
+    rss = f"{row['peak_rss_mb']:7d}" if "peak_rss_mb" in row else f"{'-':>7}"
+    stages = (
+        f" {row['transcribe_s']:9.1f} {row['models_s']:8.1f} {row['store_s']:7.1f}"
+        if "transcribe_s" in row
+        else ""
+    )
+    print(
+        f"{row['file']:<16} {row['config']:<22} {row.get('round', '-'):>5} "
+        f"{row['audio_s']:8.0f} {row['wall_s']:7.1f} {row['cpu_s']:7.1f} {row['speed']:6.2f}x "
+        f"{ratio:>7} {rss} {wer}{stages}",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "voces")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate everything N times")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout (git worktree add /tmp/before COMMIT): its `voces ingest` "
+        "runs each configuration too, as CONFIG@before, in the same rounds",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the archives made")
     parser.add_argument("--no-wer", action="store_true", help="skip WER (minutes on hours)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    rows = []
-    print(f"{'file':<16} {'config':<18} {'audio s':>8} {'wall s':>7} {'speed':>7} "
-          f"{'x base':>7} {'RSS MB':>7} {'WER':>6} {'transcr s':>9} {'models s':>8} "
-          f"{'store s':>7}")  # fmt: skip
+    rows: list[dict[str, Any]] = []
+    header = (
+        f"{'file':<16} {'config':<22} {'round':>5} {'audio s':>8} {'wall s':>7} {'cpu s':>7} "
+        f"{'speed':>7} {'x base':>7} {'RSS MB':>7} {'WER':>6} {'transcr s':>9} "
+        f"{'models s':>8} {'store s':>7}"
+    )
+    print(header)
+    names = ([] if args.no_baseline else ["faster-whisper"]) + list(args.configs)
+    if args.before:
+        names += [f"{name}@before" for name in args.configs]
     for path in args.files:
-        base = None if args.no_baseline else baseline_speed(path, args.cache_dir)
-        if base is not None:
-            print(f"{path.name:<16} {'faster-whisper':<18} {'':>8} {'':>7} {base:6.2f}x")
-        for name in args.configs:
-            row = run(path, name, args.cache_dir, args.keep, args.no_wer)
-            row["speed_vs_baseline"] = None if base is None else round(row["speed"] / base, 2)
-            rows.append(row)
-            ratio = "-" if base is None else f"{row['speed_vs_baseline']:.2f}"
-            print(
-                f"{row['file']:<16} {name:<18} {row['audio_s']:8.0f} {row['wall_s']:7.1f} "
-                f"{row['speed']:6.2f}x {ratio:>7} {row['peak_rss_mb']:7d} "
-                + ("     -" if row["wer"] is None else f"{row['wer']:6.1%}")
-                + f" {row['transcribe_s']:9.1f} {row['models_s']:8.1f} {row['store_s']:7.1f}",
-                flush=True,
-            )
+        mine: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+        for number in range(max(1, args.rounds)):
+            for name in names if number % 2 == 0 else names[::-1]:
+                if name == "faster-whisper":
+                    row = baseline(path, args.cache_dir, args.no_wer or number > 0)
+                else:
+                    config, _, before = name.partition("@")
+                    row = run(
+                        path,
+                        config,
+                        args.cache_dir,
+                        args.keep,
+                        args.no_wer or number > 0,
+                        args.before if before else REPO,
+                    )
+                    row["config"] = name
+                row["round"] = number + 1
+                mine[name].append(row)
+                rows.append(row)
+                _print(row, None)
+        if args.rounds > 1 or not args.no_baseline:
+            print(f"-- {path.name}: fastest round of each, speed spread over rounds")
+            base = max((r["speed"] for r in mine.get("faster-whisper", [])), default=None)
+            for name in names:
+                fastest = dict(max(mine[name], key=lambda r: r["speed"]))
+                fastest["wer"] = mine[name][0]["wer"]  # decoding is deterministic: round 1
+                speeds = [r["speed"] for r in mine[name]]
+                fastest["round"] = f"{min(speeds):.1f}-{max(speeds):.1f}"
+                _print(fastest, base)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 
