@@ -103,6 +103,8 @@ ACTIONS: dict[str, tuple[frozenset[Role], str]] = {
     "read jobs": (_WRITERS, "jobs are for archivists"),
     "review": (_WRITERS, "reviewing needs an archivist's key"),
     "correct": (_WRITERS, "correcting a transcript needs an archivist's key"),
+    "name speakers": (_WRITERS, "naming a speaker needs an archivist's key"),
+    "fix turns": (_WRITERS, "changing who speaks in a passage needs an archivist's key"),
     "change consent": (_WRITERS, "changing consent needs an archivist's key"),
     "delete": (_WRITERS, "deleting needs an archivist's key"),
     "write": (_WRITERS, "this needs an archivist's key"),

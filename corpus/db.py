@@ -477,7 +477,7 @@ class PostgresDatabase(_Reads):
         with self.lock:
             self.conn.execute(
                 "VACUUM testimonies, passages, tags, reviews, review_log, passage_edits, "
-                "vectors, testimony_vectors, jobs, audit"
+                "speakers, words, vectors, testimony_vectors, jobs, audit"
             )
 
     def close(self) -> None:

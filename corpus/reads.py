@@ -21,7 +21,7 @@ from .access import Viewer, require
 from .audit import AuditLog
 from .db import AnyDatabase, chunks
 from .errors import NotFoundError
-from .records import Hit, Passage, PassageEdit, Review, Testimony, ThemeTag
+from .records import Hit, Passage, PassageEdit, Review, Speaker, Testimony, ThemeTag, Word
 from .visibility import (
     PASSAGE_COLUMNS,
     WITHHELD,
@@ -31,6 +31,7 @@ from .visibility import (
     passage_from_row,
     passage_text,
     review_from_row,
+    speaker_name,
     tag_from_row,
     testimony_from_row,
     testimony_label,
@@ -104,7 +105,55 @@ class Reads:
 
     def _passages(self, rows: Sequence[Any], viewer: Viewer) -> list[Passage]:
         tags = self.tags_for([r["id"] for r in rows], viewer)
-        return [passage_from_row(r, viewer, tuple(tags.get(r["id"], []))) for r in rows]
+        # words only where the viewer reads the original text (see passage_from_row)
+        words = self.words_for([r["id"] for r in rows if names_visible(viewer, r["allow_names"])])
+        return [
+            passage_from_row(r, viewer, tuple(tags.get(r["id"], [])), words.get(r["id"], ()))
+            for r in rows
+        ]
+
+    def words_for(self, passage_ids: Sequence[int]) -> dict[int, tuple[Word, ...]]:
+        """The stored words of these passages, in order. Callers pass ids of passages
+        whose original text the viewer may read (the words spell it out)."""
+        out: dict[int, list[Word]] = {}
+        rows = self.db.tuples_in(
+            'SELECT passage_id, start, "end", text, probability, edited FROM words '
+            "WHERE passage_id IN ({ids}) ORDER BY passage_id, position",
+            [int(pid) for pid in passage_ids],
+        )
+        for pid, start, end, text, probability, edited in rows:
+            out.setdefault(pid, []).append(Word(start, end, text, probability, bool(edited)))
+        return {pid: tuple(words) for pid, words in out.items()}
+
+    def speakers(self, testimony_id: str, viewer: Viewer) -> list[Speaker]:
+        """The voices of a testimony the viewer may see (NotFoundError otherwise), by
+        label; names masked where names are hidden from the viewer."""
+        consent, levels = self.consent(viewer)
+        rows = self.db.query(
+            "SELECT s.label, s.name, t.allow_names, t.language, t.consent FROM speakers s "
+            f"JOIN testimonies t ON t.id = s.testimony_id WHERE t.id = ? AND {consent}",
+            [testimony_id, *levels],
+        )
+        if not rows:
+            self.testimony(testimony_id, viewer, audit=False)  # NotFoundError if hidden
+            return []
+        self.audit.record_reads(viewer, "read", {testimony_id: rows[0]["consent"]})
+        found = [
+            Speaker(
+                testimony_id,
+                r["label"],
+                speaker_name(viewer, r["name"], r["allow_names"], r["language"]),
+            )
+            for r in rows
+        ]
+        return sorted(found, key=lambda s: _label_order(s.label))
+
+    def passage_speaker(self, passage_id: int, viewer: Viewer) -> tuple[str, str]:
+        """(testimony id, speaker label) of a passage the viewer may see."""
+        rows = self.passage_rows("p.id = ?", [passage_id], viewer)
+        if not rows:
+            raise NotFoundError(f"no passage {passage_id}")
+        return rows[0]["testimony_id"], rows[0]["speaker"]
 
     def passages(self, testimony_id: str, viewer: Viewer) -> list[Passage]:
         """A visible testimony's passages in order (NotFoundError if not visible)."""
@@ -401,3 +450,9 @@ class Reads:
             "WHERE id = 1"
         )[0]
         return int(row[0]), int(row[1])
+
+
+def _label_order(label: str) -> tuple[int, str]:
+    """ "S2" before "S10"; any other label after, by its text."""
+    number = label[1:]
+    return (int(number), label) if label[:1] == "S" and number.isdigit() else (1 << 30, label)

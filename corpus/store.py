@@ -41,10 +41,12 @@ from .records import (
     Passage,
     PassageEdit,
     Review,
+    Speaker,
     Testimony,
     ThemeCell,
     ThemeCount,
     ThemeTag,
+    Word,
 )
 from .theme_stats import ThemeStats
 from .vector_rows import VectorRows
@@ -166,6 +168,7 @@ class Store:
         editor: str = "",
         note: str = "",
         text_vector: np.ndarray | None = None,
+        words: Sequence[Word] | None = None,
     ) -> PassageEdit | None:
         return self.writes.correct_passage(
             passage_id,
@@ -178,7 +181,20 @@ class Store:
             editor=editor,
             note=note,
             text_vector=text_vector,
+            words=words,
         )
+
+    def stored_words(self, passage_id: int, viewer: Viewer) -> tuple[Word, ...]:
+        return self.writes.stored_words(passage_id, viewer)
+
+    def rename_speaker(self, testimony_id: str, label: str, name: str, viewer: Viewer) -> Speaker:
+        return self.writes.rename_speaker(testimony_id, label, name, viewer)
+
+    def set_speaker(self, passage_id: int, label: str, viewer: Viewer) -> str:
+        return self.writes.set_speaker(passage_id, label, viewer)
+
+    def speakers(self, testimony_id: str, viewer: Viewer) -> list[Speaker]:
+        return self.reads.speakers(testimony_id, viewer)
 
     def set_consent(self, testimony_id: str, consent: str, viewer: Viewer) -> Testimony:
         return self.writes.set_consent(testimony_id, consent, viewer)

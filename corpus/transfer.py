@@ -46,7 +46,17 @@ TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "created_at",
         ),
     ),
-    ("passages", "id", ("id", "testimony_id", "seq", "start", '"end"', "text", "redacted")),
+    (
+        "passages",
+        "id",
+        ("id", "testimony_id", "seq", "start", '"end"', "text", "redacted", "speaker"),
+    ),
+    ("speakers", "testimony_id, label", ("testimony_id", "label", "name")),
+    (
+        "words",
+        "passage_id, position",
+        ("passage_id", "position", "start", '"end"', "text", "probability", "edited"),
+    ),
     (
         "tags",
         "passage_id, theme, source",

@@ -10,9 +10,10 @@ readers need, so no one writes the rule twice:
   sets search keeps per filter are made by the SQL rule; ``PassagePlaces`` asks this);
 - projection: a row as the viewer may read it (:func:`testimony_from_row`,
   :func:`passage_from_row`, :func:`passage_text`, :func:`tag_from_row`,
-  :func:`testimony_label`): the redacted text and title where names are hidden from it,
-  no reviewer names or source file names unless it reads originals, ``[…]`` where a
-  redacted copy is missing (the check fails closed).
+  :func:`testimony_label`, :func:`speaker_name`): the redacted text and title where names
+  are hidden from it, no timed words then (they spell out what redaction masked), speaker
+  names masked, no reviewer names or source file names unless it reads originals, ``[…]``
+  where a redacted copy is missing (the check fails closed).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .access import Viewer
-from .records import Passage, Review, Testimony, ThemeTag
+from .records import Passage, Review, Testimony, ThemeTag, Word
 
 __all__ = [
+    "NAME_MASKS",
     "PASSAGE_COLUMNS",
     "WITHHELD",
     "PassageFilter",
@@ -34,6 +36,7 @@ __all__ = [
     "passage_from_row",
     "passage_text",
     "review_from_row",
+    "speaker_name",
     "tag_from_row",
     "testimony_from_row",
     "testimony_label",
@@ -42,12 +45,17 @@ __all__ = [
 #: What a viewer who may not see names reads where a redacted copy is missing.
 WITHHELD = "[…]"
 
+#: What a speaker's name reads as for a viewer who may not see names: the redactor's
+#: own mask for a name in the testimony's language (pipeline.redact.MASKS, which corpus
+#: may not import; tests/test_speakers.py keeps the two alike), Spanish by default.
+NAME_MASKS = {"es": "[nombre]", "en": "[name]"}
+
 #: The columns of a passage row with its testimony's (``p`` and ``t``), as the
 #: projections below read them.
 PASSAGE_COLUMNS = (
-    'p.id, p.testimony_id, p.seq, p.start, p."end", p.text, p.redacted, t.allow_names, '
-    "t.consent, t.region, t.community, t.language, t.date, t.title, t.title_redacted, "
-    "t.media_path"
+    'p.id, p.testimony_id, p.seq, p.start, p."end", p.text, p.redacted, p.speaker, '
+    "t.allow_names, t.consent, t.region, t.community, t.language, t.date, t.title, "
+    "t.title_redacted, t.media_path"
 )
 
 
@@ -84,6 +92,9 @@ class PassageFilter:
     date_to: str = ""
     exclude_testimony: str = ""
     exclude_region: str = ""
+    #: a voice: its label ("S1") or, for viewers who may see names, the name an archivist
+    #: gave it ("Entrevistadora"); case-insensitive (ASCII only on SQLite)
+    speaker: str = ""
 
     def where(
         self, viewer: Viewer, t: str = "t", p: str | None = "p", hint: str = "+"
@@ -128,7 +139,31 @@ class PassageFilter:
                 f"EXISTS (SELECT 1 FROM effective_tags g WHERE {passages} AND g.theme = ?)"
             )
             args.append(self.theme)
+        if self.speaker:
+            clause, speaker_args = self._speaker(viewer, t, p)
+            clauses.append(clause)
+            args += speaker_args
         return " AND ".join(clauses), args
+
+    def _speaker(self, viewer: Viewer, t: str, p: str | None) -> tuple[str, list[Any]]:
+        """Passages of the voice :attr:`speaker` names: by its label, or by its name where
+        ``viewer`` may see names (a testimony whose names are hidden from them must not
+        answer to a name: that would tell who speaks in it). With ``p=None``: testimonies
+        holding a passage of that voice."""
+        q = p or "q"
+        names = "" if viewer.sees_originals else f" AND {t}.allow_names != 0"
+        voice = (
+            f"(lower({q}.speaker) = lower(?) OR EXISTS (SELECT 1 FROM speakers s "
+            f"WHERE s.testimony_id = {q}.testimony_id AND s.label = {q}.speaker "
+            f"AND s.name != '' AND lower(s.name) = lower(?){names}))"
+        )
+        value = self.speaker.strip()
+        if p:
+            return voice, [value, value]
+        return (
+            f"EXISTS (SELECT 1 FROM passages q WHERE q.testimony_id = {t}.id AND {voice})",
+            [value, value],
+        )
 
 
 def names_visible(viewer: Viewer, allow_names: Any) -> bool:
@@ -177,6 +212,15 @@ def testimony_from_row(row: Any, viewer: Viewer) -> Testimony:
     )
 
 
+def speaker_name(viewer: Viewer, name: str, allow_names: Any, language: str | None) -> str:
+    """A speaker's name as ``viewer`` may read it: the name where names are visible to
+    them, else the redactor's mask for a name (an unnamed voice stays "": there is
+    nothing to hide)."""
+    if not name or names_visible(viewer, allow_names):
+        return name
+    return NAME_MASKS.get((language or "")[:2].lower(), NAME_MASKS["es"])
+
+
 def passage_text(row: Any, viewer: Viewer) -> tuple[str, bool]:
     """The passage text this viewer may read, and whether it is the redacted copy."""
     if names_visible(viewer, row["allow_names"]):
@@ -185,8 +229,15 @@ def passage_text(row: Any, viewer: Viewer) -> tuple[str, bool]:
     return (redacted if redacted is not None else WITHHELD), True
 
 
-def passage_from_row(row: Any, viewer: Viewer, tags: tuple[ThemeTag, ...] = ()) -> Passage:
-    """A passage row as the viewer may read it."""
+def passage_from_row(
+    row: Any,
+    viewer: Viewer,
+    tags: tuple[ThemeTag, ...] = (),
+    words: tuple[Word, ...] = (),
+) -> Passage:
+    """A passage row as the viewer may read it: ``words`` (its timed words, as stored)
+    only where it reads the original text, since a word list would give back the names
+    the redacted copy masks."""
     text, redacted = passage_text(row, viewer)
     return Passage(
         id=row["id"],
@@ -197,6 +248,8 @@ def passage_from_row(row: Any, viewer: Viewer, tags: tuple[ThemeTag, ...] = ()) 
         text=text,
         tags=tags,
         redacted=redacted,
+        speaker=row["speaker"],
+        words=() if redacted else words,
     )
 
 

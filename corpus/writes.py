@@ -1,8 +1,9 @@
 """Writing testimonies: each write whole or not at all, by an archivist, audited.
 
-A testimony, its passages, their tags and their vectors are written in one transaction
-(an ingest is stored whole or not at all); a correction changes a passage's text, its
-redacted copy, vector and machine tags together and keeps the old text in its history;
+A testimony, its passages, their tags, words, voices and vectors are written in one
+transaction (an ingest is stored whole or not at all); a correction changes a passage's
+text, its redacted copy, words, vector and machine tags together and keeps the old text
+in its history; an archivist names a voice or moves a passage to another voice;
 a deletion withdraws a testimony from every table and purges the deleted bytes from the
 database files. Every write is recorded in the audit log in the same transaction.
 """
@@ -22,10 +23,25 @@ from .audit import AuditLog
 from .db import AnyDatabase, chunks, now
 from .errors import CorpusError, DuplicateError, NotFoundError
 from .reads import Reads
-from .records import CONSENT_LEVELS, VERDICTS, Passage, PassageEdit, Review, Testimony, ThemeTag
+from .records import (
+    CONSENT_LEVELS,
+    VERDICTS,
+    Passage,
+    PassageEdit,
+    Review,
+    Speaker,
+    Testimony,
+    ThemeTag,
+    Word,
+)
 from .vector_rows import VectorRows
 
-__all__ = ["Deleted", "Writes"]
+__all__ = ["LABEL", "NAME_MAX", "Deleted", "Writes"]
+
+#: A voice's label as diarization makes them: "S1", "S2", ...
+LABEL = re.compile(r"S[1-9][0-9]{0,2}")
+#: The longest name a voice may be given.
+NAME_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -104,8 +120,9 @@ class Writes:
             for start in range(0, len(passages), 100):
                 part = passages[start : start + 100]
                 rows = db.execute(
-                    'INSERT INTO passages (testimony_id, seq, start, "end", text, redacted) '
-                    f"VALUES {', '.join(['(?, ?, ?, ?, ?, ?)'] * len(part))} RETURNING id, seq",
+                    'INSERT INTO passages (testimony_id, seq, start, "end", text, redacted, '
+                    "speaker) "
+                    f"VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?)'] * len(part))} RETURNING id, seq",
                     [
                         value
                         for n, passage in enumerate(part, start)
@@ -116,11 +133,19 @@ class Writes:
                             passage.end,
                             passage.text,
                             redacted[n] if redacted is not None else None,
+                            passage.speaker,
                         )
                     ],
                 ).fetchall()
                 by_seq.update({int(r[1]): int(r[0]) for r in rows})
             ids = [by_seq[passage.seq] for passage in passages]
+            for pid, passage in zip(ids, passages, strict=True):
+                self._write_words(db, pid, passage.words)
+            labels = sorted({p.speaker for p in passages if p.speaker})
+            db.executemany(
+                "INSERT INTO speakers (testimony_id, label, name) VALUES (?, ?, '')",
+                [(testimony.id, label) for label in labels],
+            )
             self._write_tags(
                 db, [(pid, tag) for pid, p in zip(ids, passages, strict=True) for tag in p.tags]
             )
@@ -150,6 +175,27 @@ class Writes:
                     tag.version,
                 )
                 for passage_id, tag in tags
+            ],
+        )
+
+    @staticmethod
+    def _write_words(db: Any, passage_id: int, words: Sequence[Word]) -> None:
+        """Replace a passage's words with ``words`` (in order)."""
+        db.execute("DELETE FROM words WHERE passage_id = ?", (passage_id,))
+        db.executemany(
+            'INSERT INTO words (passage_id, position, start, "end", text, probability, edited) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    passage_id,
+                    n,
+                    float(w.start),
+                    float(w.end),
+                    w.text,
+                    float(w.probability),
+                    int(w.edited),
+                )
+                for n, w in enumerate(words)
             ],
         )
 
@@ -235,9 +281,11 @@ class Writes:
         editor: str = "",
         note: str = "",
         text_vector: np.ndarray | None = None,
+        words: Sequence[Word] | None = None,
     ) -> PassageEdit | None:
         """Replace a passage's text with a correction, in one transaction: the text, its
-        redacted copy, vector and machine tags change; its times, reviews and place do
+        redacted copy, vector and machine tags change, and its words become ``words``
+        (the caller realigns them; None leaves them); its times, reviews and place do
         not; the edit is kept in ``passage_edits``. None when the text is unchanged."""
         require(viewer, "correct")
         text = text.strip()
@@ -267,6 +315,8 @@ class Writes:
                 "UPDATE passages SET text = ?, redacted = ? WHERE id = ?",
                 (text, redacted, passage_id),
             )
+            if words is not None:
+                self._write_words(db, passage_id, words)
             self.vector_rows.write(db, [passage_id], vector.reshape(1, -1), embedder)
             if text_vector is not None:  # the trigger dropped the old one with the text
                 (tid,) = db.execute(
@@ -278,6 +328,53 @@ class Writes:
             db.execute("UPDATE filter_generation SET n = n + 1 WHERE id = 1")
             self.audit.record(viewer, "correct", f"passage:{passage_id}", f"by {editor}", db)
         return edit
+
+    def stored_words(self, passage_id: int, viewer: Viewer) -> tuple[Word, ...]:
+        """A passage's words as stored, for an archivist's correction to realign
+        (NotFoundError if the viewer may not see the passage)."""
+        require(viewer, "correct")
+        if not self.reads.passage_rows("p.id = ?", [passage_id], viewer):
+            raise NotFoundError(f"no passage {passage_id}")
+        return self.reads.words_for([passage_id]).get(passage_id, ())
+
+    def rename_speaker(self, testimony_id: str, label: str, name: str, viewer: Viewer) -> Speaker:
+        """Give a voice of a testimony a name ("" takes it away). The audit log records
+        who renamed which voice, never the name (a name is personal data, and the log
+        outlives a withdrawal)."""
+        require(viewer, "name speakers")
+        name = name.strip()
+        if len(name) > NAME_MAX or any(ord(c) < 32 or ord(c) == 127 for c in name):
+            raise CorpusError(f"a speaker's name is text of at most {NAME_MAX} characters")
+        self.reads.testimony(testimony_id, viewer, audit=False)  # NotFoundError if hidden
+        with self.db.transaction() as db:
+            found = db.execute(
+                "UPDATE speakers SET name = ? WHERE testimony_id = ? AND label = ?",
+                (name, testimony_id, label),
+            ).rowcount
+            if not found:
+                raise NotFoundError(f"testimony {testimony_id!r} has no speaker {label!r}")
+            self.audit.record(viewer, "rename speaker", testimony_id, label, db)
+        return Speaker(testimony_id, label, name)
+
+    def set_speaker(self, passage_id: int, label: str, viewer: Viewer) -> str:
+        """Move a passage to another voice of its testimony (fixing a turn diarization
+        got wrong): a label the testimony has, or a new "S<n>", which adds that voice.
+        Returns the label it had."""
+        require(viewer, "fix turns")
+        if not LABEL.fullmatch(label):
+            raise CorpusError(f"a speaker label is S1, S2, ... (not {label[:20]!r})")
+        testimony_id, before = self.reads.passage_speaker(passage_id, viewer)
+        with self.db.transaction() as db:
+            db.execute(
+                "INSERT INTO speakers (testimony_id, label, name) VALUES (?, ?, '') "
+                "ON CONFLICT (testimony_id, label) DO NOTHING",
+                (testimony_id, label),
+            )
+            db.execute("UPDATE passages SET speaker = ? WHERE id = ?", (label, passage_id))
+            self.audit.record(
+                viewer, "set speaker", f"passage:{passage_id}", f"{before or '-'} -> {label}", db
+            )
+        return before
 
     def set_consent(self, testimony_id: str, consent: str, viewer: Viewer) -> Testimony:
         """Change a testimony's consent level (withdrawal is a change to private, or a

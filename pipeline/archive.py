@@ -34,6 +34,7 @@ from corpus import (
     PassageEdit,
     PassageFilter,
     Review,
+    Speaker,
     Store,
     Testimony,
     VectorIndex,
@@ -42,6 +43,7 @@ from corpus import (
     require,
 )
 from corpus.media import FolderMedia, MediaStore
+from models.speakers import SpeakerEncoder
 
 from . import partial
 from .discover import MIN_CLUSTER_SIZE, EmergentTheme
@@ -64,6 +66,7 @@ from .reading import Reading
 from .review_queue import ReviewCandidate
 from .search import DEFAULT_WEIGHTS, ContextWeights
 from .searching import Searcher, SimilarTestimony
+from .speakers import check_label, check_name
 from .tagger import ThemeTagger
 from .texts import Metadata, TextItem
 from .theme_work import EMERGENT_FILE, TAXONOMY_FILE, TestimonyTheme, ThemeWork
@@ -102,7 +105,9 @@ class Archive:
     folder every machine mounts when workers run on several.
 
     ``embedder=None`` opens the archive for reading metadata, counts and reviews without
-    loading a model; searching and ingesting then raise :class:`PipelineError`."""
+    loading a model; searching and ingesting then raise :class:`PipelineError`.
+    ``speaker_encoder`` loads the voice encoder diarization uses, on the first recording
+    that needs it; without one every recording is one voice ("S1")."""
 
     def __init__(
         self,
@@ -120,6 +125,7 @@ class Archive:
         database: Path | str = "",
         shared: Path | None = None,
         media: MediaStore | None = None,
+        speaker_encoder: Callable[[], SpeakerEncoder] | None = None,
     ) -> None:
         if (home / ".restore" / "ready.json").exists():
             # a restore was swapping pieces in when it stopped: opening now would make
@@ -156,6 +162,7 @@ class Archive:
             passage_options,
             redact,
             ingest_workers,
+            speaker_encoder,
         )
         self._search = Searcher(self.store, self.vectors, embedder, tagger)
         self._themes = ThemeWork(home, self.store, embedder, tagger)
@@ -265,14 +272,29 @@ class Archive:
         meta: Metadata,
         viewer: Viewer,
         progress: Progress | None = None,
+        speakers: int | None = None,
     ) -> list[IngestResult]:
-        """Ingest recordings and typed files. Every path is checked before any is read."""
-        return self._ingest.ingest_paths(paths, meta, viewer, progress)
+        """Ingest recordings and typed files. Every path is checked before any is read.
+        ``speakers``: how many voices each recording holds (None: estimated)."""
+        return self._ingest.ingest_paths(paths, meta, viewer, progress, speakers)
 
     def ingest_audio(
-        self, path: Path, meta: Metadata, viewer: Viewer, progress: Progress | None = None
+        self,
+        path: Path,
+        meta: Metadata,
+        viewer: Viewer,
+        progress: Progress | None = None,
+        speakers: int | None = None,
     ) -> IngestResult:
-        return self._ingest.ingest_audio(path, meta, viewer, progress)
+        return self._ingest.ingest_audio(path, meta, viewer, progress, speakers)
+
+    def check_speakers(self, speakers: object) -> int | None:
+        """The number of speakers given for a recording, checked before it is queued."""
+        return self._ingest.check_speakers(speakers)
+
+    def speaker_encoder(self) -> SpeakerEncoder | None:
+        """The voice encoder (loaded on first use), None where the archive has none."""
+        return self._ingest.speaker_encoder()
 
     def ingest_texts(
         self,
@@ -301,6 +323,28 @@ class Archive:
     ) -> tuple[Passage, PassageEdit | None]:
         """Correct a passage's transcript (archivists): see :meth:`Ingest.correct_passage`."""
         return self._ingest.correct_passage(passage_id, text, viewer, editor, note)
+
+    # -- speakers ---------------------------------------------------------------------------
+
+    def speakers(self, testimony_id: str, viewer: Viewer) -> list[Speaker]:
+        """A testimony's voices, names masked for viewers who may not see names."""
+        return self.store.speakers(testimony_id, viewer)
+
+    def rename_speaker(self, testimony_id: str, label: str, name: str, viewer: Viewer) -> Speaker:
+        """Name a voice of a testimony (archivists; "" takes the name away)."""
+        require(viewer, "name speakers")  # before the input is judged: refused is refused
+        label, name = check_label(label), check_name(name)
+        with self.writing():
+            return self.store.rename_speaker(testimony_id, label, name, viewer)
+
+    def set_speaker(self, passage_id: int, label: str, viewer: Viewer) -> Passage:
+        """Fix a turn: the passage is this voice's (archivists). ``label`` is one of its
+        testimony's voices or a new "S<n>". Returns the passage as the viewer sees it."""
+        require(viewer, "fix turns")
+        label = check_label(label)
+        with self.writing():
+            self.store.set_speaker(passage_id, label, viewer)
+        return self.store.passage(passage_id, viewer)
 
     # -- consent and withdrawal ----------------------------------------------------------------
 

@@ -6,9 +6,10 @@ archive's write lock (a file lock, so a CLI ingest and a running server take tur
 advisory lock across machines on PostgreSQL), the archive checks again that the source
 is not stored (a concurrent ingest of the same bytes ends as "present" and touches
 nothing), copies the recording into ``media/`` (temporary name, fsync, rename) and writes
-the testimony, passages, tags and vectors in one transaction. The vector search follows
-the store's log of vector changes; a crash at any point leaves either the whole testimony
-or none of it, at worst with an orphan media file that ``voces check`` removes.
+the testimony, passages, tags, words, voices and vectors in one transaction. The vector
+search follows the store's log of vector changes; a crash at any point leaves either the
+whole testimony or none of it, at worst with an orphan media file that ``voces check``
+removes.
 
 Ingest is idempotent: the same bytes give the same testimony id (a content hash), and
 ingesting them twice changes nothing.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +43,7 @@ from corpus import (
 )
 from corpus.media import MediaStore
 from corpus.text import clock
+from models.speakers import SpeakerEncoder
 
 from . import partial
 from .audio import SpooledAudio, is_audio, spool_audio
@@ -48,10 +51,12 @@ from .errors import InputError, PipelineError
 from .language import TYPED_ONLY, guess_language
 from .passages import PassageOptions, group_segments, split_text
 from .prepare import Prepared, Redact, opening, prepare
+from .speakers import check_speakers, label_segments
 from .tagger import ThemeTagger
 from .texts import TEXT_EXTENSIONS, Metadata, TextItem, check_metadata, read_text_items
 from .transcribe import Checkpoint, TranscribeOptions, transcribe
 from .uploads import check_complete
+from .word_align import realign
 
 __all__ = [
     "MIN_SECONDS",
@@ -110,6 +115,7 @@ class Ingest:
         passage_options: PassageOptions,
         redact: Redact | None,
         ingest_workers: int,
+        speaker_encoder: Callable[[], SpeakerEncoder] | None = None,
     ) -> None:
         self.home = home
         self.store = store
@@ -125,6 +131,31 @@ class Ingest:
         # recordings transcribed at once by ingest_paths (Whisper must be loaded with as
         # many workers, each on its share of the cores: see api.services.whisper_loader)
         self.ingest_workers = max(1, ingest_workers)
+        # loaded on the first recording that needs it (one voice declared: never)
+        self._speaker_loader = speaker_encoder
+        self._speaker_encoder: SpeakerEncoder | None = None
+        self._speaker_lock = threading.Lock()
+
+    def speaker_encoder(self) -> SpeakerEncoder | None:
+        """The speaker encoder, loaded once (None where the archive has none: then a
+        recording is one voice unless a number of speakers is given, which is refused)."""
+        if self._speaker_loader is None:
+            return None
+        with self._speaker_lock:
+            if self._speaker_encoder is None:
+                self._speaker_encoder = self._speaker_loader()
+            return self._speaker_encoder
+
+    def check_speakers(self, speakers: object) -> int | None:
+        """The number of speakers given for a recording (None: estimate), checked, and
+        refused where this archive cannot tell voices apart."""
+        number = check_speakers(speakers)
+        if number is not None and number > 1 and self._speaker_loader is None:
+            raise PipelineError(
+                "this archive was opened without a speaker encoder: it cannot tell "
+                f"{number} voices apart"
+            )
+        return number
 
     def require_embedder(self) -> Any:
         if self.embedder is None:
@@ -137,9 +168,12 @@ class Ingest:
         meta: Metadata,
         viewer: Viewer,
         progress: Progress | None = None,
+        speakers: int | None = None,
     ) -> list[IngestResult]:
-        """Ingest recordings and typed files. Every path is checked before any is read."""
+        """Ingest recordings and typed files. Every path is checked before any is read.
+        ``speakers``: how many voices each recording holds (None: estimated)."""
         meta = check_metadata(meta)
+        speakers = self.check_speakers(speakers)
         for path in paths:
             if not path.exists():
                 raise InputError(f"no such file: {path}")
@@ -165,13 +199,16 @@ class Ingest:
             # and PyAV release the GIL, and writes still take the archive's lock one by one
             with ThreadPoolExecutor(self.ingest_workers, thread_name_prefix="ingest") as pool:
                 futures = {
-                    p: pool.submit(self.ingest_audio, p, meta, viewer, progress) for p in recordings
+                    p: pool.submit(self.ingest_audio, p, meta, viewer, progress, speakers)
+                    for p in recordings
                 }
                 heard = {p: f.result() for p, f in futures.items()}
         results: list[IngestResult] = []
         for path in paths:
             if is_audio(path):
-                results.append(heard.get(path) or self.ingest_audio(path, meta, viewer, progress))
+                results.append(
+                    heard.get(path) or self.ingest_audio(path, meta, viewer, progress, speakers)
+                )
             else:
                 results.extend(self.ingest_texts(texts[path], viewer, progress))
         return results
@@ -210,9 +247,17 @@ class Ingest:
         return None
 
     def ingest_audio(
-        self, path: Path, meta: Metadata, viewer: Viewer, progress: Progress | None = None
+        self,
+        path: Path,
+        meta: Metadata,
+        viewer: Viewer,
+        progress: Progress | None = None,
+        speakers: int | None = None,
     ) -> IngestResult:
+        """Transcribe, diarize (``speakers`` voices, None: estimated), embed, tag and
+        store one recording."""
         require(viewer, "ingest")
+        speakers = self.check_speakers(speakers)
         meta = check_metadata(meta, path.name)
         check_spoken_language(meta.language, path.name)
         consent = _consent(meta.consent)
@@ -233,7 +278,9 @@ class Ingest:
         # chunk at a time: two hours held as float32 would be 460 MB of the peak
         audio = spool_audio(path, partial.spool_path(self.home, source_hash))
         try:
-            return self._ingest_spooled(path, meta, consent, source_hash, audio, progress, viewer)
+            return self._ingest_spooled(
+                path, meta, consent, source_hash, audio, progress, viewer, speakers
+            )
         finally:
             audio.remove()
 
@@ -246,6 +293,7 @@ class Ingest:
         audio: SpooledAudio,
         progress: Progress | None,
         viewer: Viewer,
+        speakers: int | None,
     ) -> IngestResult:
         testimony_id = _audio_id(source_hash)
         check_complete(path, len(audio) / 16_000)
@@ -284,6 +332,14 @@ class Ingest:
             transcript.duration,
         )
         del transcript
+        transcribed = time.monotonic()
+        # who speaks when, from the decoded audio before it goes (a resumed ingest
+        # diarizes the whole recording again: it is a few per cent of transcribing it)
+        if progress:
+            progress(f"{path.name}: telling the voices apart", 0.95)
+        encoder = self.speaker_encoder() if speakers != 1 else None
+        segments = label_segments(audio, segments, encoder, speakers)
+        diarized = time.monotonic()
         audio.remove()  # transcribed: 115 MB an hour of disk not needed to store
         grouped = list(group_segments(segments, self.passage_options))
         testimony = Testimony(
@@ -305,10 +361,17 @@ class Ingest:
             extra=dict(meta.extra or {}),
         )
         passages = [
-            Passage(testimony_id, seq, g.text, start=g.start, end=g.end)
+            Passage(
+                testimony_id,
+                seq,
+                g.text,
+                start=g.start,
+                end=g.end,
+                speaker=g.speaker,
+                words=g.words,
+            )
             for seq, g in enumerate(grouped)
         ]
-        transcribed = time.monotonic()
         prepared = self._prepare(testimony, passages)
         models_done = time.monotonic()
         status = self._store(prepared, viewer, media_source=path)
@@ -321,9 +384,11 @@ class Ingest:
                     "file": path.name,
                     "audio_s": testimony.duration,
                     "transcribe_s": round(transcribed - began, 2),
-                    "models_s": round(models_done - transcribed, 2),
+                    "diarize_s": round(diarized - transcribed, 2),
+                    "models_s": round(models_done - diarized, 2),
                     "store_s": round(time.monotonic() - models_done, 2),
                     "passages": len(passages),
+                    "speakers": len({p.speaker for p in passages}),
                 }
             ),
         )
@@ -470,8 +535,10 @@ class Ingest:
         self, passage_id: int, text: str, viewer: Viewer, editor: str = "", note: str = ""
     ) -> tuple[Passage, PassageEdit | None]:
         """Correct a passage's transcript (archivists). Its times stay; the new text is
-        embedded, tagged and redacted again, and the edit is kept in its history. Returns
-        the passage as the viewer now sees it, and the edit (None if nothing changed)."""
+        embedded, tagged and redacted again, its words are realigned (unchanged words
+        keep their times, edited ones are interpolated and marked), and the edit is kept
+        in its history. Returns the passage as the viewer now sees it, and the edit (None
+        if nothing changed)."""
         self.require_embedder()
         require(viewer, "correct")
         text = " ".join(text.split())
@@ -489,6 +556,10 @@ class Ingest:
         tags = self.tagger.tag([text], [language], vector)[0]
         redacted = self.redact.many([text], language)[0] if self.redact is not None else None
         with self.writing():
+            # the words as stored now (under the lock: a correction made meanwhile counts)
+            words = realign(
+                self.store.stored_words(passage_id, viewer), text, before.start, before.end
+            )
             edit = self.store.correct_passage(
                 passage_id,
                 text,
@@ -500,6 +571,7 @@ class Ingest:
                 editor=editor,
                 note=note,
                 text_vector=both[1],
+                words=words,
             )
         if edit is not None:
             self.vectors.refresh()

@@ -2,8 +2,9 @@
 
 Recorded testimonies: Whisper segments are joined in order until the passage ends a
 sentence and is long enough, so each passage keeps the exact time span of the speech it
-came from (start of its first segment, end of its last). Typed testimonies: sentences are
-grouped the same way, without times.
+came from (start of its first segment, end of its last). A passage is one voice: a
+segment of another speaker than the one before it starts a new passage. Typed
+testimonies: sentences are grouped the same way, without times.
 """
 
 from __future__ import annotations
@@ -66,18 +67,28 @@ def split_text(text: str, options: PassageOptions = PassageOptions()) -> list[st
 def group_segments(
     segments: Iterable[Segment], options: PassageOptions = PassageOptions()
 ) -> Iterator[Segment]:
-    """Join consecutive segments into passages that keep their time span and their
-    segments' words, in order (so a passage's words are timed inside it). Streams."""
+    """Join consecutive segments of one speaker into passages that keep their time span,
+    their segments' words, in order (so a passage's words are timed inside it), and
+    their speaker; a change of speaker ends a passage, however short. Streams."""
     buffer: list[Segment] = []
 
     def flush() -> Segment:
         text = " ".join(s.text.strip() for s in buffer if s.text.strip())
         words = tuple(w for s in buffer for w in s.words)
-        return Segment(start=buffer[0].start, end=buffer[-1].end, text=text, words=words)
+        return Segment(
+            start=buffer[0].start,
+            end=buffer[-1].end,
+            text=text,
+            words=words,
+            speaker=buffer[0].speaker,
+        )
 
     for segment in segments:
         if not segment.text.strip():
             continue
+        if buffer and segment.speaker != buffer[-1].speaker:
+            yield flush()  # a passage is one voice
+            buffer = []
         buffer.append(segment)
         text = " ".join(s.text.strip() for s in buffer)
         sentences = len(split_sentences(text))

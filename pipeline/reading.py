@@ -17,6 +17,7 @@ from corpus import (
     PassageEdit,
     PassageFilter,
     Review,
+    Speaker,
     Store,
     Testimony,
     ThemeCount,
@@ -46,6 +47,10 @@ class Reading:
 
     def passages_by_id(self, passage_ids: Sequence[int], viewer: Viewer) -> list[Passage]:
         return self._store.passages_by_id(passage_ids, viewer)
+
+    def speakers(self, testimony_id: str, viewer: Viewer) -> list[Speaker]:
+        """A testimony's voices, names masked for viewers who may not see names."""
+        return self._store.speakers(testimony_id, viewer)
 
     def passage_texts(
         self, viewer: Viewer, passage_ids: Sequence[int] | None = None
