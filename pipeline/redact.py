@@ -4,7 +4,9 @@ What it catches (spans refer to the original text; masks are in the text's langu
 
 - e-mail addresses;
 - phones: Peruvian mobiles (``9xx xxx xxx``, with spaces or dashes, optional ``+51``),
-  landlines (``(076) 36-1234``, ``01 234 5678``, ``076-361234``);
+  landlines (``(076) 36-1234``, ``01 234 5678``, ``076-361234``, ``+51 84 301662``), and
+  seven or more digits said one by one ("nueve siete dos, cuatro cinco uno ...": an ID
+  number after an ID cue, else a phone);
 - ID numbers after a cue word (DNI, documento, identidad, RUC, carné de extranjería, CE,
   pasaporte, ID, passport, número): 8-digit DNIs (also ``4321 8765``), 11-digit RUCs,
   9-digit carnés, passport-like ``X1234567``, up to ~50 characters after the cue; and eight
@@ -12,7 +14,8 @@ What it catches (spans refer to the original text; masks are in the text's langu
   12500000") or a round ``...0000``;
 - street addresses: Jr./Jirón, Av./Avenida, Calle, Psje./Pasaje + capitalised name + number
   or ``s/n``, ``Mz. B Lt. 7`` (with the Urb./A.H./pueblo joven before it), and English
-  ``45 Elm Street`` / ``Ave`` / ``Road``, each with an ``oficina 4`` / ``Apt 4B`` after it;
+  ``45 Elm Street`` / ``Ave`` / ``Road``, each with an ``oficina 4`` / ``office 5`` / ``Apt 4B``
+  after it;
 - personal names, from four sources, the same for passages and titles (titles made from
   file names are lower case: "testimonio ernesto salas apaza"):
   1. name lists (``pipeline.names``: Chilean and Colombian civil-register given names and
@@ -107,7 +110,16 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(
     r"(?<![\w+])(?:\+51[\s-]?)?9\d{2}[\s-]?\d{3}[\s-]?\d{3}(?![\w-])"  # mobile
     r"|(?<![\w+])(?:\+51[\s-]?)?(?:\(0?\d{1,2}\)\s?|0\d{1,2}[\s-])\d{2,3}[\s-]?\d{4}(?![\w-])"
+    # a landline from abroad: +51, the area code without its 0, 6 or 7 digits ("+51 84 301662")
+    r"|(?<![\w+])\+51[\s-]?\d{1,2}[\s-]\d{3}[\s-]?\d{3,4}(?![\w-])"
 )
+#: a number said digit by digit, as a transcript writes speech ("nueve siete dos, cuatro
+#: cinco uno ..."): seven or more digit words, a phone, or an ID number after an ID cue
+_DIGIT_WORD = (
+    r"(?i:cero|uno|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|"
+    r"zero|oh|one|two|three|four|five|six|seven|eight|nine)"
+)
+_SPOKEN_DIGITS = re.compile(rf"(?<!\w){_DIGIT_WORD}(?:[\s,.-]+{_DIGIT_WORD}){{6,}}(?!\w)")
 _ID_CUE = re.compile(
     r"\b(?:(?i:D\.?N\.?I|documento|identidad|libreta electoral|R\.?U\.?C|carn[eé]|"
     r"extranjer[ií]a|pasaporte|passport|identity card|resident card|national id|"
@@ -135,7 +147,7 @@ _NAME_WORD = r"(?:[A-ZÁÉÍÓÚÑ][\wáéíóúñü'-]*|de|del|la|las|los|el|y)
 #: what may follow the number: an office, flat or floor ("Av. Grau 345 oficina 201")
 _UNIT = (
     r"(?:\s*,?\s*(?i:oficina|of\.|dpto\.?|departamento|depto\.?|int\.|interior|piso|apt\.?|"
-    r"apartment|suite)\s*[A-Z0-9][A-Za-z0-9-]{0,4}\b)?"
+    r"apartment|suite|office|flat|floor|unit)\s*[A-Z0-9][A-Za-z0-9-]{0,4}\b)?"
 )
 _ADDRESS = re.compile(
     rf"(?<!\w){_STREET}\s+(?:{_NAME_WORD}\s+){{1,5}}(?:(?i:n[°º]|nro\.?|no\.)\s*)?"
@@ -569,6 +581,11 @@ def _structured(text: str) -> Iterable[Span]:
             yield m.start(), m.end(), "id_number"
     for m in _ADDRESS.finditer(text):
         yield m.start(), m.end(), "address"
+    for m in _SPOKEN_DIGITS.finditer(text):
+        digits = re.findall(_DIGIT_WORD, m.group())
+        mobile = len(digits) == 9 and digits[0].lower() in ("nueve", "nine")
+        cued = _ID_CUE.search(text, max(0, m.start() - _ID_WINDOW), m.start())
+        yield m.start(), m.end(), "id_number" if cued and not mobile else "phone"
 
 
 def _select(candidates: Iterable[Span], blocked: list[tuple[int, int]]) -> list[Span]:
