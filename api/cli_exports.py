@@ -45,6 +45,12 @@ from .settings import Settings
     help="Where the API is served, for the links in OHMS and IIIF "
     "(default: http://VOCES_HOST:VOCES_PORT).",
 )
+@click.option(
+    "--words",
+    is_flag=True,
+    help="Word times too, where the format has a place for them (vtt, iiif, json, jsonl) "
+    "and you may read names; a masked copy never has them.",
+)
 @as_option
 @pass_settings
 @friendly
@@ -61,6 +67,7 @@ def export(
     date_from: str,
     date_to: str,
     base_url: str,
+    words: bool,
     as_role: str | None,
 ) -> None:
     """Export testimonies IDS, or without IDS every one within the filters, as files.
@@ -69,6 +76,7 @@ def export(
       voces export ID --format vtt -o ID.vtt
       voces export --region Puno --format csv -o puno.csv
       voces export ID1 ID2 --format ohms --out-dir exports/
+      voces export ID --format vtt --words -o ID.vtt   # word timing in the cues
     """
     filters = (region, community, theme, language, date_from, date_to)
     if ids and any(filters):
@@ -91,12 +99,12 @@ def export(
         if theme:
             archive.tagger.taxonomy.check_theme(theme)
         if per_file:
-            exports = export_testimonies(archive, ids, viewer, fmt, base)
+            exports = export_testimonies(archive, ids, viewer, fmt, base, words)
         else:
             flt = filter_from(
                 region, community, theme, language, date_from, date_to, ("--since", "--until")
             )
-            exports = [export_set(archive, viewer, fmt, flt, list(ids) if ids else None)]
+            exports = [export_set(archive, viewer, fmt, flt, list(ids) if ids else None, words)]
     if out_dir is not None:
         output_folder(out_dir)
         for one in exports:  # each file whole; a failure stops before the next

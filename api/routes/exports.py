@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from pipeline.exports import FORMATS, SET_FORMATS, Export, export_set, export_testimony
 
@@ -20,6 +20,24 @@ TestimonyFormat = Literal["vtt", "srt", "txt", "json", "csv", "jsonl", "ohms", "
 SetFormat = Literal["csv", "jsonl", "json"]
 assert set(get_args(TestimonyFormat)) == set(FORMATS)
 assert set(get_args(SetFormat)) == set(SET_FORMATS)
+WordsQuery = Annotated[
+    bool,
+    Query(
+        description="Word times too, where the format has a place for them (vtt: timestamp "
+        "tags in cues; iiif: an annotation per word; json, jsonl: a words list) and the "
+        "caller may read them: never in a copy with names masked"
+    ),
+]
+
+
+class ExportedWord(BaseModel):
+    """A word as Whisper heard it (seconds from the start of the recording)."""
+
+    start: float
+    end: float
+    text: str
+    probability: float
+    edited: bool  # a correction wrote it; its times are interpolated
 
 
 class ExportedPassage(BaseModel):
@@ -27,9 +45,19 @@ class ExportedPassage(BaseModel):
     seq: int
     start: float | None
     end: float | None
+    speaker: str  # the voice's label ("S1"), "" where the recording was not diarized
+    speaker_name: str  # the name shown for it (masked where names are), else the label
     text: str
     redacted: bool
     tags: list[TagPublic]
+    words: list[ExportedWord] | None = Field(
+        None, description="With words=true: its timed words ([] where it has none)"
+    )
+
+
+class ExportedSpeaker(BaseModel):
+    label: str
+    name: str  # as the caller may see it; the label where unnamed
 
 
 class ExportedTestimony(BaseModel):
@@ -48,6 +76,7 @@ class ExportedTestimony(BaseModel):
     allow_names: bool
     masked: bool  # names and numbers are masked for this caller
     themes: list[str]
+    speakers: list[ExportedSpeaker]  # in the order first heard
     passages: list[ExportedPassage]
 
 
@@ -92,12 +121,15 @@ def export_one(
     viewer: ViewerDep,
     testimony_id: Annotated[str, Path(min_length=1, max_length=200)],
     format: Annotated[TestimonyFormat, Query(description="What to export")] = "json",
+    words: WordsQuery = False,
 ) -> Response:
     """One testimony as a file: captions (vtt, srt), a transcript (txt, json), its
     passages with tags (csv, jsonl), an OHMS index (ohms) or a IIIF Presentation 3
-    manifest (iiif). Captions, OHMS and IIIF need times: a typed testimony answers 400."""
+    manifest (iiif). Captions, OHMS and IIIF need times: a typed testimony answers 400.
+    Where the recording was diarized every format names its voices (WebVTT ``<v>``
+    spans, ``Name:`` in SRT, text and OHMS, IIIF labels, a ``speaker`` field)."""
     base_url = str(request.base_url).rstrip("/")
-    return _download(export_testimony(archive, testimony_id, viewer, format, base_url))
+    return _download(export_testimony(archive, testimony_id, viewer, format, base_url, words))
 
 
 @router.get("/exports", response_class=Response, responses=_documented(SET_FORMATS, ExportedSet))
@@ -106,9 +138,10 @@ def export_many(
     viewer: ViewerDep,
     flt: FilterDep,
     format: Annotated[SetFormat, Query(description="What to export")] = "csv",
+    words: WordsQuery = False,
 ) -> Response:
     """Every testimony the caller may see within the filters, whole, with its passages
     and tags: one row per passage (csv, jsonl) or one object per testimony (json)."""
     if flt.theme:
         archive.tagger.taxonomy.check_theme(flt.theme)
-    return _download(export_set(archive, viewer, format, flt))
+    return _download(export_set(archive, viewer, format, flt, words=words))
