@@ -21,6 +21,7 @@ from corpus import Passage, Speaker, Testimony, Word
 from pipeline import exports as ex
 from pipeline.export_voices import voice_names
 
+from .conftest import ARCHIVIST
 from .test_exports import OHMS_POINT, OHMS_RECORD, _check_order, _iiif_schema_errors
 
 TID = "voces-entrevista"
@@ -329,3 +330,130 @@ def test_masked_copy_has_masked_voices_and_no_words_in_any_format(leak_words):
     ]
     for out in outputs:
         assert "Rosa" not in out and "Quispe" not in out and "Entrevistadora" not in out
+
+
+# -- through the archive: the viewer-checked reads, the API and the CLI ------------------------
+
+#: What the fake recogniser hears in es_rio.ogg (7.5 s): three sentences, words timed.
+HEARD = [
+    (0.0, 2.4, "¿Cómo se llama usted?", 0.9),
+    (2.6, 5.0, "Me llamo Rosa y vivo en Ilave.", 0.62),
+    (5.2, 7.4, "Gracias por contarnos.", 0.9),
+]
+
+
+def _whisper_segments():
+    out = []
+    for start, end, sentence, low in HEARD:
+        words = sentence.split()
+        step = (end - start) / len(words)
+        timed = [
+            (start + i * step, start + (i + 1) * step, " " + w, low if i == 2 else 0.95)
+            for i, w in enumerate(words)
+        ]
+        out.append((start, end, sentence, timed))
+    return out
+
+
+@pytest.fixture(scope="module")
+def interview(tmp_path_factory, rule_tagger):
+    """A restricted recording whose witness did not agree to be named, diarized into an
+    interviewer (S1) and a narrator (S2) whom the archivist named."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import get_settings
+    from pipeline import Archive, Metadata, PassageOptions
+
+    from .conftest import DATA, LOCAL, pattern_redact
+    from .fakes import FakeWhisper, HashEmbedder
+
+    home = tmp_path_factory.mktemp("voices") / "home"
+    whisper = FakeWhisper(_whisper_segments())
+    archive = Archive(
+        home, embedder=HashEmbedder(), tagger=rule_tagger, whisper=lambda: whisper,
+        redact=pattern_redact, passage_options=PassageOptions(min_chars=10),
+    )  # fmt: skip
+    (found,) = archive.ingest_paths(
+        [DATA / "es_rio.ogg"],
+        Metadata(title="Entrevista", region="Puno", language="es", consent="restricted"),
+        LOCAL,
+    )
+    passages = archive.passages(found.id, LOCAL)
+    assert len(passages) == 3 and all(p.words for p in passages)
+    archive.set_speaker(passages[1].id, "S2", LOCAL)
+    archive.rename_speaker(found.id, "S1", "Entrevistadora", LOCAL)
+    archive.rename_speaker(found.id, "S2", "Rosa Quispe", LOCAL)
+    keys = {}
+    for role in ("researcher", "archivist"):
+        _, key = archive.store.keys.create(role, f"voices {role}", LOCAL)
+        keys[role] = {"Authorization": f"Bearer {key}"}
+    settings = get_settings(home=home, cache_dir=home.parent / "cache")
+    with TestClient(create_app(settings, archive=archive)) as client:
+        yield archive, client, keys, found.id
+    archive.close()
+
+
+def _get(client, tid, headers, **params):
+    r = client.get(f"/api/v1/testimonies/{tid}/export", params=params, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+def test_api_exports_named_voices_and_word_times_to_an_archivist(interview):
+    archive, client, keys, tid = interview
+    content = _get(client, tid, keys["archivist"], format="vtt", words="1")
+    vtt = webvtt.from_string(content, strict=True)
+    assert [c.voice for c in vtt.captions] == ["Entrevistadora", "Rosa Quispe", "Entrevistadora"]
+    stored = archive.passages(tid, ARCHIVIST)
+    for caption, p in zip(vtt.captions, stored, strict=True):
+        stamps = [round(_seconds(s) * 1000) for s in _STAMP.findall(caption.raw_text)]
+        assert len(stamps) == len(p.words) - 1 > 0
+        start, end = caption.start_time.in_milliseconds(), caption.end_time.in_milliseconds()
+        assert all(start < s < end for s in stamps) and stamps == sorted(set(stamps))
+    assert not _STAMP.search(_get(client, tid, keys["archivist"], format="vtt"))
+    data = json.loads(_get(client, tid, keys["archivist"], format="json", words="true"))
+    assert [p["speaker_name"] for p in data["passages"]] == [
+        "Entrevistadora", "Rosa Quispe", "Entrevistadora",
+    ]  # fmt: skip
+    assert [len(p["words"]) for p in data["passages"]] == [len(p.words) for p in stored]
+    ohms_xml = _get(client, tid, keys["archivist"], format="ohms")
+    assert "ROSA QUISPE: Me llamo" in ohms_xml
+    sets = client.get(
+        "/api/v1/exports", params={"format": "jsonl", "words": "1"}, headers=keys["archivist"]
+    )
+    lines = [json.loads(x) for x in sets.text.splitlines()]
+    assert [line["speaker"] for line in lines] == ["S1", "S2", "S1"]
+    assert all(line["words"] for line in lines)
+
+
+def test_api_masks_voices_and_gives_no_words_to_a_viewer_who_may_not_see_names(interview):
+    _, client, keys, tid = interview
+    for fmt in ("vtt", "srt", "txt", "json", "csv", "jsonl", "ohms", "iiif"):
+        content = _get(client, tid, keys["researcher"], format=fmt, words="1")
+        assert "Entrevistadora" not in content and "Quispe" not in content, fmt
+    vtt_text = _get(client, tid, keys["researcher"], format="vtt", words="1")
+    vtt = webvtt.from_string(vtt_text, strict=True)
+    assert [c.voice for c in vtt.captions] == ["[nombre] (S1)", "[nombre] (S2)", "[nombre] (S1)"]
+    assert not _STAMP.search(vtt_text)
+    data = json.loads(_get(client, tid, keys["researcher"], format="json", words="1"))
+    assert data["masked"] and all(p["words"] == [] for p in data["passages"])
+    manifest = json.loads(_get(client, tid, keys["researcher"], format="iiif", words="1"))
+    assert len(manifest["items"][0]["annotations"]) == 1, "no words page"
+
+
+def test_cli_words_flag(interview, monkeypatch, tmp_path):
+    from .conftest import fake_cli
+    from .fakes import FakeWhisper, HashEmbedder
+
+    archive, _, _, tid = interview
+    monkeypatch.setenv("VOCES_HOME", str(archive.home))
+    run = fake_cli(monkeypatch, FakeWhisper([]), HashEmbedder())
+    out = tmp_path / "x.vtt"
+    result = run("export", tid, "--format", "vtt", "--words", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    vtt = webvtt.read(str(out))
+    assert vtt.captions[1].voice == "Rosa Quispe" and _STAMP.search(vtt.captions[1].raw_text)
+    masked = run("export", tid, "--format", "vtt", "--words", "--as", "researcher")
+    assert masked.exit_code == 0, masked.output
+    assert "Quispe" not in masked.output and not _STAMP.search(masked.output)
