@@ -78,6 +78,12 @@ def main() -> None:
     parser.add_argument("home", type=Path)
     parser.add_argument("--base", required=True, help="git revision to compare against")
     parser.add_argument("--other", help="a second git revision (default: this working tree)")
+    parser.add_argument(
+        "--other-home",
+        type=Path,
+        help="the other version's copy of the archive, where the two versions' schemas "
+        "differ (copy HOME, open the copy once with the other version to migrate it)",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--searches", type=int, default=300)
     parser.add_argument("--region", default="Brazil: Minas Gerais")
@@ -118,13 +124,18 @@ def child(tree: Path, home: Path, mode: str, region: str, n: int) -> str:
 
 
 def compare(trees: dict[str, Path], args: argparse.Namespace) -> None:
+    homes = dict(zip(trees, (args.home, args.other_home or args.home), strict=True))
     print(f"archive {args.home}; {args.searches} grouped searches a round, system viewer")
+    if args.other_home:
+        print(f"  (the other version reads its own copy, {args.other_home})")
     for region in ("", args.region):
         label = f"region {region!r}" if region else "unfiltered"
         walls: dict[str, list[float]] = {name: [] for name in trees}
         for r in range(args.rounds):
-            for name, tree in trees.items():
-                got = json.loads(child(tree, args.home, "time", region, args.searches))
+            # the order reversed every other round, so drifting load falls on both alike
+            order = list(trees.items()) if r % 2 == 0 else list(trees.items())[::-1]
+            for name, tree in order:
+                got = json.loads(child(tree, homes[name], "time", region, args.searches))
                 walls[name].append(got["wall"])
                 print(
                     f"  {label}, round {r + 1}: {name:28s} {got['wall']:6.2f} ms wall, "
@@ -133,7 +144,7 @@ def compare(trees: dict[str, Path], args: argparse.Namespace) -> None:
         (a, wa), (b, wb) = ((n, statistics.median(w)) for n, w in walls.items())
         print(f"{label}: median {a} {wa:.2f} ms, {b} {wb:.2f} ms: {wb / wa:.2f}x the time")
     results = {
-        name: json.loads(child(tree, args.home, "results", args.region, 0))
+        name: json.loads(child(tree, homes[name], "results", args.region, 0))
         for name, tree in trees.items()
     }
     (a, ra), (b, rb) = results.items()
