@@ -16,6 +16,7 @@ from . import (
     cli_review,
     cli_search,
     cli_serve,
+    cli_speakers,
     cli_themes,
 )
 from .cli_base import cli
@@ -34,6 +35,8 @@ for _command in (
     cli_search.search,
     cli_search.similar,
     cli_search.show,
+    # who speaks when: voices, their names, turns
+    cli_speakers.speakers,
     # themes: the taxonomy, emergent themes, the classifier
     cli_themes.themes,
     cli_themes.retrain,

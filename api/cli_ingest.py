@@ -15,11 +15,22 @@ import click
 from corpus import CONSENT_LEVELS
 from pipeline import Metadata, split_text, spool_audio, transcribe
 from pipeline.language import guess_language
+from pipeline.speakers import MAX_SPEAKERS, label_segments
 from pipeline.texts import check_date
+from pipeline.transcribe import doubtful
 
 from . import services
 from .cli_base import emit, friendly, pass_settings, progress_printer, tag_json, viewer_for
 from .settings import Settings
+
+
+def _speakers_option(fn: Any) -> Any:
+    return click.option(
+        "--speakers",
+        type=click.IntRange(1, MAX_SPEAKERS),
+        default=None,
+        help=f"How many voices each recording holds (1-{MAX_SPEAKERS}); default: estimated.",
+    )(fn)
 
 
 def _language_option(value: str | None) -> str | None:
@@ -55,6 +66,7 @@ def _language_option(value: str | None) -> str | None:
     help="Only queue the files; a worker (`voces serve` or "
     "`voces worker`) stores them. Prints the job ids.",
 )
+@_speakers_option
 @pass_settings
 @friendly
 def ingest(
@@ -70,6 +82,7 @@ def ingest(
     as_json: bool,
     progress: bool | None,
     no_wait: bool,
+    speakers: int | None,
 ) -> None:
     """Add recordings (wav, mp3, m4a, ogg, flac, mp4, ...) or typed testimonies
     (.txt, .jsonl, .csv) to the archive. Ingesting the same bytes again changes nothing."""
@@ -84,11 +97,11 @@ def ingest(
     )
     viewer = viewer_for(None)
     if no_wait:
-        _enqueue(settings, list(paths), meta, as_json)
+        _enqueue(settings, list(paths), meta, as_json, speakers)
         return
     show = sys.stderr.isatty() if progress is None else progress
     with services.build_archive(settings) as archive:
-        results = archive.ingest_paths(list(paths), meta, viewer, progress_printer(show))
+        results = archive.ingest_paths(list(paths), meta, viewer, progress_printer(show), speakers)
     if as_json:
         emit(
             {
@@ -106,7 +119,9 @@ def ingest(
             click.echo(f"present  {r.id}  {r.source} (already in the archive)")
 
 
-def _enqueue(settings: Settings, paths: list[Path], meta: Metadata, as_json: bool) -> None:
+def _enqueue(
+    settings: Settings, paths: list[Path], meta: Metadata, as_json: bool, speakers: int | None
+) -> None:
     """Check and stage every file, then queue them all (nothing is queued if one is bad)."""
     import shutil
 
@@ -128,9 +143,9 @@ def _enqueue(settings: Settings, paths: list[Path], meta: Metadata, as_json: boo
             target = runner.staging_path(job_ids[-1], safe_name(path.name))
             shutil.copyfile(path, target)
             check = check_upload(target, path.name, meta, limits)
-            runner.validate(target, check, meta)
+            runner.validate(target, check, meta, speakers)
             staged.append((job_ids[-1], target, check))
-        jobs = [runner.submit(j, t, c, meta, viewer_for(None)) for j, t, c in staged]
+        jobs = [runner.submit(j, t, c, meta, viewer_for(None), speakers) for j, t, c in staged]
     except BaseException:
         for job_id in job_ids:
             runner.discard(job_id)
@@ -148,10 +163,14 @@ def _enqueue(settings: Settings, paths: list[Path], meta: Metadata, as_json: boo
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--language", default="auto", help="es, en, ... or auto (detect).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_speakers_option
 @pass_settings
 @friendly
-def transcribe_cmd(settings: Settings, file: Path, language: str, as_json: bool) -> None:
-    """Transcribe a recording without storing anything."""
+def transcribe_cmd(
+    settings: Settings, file: Path, language: str, as_json: bool, speakers: int | None
+) -> None:
+    """Transcribe a recording without storing anything: each segment with its speaker
+    (S1, S2, ...) and, with --json, its timed words."""
     if not file.is_file():
         raise click.ClickException(f"no such file: {file}")
     with tempfile.TemporaryDirectory(prefix="voces-transcribe-") as spool:
@@ -162,18 +181,39 @@ def transcribe_cmd(settings: Settings, file: Path, language: str, as_json: bool)
             model, audio, services.transcribe_options(settings, _language_option(language))
         )
         segments = list(result.segments)
+        # who speaks when, while the decoded audio is still there
+        loader = services.speaker_loader(settings) if speakers != 1 else None
+        segments = label_segments(audio, segments, loader() if loader else None, speakers)
     if as_json:
         emit(
             {
                 "language": result.language,
                 "language_probability": result.language_probability,
                 "duration": round(result.duration, 2),
-                "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in segments],
+                "segments": [
+                    {
+                        "start": s.start,
+                        "end": s.end,
+                        "text": s.text,
+                        "speaker": s.speaker,
+                        "words": [
+                            {
+                                "start": w.start,
+                                "end": w.end,
+                                "text": w.text,
+                                "probability": round(w.probability, 4),
+                                "doubtful": doubtful(w),
+                            }
+                            for w in s.words
+                        ],
+                    }
+                    for s in segments
+                ],
             }
         )
         return
     for s in segments:
-        click.echo(f"[{s.start:7.2f} → {s.end:7.2f}] {s.text}")
+        click.echo(f"[{s.start:7.2f} → {s.end:7.2f}] {s.speaker}: {s.text}")
 
 
 def _tag_inputs(file: Path | None) -> list[dict[str, str]]:

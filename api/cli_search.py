@@ -3,7 +3,7 @@ operator (or ``--as ROLE``) may see them."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import click
 
@@ -28,6 +28,11 @@ def _theme_check(settings: Settings, theme: str) -> None:
 @click.option("--language", default="")
 @click.option("--since", "date_from", default="", help="Only testimonies dated on/after.")
 @click.option("--until", "date_to", default="", help="Only testimonies dated on/before.")
+@click.option(
+    "--speaker",
+    default="",
+    help="Only passages of this voice: its label (S1) or the name an archivist gave it.",
+)
 @click.option("--passages", is_flag=True, help="The k closest passages, not one hit per testimony.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @as_option
@@ -43,6 +48,7 @@ def search(
     language: str,
     date_from: str,
     date_to: str,
+    speaker: str,
     passages: bool,
     as_json: bool,
     as_role: str | None,
@@ -53,8 +59,9 @@ def search(
         raise click.ClickException("the search query is empty")
     _theme_check(settings, theme)
     archive = services.build_archive(settings)
-    flt = filter_from(
-        region, community, theme, language, date_from, date_to, ("--since", "--until")
+    flt = replace(
+        filter_from(region, community, theme, language, date_from, date_to, ("--since", "--until")),
+        speaker=speaker.strip()[:200],
     )
     hits = archive.search(query, viewer_for(as_role), k, flt, group=not passages)
     if as_json:
@@ -109,11 +116,14 @@ def show(settings: Settings, testimony_id: str, as_json: bool, as_role: str | No
     t = archive.testimony(testimony_id, viewer)
     passages = archive.passages(testimony_id, viewer)
     themes = archive.testimony_themes(testimony_id, viewer, passages)
+    voices = archive.speakers(testimony_id, viewer)
+    names = {s.label: s.name for s in voices}
     if as_json:
         emit(
             {
                 "testimony": asdict(t),
                 "themes": [asdict(x) for x in themes],
+                "speakers": [{"label": s.label, "name": s.name} for s in voices],
                 "passages": [
                     {
                         "id": p.id,
@@ -123,6 +133,9 @@ def show(settings: Settings, testimony_id: str, as_json: bool, as_role: str | No
                         "text": p.text,
                         "redacted": p.redacted,
                         "tags": [tag_json(g) for g in p.tags],
+                        "speaker": p.speaker,
+                        "speaker_name": names.get(p.speaker, ""),
+                        "words": [asdict(w) for w in p.words],
                     }
                     for p in passages
                 ],
@@ -135,5 +148,6 @@ def show(settings: Settings, testimony_id: str, as_json: bool, as_role: str | No
         click.echo(f"  {x.theme:<14} {x.score:.2f}  passages {list(x.passages)}{flag}")
     for p in passages:
         when = f"{p.start:7.1f}s " if p.start is not None else ""
+        who = f"{names.get(p.speaker) or p.speaker}: " if p.speaker else ""
         tags = ", ".join(f"{g.theme} {g.score:.2f} ({g.source})" for g in p.tags) or "-"
-        click.echo(f"\n#{p.id} {when}{p.text}\n    {tags}")
+        click.echo(f"\n#{p.id} {when}{who}{p.text}\n    {tags}")

@@ -67,6 +67,25 @@ class TestimonyList(BaseModel):
     items: list[TestimonySummary]
 
 
+class WordPublic(BaseModel):
+    """A word as Whisper heard it, timed in seconds from the start of the recording."""
+
+    start: float
+    end: float
+    text: str
+    probability: float
+    edited: bool = Field(description="A correction wrote it; its times are interpolated")
+    doubtful: bool = Field(description="Below the probability under which words are checked")
+
+
+class SpeakerPublic(BaseModel):
+    label: str = Field(description="Diarization's label: S1, S2, ...")
+    name: str = Field(
+        description="The name an archivist gave the voice (masked for "
+        "callers who may not see names; empty until named)"
+    )
+
+
 class PassagePublic(BaseModel):
     id: int
     seq: int
@@ -75,6 +94,13 @@ class PassagePublic(BaseModel):
     text: str
     redacted: bool  # names and numbers in the text are masked for this caller
     tags: list[TagPublic]
+    speaker: str = Field("", description="The voice's label (S1, ...); empty for typed text")
+    speaker_name: str = Field("", description="Its name, masked where names are hidden")
+    words: list[WordPublic] = Field(
+        default_factory=list,
+        description="Timed words; empty for typed text and for callers who may not see "
+        "names (the words would give back what redaction masks)",
+    )
 
 
 class TestimonyThemePublic(BaseModel):
@@ -89,6 +115,20 @@ class TestimonyPublic(TestimonySummary):
     audio_url: str | None
     themes: list[TestimonyThemePublic]
     passages: list[PassagePublic]
+    speakers: list[SpeakerPublic] = Field(default_factory=list)
+    doubtful_words: int = Field(
+        0,
+        description="Words below the doubt threshold no one has corrected (0 where the "
+        "caller gets no words)",
+    )
+
+
+class SpeakerRename(BaseModel):
+    name: str = Field(max_length=200, description='The voice\'s name ("" takes it away)')
+
+
+class SpeakerChange(BaseModel):
+    speaker: str = Field(min_length=2, max_length=4, description="S1, S2, ... (a new one is added)")
 
 
 class ReviewCreate(BaseModel):
@@ -266,6 +306,19 @@ class UploadMetadata(BaseModel):
     date: str = Field("", max_length=10, description="YYYY, YYYY-MM or YYYY-MM-DD")
     language: str = Field("auto", max_length=4, description="es, en, ... or auto")
     allow_names: bool = Field(False, description="The witness agreed to be named publicly.")
+    speakers: int | None = Field(
+        None, description="Recordings: how many voices it holds, 1 to 8 (default: estimated)"
+    )
+
+    @field_validator("speakers", mode="before")
+    @classmethod
+    def _speakers(cls, value: Any) -> int | None:
+        from pipeline.speakers import check_speakers
+
+        try:
+            return check_speakers(value)
+        except Exception as exc:  # InputError
+            raise ValueError(str(exc)) from None
 
     @field_validator("date")
     @classmethod

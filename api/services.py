@@ -12,6 +12,7 @@ from corpus.media import MediaStore, open_media
 from models import WhisperSpec, load_embedder, load_whisper
 from models.ner import load_ner
 from models.nlp import load_nlp
+from models.speakers import load_speaker_encoder
 from pipeline import Archive, TaggerOptions, ThemeTagger, TranscribeOptions, load_taxonomy
 from pipeline.archive import TAXONOMY_FILE
 from pipeline.jobs import JobRunner
@@ -31,6 +32,7 @@ __all__ = [
     "model_store",
     "taxonomy_path",
     "redactor",
+    "speaker_loader",
     "transcribe_options",
     "whisper_loader",
 ]
@@ -46,6 +48,13 @@ def whisper_loader(settings: Settings) -> Any:
         num_workers=workers,
     )
     return partial(load_whisper, spec, settings.cache_dir)
+
+
+def speaker_loader(settings: Settings) -> Any:
+    """A function that loads the voice encoder diarization uses on first call (the GE2E
+    encoder inside the resemblyzer wheel: nothing is downloaded; typed testimonies and
+    recordings declared as one voice never load it)."""
+    return partial(load_speaker_encoder, "ge2e")
 
 
 def transcribe_options(settings: Settings, language: str | None = None) -> TranscribeOptions:
@@ -111,6 +120,7 @@ def build_archive(settings: Settings, models: bool = True) -> Archive:
         embedder=embedder,
         tagger=build_tagger(settings, embedder),
         whisper=whisper_loader(settings) if models else None,
+        speaker_encoder=speaker_loader(settings) if models else None,
         transcribe_options=transcribe_options(settings),
         redact=redactor(settings) if models else None,
         exact_below=settings.exact_search_below,

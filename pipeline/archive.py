@@ -290,11 +290,11 @@ class Archive:
 
     def check_speakers(self, speakers: object) -> int | None:
         """The number of speakers given for a recording, checked before it is queued."""
-        return self._ingest.check_speakers(speakers)
+        return self._ingest.voices.check(speakers)
 
     def speaker_encoder(self) -> SpeakerEncoder | None:
         """The voice encoder (loaded on first use), None where the archive has none."""
-        return self._ingest.speaker_encoder()
+        return self._ingest.voices.encoder()
 
     def ingest_texts(
         self,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -51,7 +50,7 @@ from .errors import InputError, PipelineError
 from .language import TYPED_ONLY, guess_language
 from .passages import PassageOptions, group_segments, split_text
 from .prepare import Prepared, Redact, opening, prepare
-from .speakers import check_speakers, label_segments
+from .speakers import Voices, label_segments
 from .tagger import ThemeTagger
 from .texts import TEXT_EXTENSIONS, Metadata, TextItem, check_metadata, read_text_items
 from .transcribe import Checkpoint, TranscribeOptions, transcribe
@@ -132,30 +131,7 @@ class Ingest:
         # many workers, each on its share of the cores: see api.services.whisper_loader)
         self.ingest_workers = max(1, ingest_workers)
         # loaded on the first recording that needs it (one voice declared: never)
-        self._speaker_loader = speaker_encoder
-        self._speaker_encoder: SpeakerEncoder | None = None
-        self._speaker_lock = threading.Lock()
-
-    def speaker_encoder(self) -> SpeakerEncoder | None:
-        """The speaker encoder, loaded once (None where the archive has none: then a
-        recording is one voice unless a number of speakers is given, which is refused)."""
-        if self._speaker_loader is None:
-            return None
-        with self._speaker_lock:
-            if self._speaker_encoder is None:
-                self._speaker_encoder = self._speaker_loader()
-            return self._speaker_encoder
-
-    def check_speakers(self, speakers: object) -> int | None:
-        """The number of speakers given for a recording (None: estimate), checked, and
-        refused where this archive cannot tell voices apart."""
-        number = check_speakers(speakers)
-        if number is not None and number > 1 and self._speaker_loader is None:
-            raise PipelineError(
-                "this archive was opened without a speaker encoder: it cannot tell "
-                f"{number} voices apart"
-            )
-        return number
+        self.voices = Voices(speaker_encoder)
 
     def require_embedder(self) -> Any:
         if self.embedder is None:
@@ -173,7 +149,7 @@ class Ingest:
         """Ingest recordings and typed files. Every path is checked before any is read.
         ``speakers``: how many voices each recording holds (None: estimated)."""
         meta = check_metadata(meta)
-        speakers = self.check_speakers(speakers)
+        speakers = self.voices.check(speakers)
         for path in paths:
             if not path.exists():
                 raise InputError(f"no such file: {path}")
@@ -257,7 +233,7 @@ class Ingest:
         """Transcribe, diarize (``speakers`` voices, None: estimated), embed, tag and
         store one recording."""
         require(viewer, "ingest")
-        speakers = self.check_speakers(speakers)
+        speakers = self.voices.check(speakers)
         meta = check_metadata(meta, path.name)
         check_spoken_language(meta.language, path.name)
         consent = _consent(meta.consent)
@@ -337,7 +313,7 @@ class Ingest:
         # diarizes the whole recording again: it is a few per cent of transcribing it)
         if progress:
             progress(f"{path.name}: telling the voices apart", 0.95)
-        encoder = self.speaker_encoder() if speakers != 1 else None
+        encoder = self.voices.encoder() if speakers != 1 else None
         segments = label_segments(audio, segments, encoder, speakers)
         diarized = time.monotonic()
         audio.remove()  # transcribed: 115 MB an hour of disk not needed to store

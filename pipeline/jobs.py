@@ -72,10 +72,14 @@ class JobRunner:
         if self.archive.media.local_path(f"uploads/{job_id}") is None:  # a bucket's copy
             self.archive.media.delete_under(f"uploads/{job_id}/")
 
-    def validate(self, staged: Path, check: UploadCheck, meta: Metadata) -> Metadata:
+    def validate(
+        self, staged: Path, check: UploadCheck, meta: Metadata, speakers: object = None
+    ) -> Metadata:
         """Refuse, before anything is queued, what the worker would refuse: bad metadata,
-        an id or recording stored with other content or consent."""
+        a number of speakers out of range, an id or recording stored with other content
+        or consent."""
         meta = check_metadata(meta, check.name)
+        self.archive.check_speakers(speakers)
         if check.kind == "text":
             self.archive.check_conflicts(check.items)
         else:
@@ -84,11 +88,18 @@ class JobRunner:
         return meta
 
     def submit(
-        self, job_id: str, staged: Path, check: UploadCheck, meta: Metadata, viewer: Viewer
+        self,
+        job_id: str,
+        staged: Path,
+        check: UploadCheck,
+        meta: Metadata,
+        viewer: Viewer,
+        speakers: int | None = None,
     ) -> Job:
-        """Record and queue a checked upload (already written to ``staged``)."""
+        """Record and queue a checked upload (already written to ``staged``); a
+        recording's number of speakers (None: estimated) travels with the job."""
         require(viewer, "upload")
-        meta = self.validate(staged, check, meta)
+        meta = self.validate(staged, check, meta, speakers)
         upload_path = staged.relative_to(self.archive.shared).as_posix()
         # durable where every worker can read it: synced in place in a shared folder,
         # or copied into the bucket (the local staging copy then goes)
@@ -102,6 +113,7 @@ class JobRunner:
             "name": check.name,
             "duration": check.duration,
             "role": viewer.role,
+            "speakers": self.archive.check_speakers(speakers),
         }
         job = self.archive.store.jobs.create(job_id, check.name, upload_path, metadata, viewer)
         self._task(job_id)
@@ -164,7 +176,8 @@ class JobRunner:
             jobs.progress(job.id, fraction if fraction is not None else job.progress, message)
 
         if job.metadata.get("kind") == "audio":
-            return [self.archive.ingest_audio(path, meta, viewer, progress)]
+            speakers = job.metadata.get("speakers")  # absent from jobs queued before it
+            return [self.archive.ingest_audio(path, meta, viewer, progress, speakers)]
         items = read_text_items(path, meta, name=job.metadata.get("name", path.name))
         return self.archive.ingest_texts(items, viewer, progress)
 

@@ -10,7 +10,8 @@ without loading the encoder.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from corpus import Segment
@@ -19,7 +20,14 @@ from models.speakers import SpeakerEncoder
 from .diarize import DiarizeOptions, Samples, diarize
 from .errors import InputError, PipelineError
 
-__all__ = ["MAX_SPEAKERS", "check_label", "check_name", "check_speakers", "label_segments"]
+__all__ = [
+    "MAX_SPEAKERS",
+    "Voices",
+    "check_label",
+    "check_name",
+    "check_speakers",
+    "label_segments",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +53,35 @@ def check_speakers(value: object) -> int | None:
             f"recording holds), or left out to estimate it; got {str(value)[:20]!r}"
         )
     return number
+
+
+class Voices:
+    """An archive's speaker encoder, loaded once, on the first recording that needs it
+    (none where the archive was opened without one: a recording is then one voice)."""
+
+    def __init__(self, loader: Callable[[], SpeakerEncoder] | None) -> None:
+        self._loader = loader
+        self._encoder: SpeakerEncoder | None = None
+        self._lock = threading.Lock()
+
+    def encoder(self) -> SpeakerEncoder | None:
+        if self._loader is None:
+            return None
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = self._loader()
+            return self._encoder
+
+    def check(self, speakers: object) -> int | None:
+        """The number of speakers given for a recording (None: estimate it), checked,
+        and refused where the archive cannot tell voices apart."""
+        number = check_speakers(speakers)
+        if number is not None and number > 1 and self._loader is None:
+            raise PipelineError(
+                "this archive was opened without a speaker encoder: it cannot tell "
+                f"{number} voices apart"
+            )
+        return number
 
 
 def check_label(label: str) -> str:

@@ -102,6 +102,8 @@ def fake_cli(monkeypatch, whisper, embedder):
     monkeypatch.setattr(services, "load_embedder", lambda name, threads=2: embedder)
     monkeypatch.setattr(services, "whisper_loader", lambda settings: lambda: whisper)
     monkeypatch.setattr(services, "redactor", lambda settings: pattern_redact)
+    # no voice encoder: each recording is one voice (tests/test_speakers.py gives one)
+    monkeypatch.setattr(services, "speaker_loader", lambda settings: None)
     runner = CliRunner()
 
     def invoke(*args, input=None):

@@ -47,12 +47,31 @@ NAME, PHONE = "Quispe", "987 654 321"  # what redaction must hide
 REVIEWER, NOTE = "Ximena Revisora", "nota-reservada"  # what only archivists may read
 QUERY = "el río está contaminado por la mina"
 
-#: What the recogniser "hears" in every recording: a name and a phone number.
+
+def _timed(start: float, end: float, text: str) -> tuple[float, float, str, list[Any]]:
+    """A segment with its words timed evenly (the name's word doubted: p 0.5)."""
+    words = text.split()
+    step = (end - start) / len(words)
+    return (
+        start,
+        end,
+        text,
+        [
+            (start + i * step, start + (i + 1) * step, " " + w, 0.5 if NAME in w else 0.95)
+            for i, w in enumerate(words)
+        ],
+    )
+
+
+#: What the recogniser "hears" in every recording: a name and a phone number, each word
+#: timed (a word list spells out what redaction masks).
 SPOKEN = [
-    (0.0, 3.0, f"Me llamo Rosa {NAME} y mi celular es {PHONE}."),
-    (3.0, 6.0, "El río está contaminado por la mina y los animales se mueren."),
-    (6.5, 9.0, "Perdimos nuestras tierras cuando llegó la empresa."),
+    _timed(0.0, 3.0, f"Me llamo Rosa {NAME} y mi celular es {PHONE}."),
+    _timed(3.0, 6.0, "El río está contaminado por la mina y los animales se mueren."),
+    _timed(6.5, 9.0, "Perdimos nuestras tierras cuando llegó la empresa."),
 ]
+#: The name an archivist gives each recording's voice: personal data like the text's.
+SPEAKER_NAME = f"Rosa {NAME}"
 
 
 @dataclass
@@ -214,6 +233,13 @@ def world(tmp_path_factory, rule_tagger):
                 f"/api/v1/passages/{s.passage_ids[0]}/reviews", json=review, headers=admin
             )
             assert r.status_code == 201, r.text
+            if s.kind == "audio":  # one voice (no encoder here): S1, named by an archivist
+                r = client.put(
+                    f"/api/v1/testimonies/{s.id}/speakers/S1",
+                    json={"name": SPEAKER_NAME},
+                    headers=admin,
+                )
+                assert r.status_code == 200, r.text
             # ground truth of themes, read directly as the operator (no role filtering)
             s.themes = {t.theme for p in archive.passages(s.id, LOCAL) for t in p.tags}
             assert "displacement" in s.themes and s.themes
@@ -312,6 +338,73 @@ def check_detail(w: World, role: str, s: Subject) -> None:
     if s.kind == "text":
         assert s.marker in whole  # the redacted copy keeps the rest of the text
     _assert_no_trace(role, s, r.text, "detail")
+    _assert_voices(role, s, d["speakers"], d["passages"], "detail")
+    _assert_text(role, s, r.text, None, "detail (whole answer)")
+    words = [w for p in d["passages"] for w in p["words"]]
+    if s.kind == "audio" and s.names_shown(role):
+        assert " ".join(w["text"] for w in words) == " ".join(x[2] for x in SPOKEN)
+        assert d["doubtful_words"] == sum(w["doubtful"] for w in words) == 1
+    else:  # typed text has none; a redacted reader gets none (they spell out the name)
+        assert words == [] and d["doubtful_words"] == 0
+
+
+def _assert_voices(
+    role: str, s: Subject, speakers: list[dict[str, Any]], passages: list[Any], where: str
+) -> None:
+    """A recording's one voice, named for those who may see names, masked for others;
+    typed testimonies have none."""
+    if s.kind == "text":
+        assert speakers == [] and all(p["speaker"] == "" for p in passages), where
+        return
+    name = SPEAKER_NAME if s.names_shown(role) else "[nombre]"
+    assert speakers == [{"label": "S1", "name": name}], where
+    for p in passages:
+        assert p["speaker"] == "S1" and p.get("speaker_name", name) == name, where
+
+
+def check_speakers(w: World, role: str, s: Subject) -> None:
+    """The voices route, the writes on voices (archivists only: others are refused
+    before anything is looked up), and the speaker filter of search, which answers to a
+    voice's name only where the role may see names."""
+    r = w.get(role, f"/api/v1/testimonies/{s.id}/speakers")
+    if not s.visible(role):
+        _assert_hidden(w, role, s, "/api/v1/testimonies/{id}/speakers")
+    else:
+        assert r.status_code == 200, r.text
+        _assert_voices(role, s, r.json(), [], "speakers")
+        _assert_text(role, s, r.text, None, "speakers")
+    headers = w.keys[role]
+    rename = w.client.put(
+        f"/api/v1/testimonies/{s.id}/speakers/S1", json={"name": SPEAKER_NAME}, headers=headers
+    )
+    # a recording's passage keeps its voice; a typed one is left as it is (the world is
+    # shared), its refusal for other roles tried all the same
+    turn = None
+    if s.kind == "audio" or role not in ORIGINALS:
+        turn = w.client.put(
+            f"/api/v1/passages/{s.passage_ids[0]}/speaker", json={"speaker": "S1"}, headers=headers
+        )
+    if role in ORIGINALS:  # the same name and voice again: the world does not change
+        if s.kind == "audio":
+            assert rename.status_code == 200 and rename.json()["name"] == SPEAKER_NAME
+            assert turn is not None and turn.status_code == 200, turn
+            assert turn.json()["speaker"] == "S1" and turn.json()["speaker_name"] == SPEAKER_NAME
+        else:
+            _assert_error(rename, 404, "not_found")  # a typed testimony has no voices
+    else:
+        assert turn is not None
+        status, code = (401, "unauthorized") if role == "anonymous" else (403, "forbidden")
+        _assert_error(rename, status, code)
+        _assert_error(turn, status, code)
+        _assert_no_trace(role, s, rename.text + turn.text, "speaker writes")
+    by_name = w.get(role, "/api/v1/search", q=QUERY, k=200, speaker=SPEAKER_NAME, group="false")
+    assert by_name.status_code == 200, by_name.text
+    found = {h["testimony_id"] for h in by_name.json()["hits"]}
+    named = s.kind == "audio" and s.visible(role) and s.names_shown(role)
+    assert (s.id in found) == named, "a hidden name must not select a testimony"
+    by_label = w.get(role, "/api/v1/search", q=QUERY, k=200, speaker="S1")
+    found = {h["testimony_id"] for h in by_label.json()["hits"]}
+    assert (s.id in found) == (s.kind == "audio" and s.visible(role))
 
 
 def check_search(w: World, role: str, s: Subject) -> None:
@@ -375,6 +468,8 @@ def check_passages(w: World, role: str, s: Subject) -> None:
             p = r.json()
             assert p["testimony_id"] == s.id
             _assert_text(role, s, p["text"], p["redacted"], "passage")
+            _assert_text(role, s, r.text, None, "passage (whole answer)")
+            assert bool(p["words"]) == (s.kind == "audio" and s.names_shown(role))
         _assert_no_trace(role, s, r.text, f"passage {pid}")
 
 
@@ -499,6 +594,7 @@ HTTP_PATHS = {
     "themes": check_themes,
     "health": check_health,
     "jobs": check_jobs,
+    "speakers": check_speakers,
 }
 
 
@@ -591,6 +687,29 @@ def cli_similar(run, role: str, s: Subject) -> None:
     assert found == {v.id for v in _visible(role)} - {s.id}
 
 
+def cli_speakers(run, role: str, s: Subject) -> None:
+    r = run("speakers", "list", s.id, "--json", "--as", role)
+    if not s.visible(role):
+        _assert_cli_not_found(r, s)
+        _assert_no_trace(role, s, r.output.replace(s.id, ""), "cli speakers")
+        return
+    assert r.exit_code == 0, r.output
+    voices = json.loads(r.output)["speakers"]
+    _assert_voices(role, s, [{"label": v["label"], "name": v["name"]} for v in voices], [], "cli")
+    _assert_text(role, s, r.output, None, "cli speakers")
+    shown = run("show", s.id, "--json", "--as", role)
+    _assert_text(role, s, shown.output, None, "cli show with voices and words")
+    found = {
+        h["testimony_id"]
+        for h in json.loads(
+            run(
+                "search", QUERY, "--k", "200", "--speaker", SPEAKER_NAME, "--json", "--as", role
+            ).output
+        )["hits"]
+    }
+    assert (s.id in found) == (s.kind == "audio" and s.visible(role) and s.names_shown(role))
+
+
 def cli_themes(run, role: str, s: Subject) -> None:
     r = run("themes", "--by", "region", "--json", "--as", role)
     assert r.exit_code == 0, r.output
@@ -608,6 +727,7 @@ CLI_PATHS = {
     "cli-show": cli_show,
     "cli-similar": cli_similar,
     "cli-themes": cli_themes,
+    "cli-speakers": cli_speakers,
 }
 
 

@@ -149,6 +149,8 @@ def test_transcribe_json_stores_nothing(run, voces_home):
         "start": 0.0,
         "end": 3.2,
         "text": "El río está contaminado por la mina.",
+        "speaker": "S1",  # one voice: no encoder in fast tests (see tests/test_speakers.py)
+        "words": [],  # the fake Whisper gives no word times
     }
     assert not (voces_home / "voces.sqlite3").exists()
 

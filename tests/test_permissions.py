@@ -22,6 +22,8 @@ ARCHIVIST_ACTIONS = {
     "read jobs",
     "review",
     "correct",
+    "name speakers",
+    "fix turns",
     "change consent",
     "delete",
     "write",

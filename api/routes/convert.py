@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from corpus import Hit, Job, Passage, Testimony, ThemeTag
-from pipeline.jobs import job_json
+from collections.abc import Mapping, Sequence
 
-from ..schemas import HitPublic, JobPublic, PassagePublic, TagPublic, TestimonySummary
+from corpus import Hit, Job, Passage, Speaker, Testimony, ThemeTag, Word
+from pipeline.jobs import job_json
+from pipeline.transcribe import doubtful
+
+from ..schemas import (
+    HitPublic,
+    JobPublic,
+    PassagePublic,
+    SpeakerPublic,
+    TagPublic,
+    TestimonySummary,
+    WordPublic,
+)
 
 
 def tag_public(tag: ThemeTag) -> TagPublic:
@@ -59,7 +70,30 @@ def summary(t: Testimony) -> TestimonySummary:
     )
 
 
-def passage_public(p: Passage) -> PassagePublic:
+def word_public(w: Word) -> WordPublic:
+    return WordPublic(
+        start=w.start,
+        end=w.end,
+        text=w.text,
+        probability=round(w.probability, 4),
+        edited=w.edited,
+        doubtful=doubtful(w),
+    )
+
+
+def speakers_public(speakers: Sequence[Speaker]) -> list[SpeakerPublic]:
+    return [SpeakerPublic(label=s.label, name=s.name) for s in speakers]
+
+
+def doubtful_words(passages: Sequence[Passage]) -> int:
+    """Words an archivist should check first: doubtful and not yet corrected (none where
+    the caller gets no words)."""
+    return sum(1 for p in passages for w in p.words if doubtful(w) and not w.edited)
+
+
+def passage_public(p: Passage, names: Mapping[str, str] | None = None) -> PassagePublic:
+    """A passage as the API shows it; ``names`` maps its testimony's speaker labels to
+    names as the caller may read them (from ``archive.speakers``)."""
     assert p.id is not None  # passages read from the store have ids
     return PassagePublic(
         id=p.id,
@@ -69,6 +103,9 @@ def passage_public(p: Passage) -> PassagePublic:
         text=p.text,
         redacted=p.redacted,
         tags=[tag_public(g) for g in p.tags],
+        speaker=p.speaker,
+        speaker_name=(names or {}).get(p.speaker, ""),
+        words=[word_public(w) for w in p.words],
     )
 
 

@@ -17,6 +17,7 @@ from ..schemas import (
     ReviewCreate,
     ReviewPublic,
     ReviewTotals,
+    SpeakerChange,
 )
 from .convert import passage_public
 
@@ -44,8 +45,9 @@ PassageId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 def _detail(archive: ArchiveDep, passage: Passage, viewer: Viewer) -> PassageDetail:
     assert passage.id is not None
+    names = {s.label: s.name for s in archive.speakers(passage.testimony_id, viewer)}
     return PassageDetail(
-        **passage_public(passage).model_dump(),
+        **passage_public(passage, names).model_dump(),
         testimony_id=passage.testimony_id,
         reviews=[ReviewPublic(**asdict(r)) for r in archive.read.reviews(viewer, [passage.id])],
         edits=[
@@ -109,3 +111,12 @@ def correct_passage(
     the text is embedded, tagged and redacted again, and the edit is kept in ``edits``."""
     passage, _ = archive.correct_passage(passage_id, body.text, viewer, body.editor, body.note)
     return _detail(archive, passage, viewer)
+
+
+@router.put("/{passage_id:passage_id}/speaker", response_model=PassageDetail)
+def set_speaker(
+    archive: ArchiveDep, viewer: WriterDep, passage_id: PassageId, body: SpeakerChange
+) -> PassageDetail:
+    """Fix a turn (archivists): the passage is spoken by ``speaker``, a voice of its
+    testimony or a new label S<n> (which adds that voice)."""
+    return _detail(archive, archive.set_speaker(passage_id, body.speaker, viewer), viewer)

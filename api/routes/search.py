@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -21,9 +22,19 @@ def search(
     group: Annotated[
         bool, Query(description="One hit per testimony (default), or false: passages")
     ] = True,
+    speaker: Annotated[
+        str,
+        Query(
+            max_length=200,
+            description="Only passages of this voice: its label (S1) or, where the caller "
+            "may see names, the name an archivist gave it",
+        ),
+    ] = "",
 ) -> SearchResponse:
     """What answers ``q`` best, across languages, within the filters and what the caller
     may see: ``k`` distinct testimonies, each with its best passage, the passages around
     it and the query's words highlighted (``group=false``: the ``k`` closest passages)."""
+    if speaker.strip():
+        flt = replace(flt, speaker=speaker.strip())
     hits = archive.search(q, viewer, k, flt, group=group)
     return SearchResponse(query=q, hits=[hit_public(h) for h in hits])

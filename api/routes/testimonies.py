@@ -21,6 +21,8 @@ from ..schemas import (
     ErrorBody,
     SimilarPublic,
     SimilarResponse,
+    SpeakerPublic,
+    SpeakerRename,
     TestimonyList,
     TestimonyPublic,
     TestimonySummary,
@@ -29,7 +31,15 @@ from ..schemas import (
     UploadResponse,
     UploadResult,
 )
-from .convert import audio_url, hit_public, job_public, passage_public, summary
+from .convert import (
+    audio_url,
+    doubtful_words,
+    hit_public,
+    job_public,
+    passage_public,
+    speakers_public,
+    summary,
+)
 
 router = APIRouter(prefix="/testimonies", tags=["testimonies"])
 
@@ -60,9 +70,13 @@ def list_testimonies(
 def get_testimony(
     archive: ArchiveDep, viewer: ViewerDep, testimony_id: TestimonyId
 ) -> TestimonyPublic:
-    """A testimony's metadata and its passages with times and theme tags."""
+    """A testimony's metadata, its voices, and its passages with times, speaker, theme
+    tags and timed words (words and voices' names only for callers who may see names;
+    others get names masked and no words)."""
     t = archive.testimony(testimony_id, viewer)
     passages = archive.passages(testimony_id, viewer)
+    speakers = archive.speakers(testimony_id, viewer)
+    names = {s.label: s.name for s in speakers}
     themes = [
         TestimonyThemePublic(
             theme=x.theme, score=x.score, passages=list(x.passages), reviewed=x.reviewed
@@ -74,8 +88,33 @@ def get_testimony(
         language_probability=t.language_probability,
         audio_url=audio_url(t.id, t.media_path),
         themes=themes,
-        passages=[passage_public(p) for p in passages],
+        passages=[passage_public(p, names) for p in passages],
+        speakers=speakers_public(speakers),
+        doubtful_words=doubtful_words(passages),
     )
+
+
+@router.get("/{testimony_id}/speakers", response_model=list[SpeakerPublic])
+def speakers(
+    archive: ArchiveDep, viewer: ViewerDep, testimony_id: TestimonyId
+) -> list[SpeakerPublic]:
+    """A testimony's voices (S1, S2, ...) and the names archivists gave them, masked for
+    callers who may not see names."""
+    return speakers_public(archive.speakers(testimony_id, viewer))
+
+
+@router.put("/{testimony_id}/speakers/{label}", response_model=SpeakerPublic)
+def rename_speaker(
+    archive: ArchiveDep,
+    viewer: WriterDep,
+    testimony_id: TestimonyId,
+    label: Annotated[str, Path(min_length=1, max_length=20)],
+    body: SpeakerRename,
+) -> SpeakerPublic:
+    """Name a voice of a testimony ("Entrevistadora", the narrator's name; archivists).
+    The audit log records the rename, not the name."""
+    renamed = archive.rename_speaker(testimony_id, label, body.name, viewer)
+    return SpeakerPublic(label=renamed.label, name=renamed.name)
 
 
 @router.get("/{testimony_id}/similar", response_model=SimilarResponse)
@@ -170,13 +209,18 @@ def _stage(jobs: JobRunner, job_id: str, upload: UploadFile, limit: int) -> tupl
 
 
 def _accept(
-    jobs: JobRunner, upload: UploadFile, meta: Metadata, viewer: Viewer, limits: UploadLimits
+    jobs: JobRunner,
+    upload: UploadFile,
+    meta: Metadata,
+    viewer: Viewer,
+    limits: UploadLimits,
+    speakers: int | None = None,
 ) -> UploadResult:
     job_id = new_job_id()
     name, target = _stage(jobs, job_id, upload, limits.max_bytes)
     try:
         check = check_upload(target, upload.filename or name, meta, limits)
-        job = jobs.submit(job_id, target, check, meta, viewer)
+        job = jobs.submit(job_id, target, check, meta, viewer, speakers)
     except BaseException:
         jobs.discard(job_id)
         raise
@@ -219,7 +263,7 @@ def upload(
     """Upload one recording (wav, mp3, m4a, ogg, flac, mp4, webm) or typed testimonies
     (.txt, .jsonl, .csv) with its metadata (archivists). The file is checked and written
     durably, then a worker transcribes, tags and stores it: follow ``/jobs/{id}``."""
-    result = _accept(jobs, file, _metadata(form), viewer, _limits(request))
+    result = _accept(jobs, file, _metadata(form), viewer, _limits(request), form.speakers)
     return UploadResponse(uploads=[result])
 
 
