@@ -42,6 +42,9 @@ const TEXT = {
     reviewTitle: "Cola de revisión", reviewHelp: "Los pasajes cuya revisión más enseña al etiquetador. Teclas: {y} sí, {n} no, {s} saltar.",
     question: "¿Habla este pasaje de «{theme}»?", yes: "Sí", no: "No", skipOne: "Saltar", reviewed: "Revisiones registradas",
     queueEmpty: "No quedan pasajes por revisar.", machineSays: "El etiquetador: {score} ({tagged})", tagged: "lo etiqueta", untagged: "no lo etiqueta",
+    voices: "Hablantes", onePassage: "1 pasaje", wordsToCheck: "{n} palabras por revisar", oneToCheck: "1 palabra por revisar", noneToCheck: "Ninguna palabra dudosa",
+    nextDoubt: "Siguiente palabra dudosa", doubtTitle: "Whisper no estaba seguro de esta palabra (p={p})", editedWord: "Palabra corregida (tiempo interpolado)",
+    checkHelp: "Palabras con subrayado punteado: Whisper dudó al oírlas; revíselas primero.",
     exportAs: "Exportar", loading: "Cargando…", error: "Error: {m}", footer: "Voces — archivo de testimonios, sin conexión. Los testimonios marcados «ilustrativo» fueron escritos para la demostración.",
   },
   en: {
@@ -81,6 +84,9 @@ const TEXT = {
     reviewTitle: "Review queue", reviewHelp: "The passages whose review teaches the tagger most. Keys: {y} yes, {n} no, {s} skip.",
     question: "Is this passage about \u201c{theme}\u201d?", yes: "Yes", no: "No", skipOne: "Skip", reviewed: "Reviews recorded",
     queueEmpty: "Nothing left to review.", machineSays: "The tagger: {score} ({tagged})", tagged: "tags it", untagged: "does not tag it",
+    voices: "Speakers", onePassage: "1 passage", wordsToCheck: "{n} words to check", oneToCheck: "1 word to check", noneToCheck: "No doubtful words",
+    nextDoubt: "Next word to check", doubtTitle: "Whisper was unsure of this word (p={p})", editedWord: "Corrected word (time interpolated)",
+    checkHelp: "Words with a dotted underline: Whisper was unsure when it heard them; check them first.",
     exportAs: "Export", loading: "Loading…", error: "Error: {m}", footer: "Voces — an offline archive of testimonies. Testimonies marked \u201cillustrative\u201d were written for the demo.",
   },
 };
@@ -350,6 +356,7 @@ async function onHitClick(ev) {
 async function testimonyPage(main, id) {
   const doc = await api(`/api/v1/testimonies/${encodeURIComponent(id)}`);
   document.title = `${doc.title || doc.id} — Voces`;
+  const voices = pageVoices = voiceBook(doc);
   const writer = canWrite();
   const themeIds = state.taxonomy.themes.map((th) => th.id);
   main.innerHTML = `
@@ -366,6 +373,7 @@ async function testimonyPage(main, id) {
           <dt>${esc(t("source"))}</dt><dd>${esc(t(doc.source_kind === "audio" ? "recording" : "typed"))}</dd>
         </dl>
         ${doc.audio_url ? `<audio id="testimony-audio" controls preload="none"></audio>` : doc.source_kind === "audio" ? `<p class="muted">${esc(t("noAudio"))}</p>` : ""}
+        ${voices.marked ? `<h2>${esc(t("voices"))}</h2><ul class="voices">${voices.labels.map((l) => `<li><span class="voice-name voice-${voices.index(l)}">${esc(voices.shown[l])}</span> <span class="muted">${voices.shown[l].includes(l) ? "" : `${esc(l)} · `}${voices.count[l] === 1 ? esc(t("onePassage")) : `${voices.count[l]} ${esc(t("passages"))}`}</span></li>`).join("")}</ul>` : ""}
         <h2>${esc(t("exportAs"))}</h2>
         <div class="actions" id="exports">${(doc.source_kind === "audio" ? ["vtt", "srt", "txt", "json", "csv", "ohms", "iiif"] : ["txt", "json", "csv", "jsonl"]).map((f) => `<button type="button" data-export="${f}">${f.toUpperCase()}</button>`).join("")}</div>
         <h2>${esc(t("themesHere"))}</h2>
@@ -373,8 +381,9 @@ async function testimonyPage(main, id) {
       </aside>
       <section aria-labelledby="transcript-h">
         <h2 id="transcript-h">${esc(t("transcript"))}</h2>
+        ${checkBar(doc)}
         <p id="edit-status" class="muted" aria-live="polite"></p>
-        <ol class="transcript" id="transcript">${doc.passages.map((p) => passageHtml(p, writer, themeIds)).join("")}</ol>
+        <ol class="transcript" id="transcript">${doc.passages.map((p, i) => passageHtml(p, writer, themeIds, i ? doc.passages[i - 1].speaker : null)).join("")}</ol>
       </section>
     </div>`;
   const audio = $("#testimony-audio");
@@ -391,11 +400,18 @@ async function testimonyPage(main, id) {
     };
     audio.addEventListener("timeupdate", onTime);
     audio.addEventListener("seeked", onTime);
+    followWords(audio);
     audio.dataset.testimony = "";
     audio.src = await mediaUrl(doc.id);
     audio.dataset.testimony = doc.id;
   }
   $("#transcript").addEventListener("click", (ev) => onTranscriptClick(ev, doc, audio));
+  $("#transcript").addEventListener("keydown", (ev) => {
+    const word = ev.target.closest(".w[data-seek]");
+    if (word && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); word.click(); }
+  });
+  const next = $("#next-doubt");
+  if (next) next.addEventListener("click", () => nextDoubt(audio));
   $("#exports").addEventListener("click", async (ev) => {
     const b = ev.target.closest("[data-export]");
     if (!b) return;
@@ -416,17 +432,102 @@ async function testimonyPage(main, id) {
     }
   }
 }
-function passageHtml(p, writer, themeIds) {
+// -- voices and words (issue 29) ------------------------------------------------------------
+let pageVoices = null; // the voices of the testimony on the page (see voiceBook)
+/** The testimony's voices as the page shows them: the name the caller may see (else the
+ * label), told apart by label where two read alike ("[nombre] (S1)"); marked only where
+ * the recording holds several voices or a named one (every recording is at least "S1"). */
+function voiceBook(doc) {
+  const named = {};
+  for (const s of doc.speakers || []) if (s.name) named[s.label] = s.name;
+  for (const p of doc.passages) if (p.speaker && p.speaker_name && !named[p.speaker]) named[p.speaker] = p.speaker_name;
+  const count = {};
+  for (const p of doc.passages) if (p.speaker) count[p.speaker] = (count[p.speaker] || 0) + 1;
+  const order = (l) => (/^S\d+$/.test(l) ? Number(l.slice(1)) : 1e6);
+  const labels = Object.keys(count).sort((a, b) => order(a) - order(b) || a.localeCompare(b));
+  const shown = Object.fromEntries(labels.map((l) => [l, named[l] || l]));
+  const same = {};
+  Object.values(shown).forEach((n) => { same[n] = (same[n] || 0) + 1; });
+  for (const l of labels) if (same[shown[l]] > 1 && shown[l] !== l) shown[l] = `${shown[l]} (${l})`;
+  return { labels, shown, count, marked: labels.length > 1 || labels.some((l) => named[l]), index: (l) => Math.max(0, labels.indexOf(l)) % 8 };
+}
+const isDoubt = (w) => w.doubtful && !w.edited;
+function wordsHtml(p) {
+  return p.words.map((w) => {
+    const cls = isDoubt(w) ? "w doubt" : w.edited ? "w edited" : "w";
+    const title = isDoubt(w) ? t("doubtTitle", { p: w.probability.toFixed(2) }) : w.edited ? t("editedWord") : "";
+    return `<span class="${cls}" data-seek="${w.start}" data-end="${w.end}"${title ? ` title="${esc(title)}"` : ""}${isDoubt(w) ? ' tabindex="0" role="button"' : ""}>${esc(w.text)}</span>`;
+  }).join(" ");
+}
+function checkBar(doc) {
+  if (!doc.passages.some((p) => p.words && p.words.length)) return "";
+  const n = doc.doubtful_words || 0;
+  const label = n === 0 ? t("noneToCheck") : n === 1 ? t("oneToCheck") : t("wordsToCheck", { n });
+  return `<div class="checkbar" role="group" aria-label="${esc(t("nextDoubt"))}"><span id="doubt-count" class="doubt-count${n ? "" : " none"}">${esc(label)}</span>
+    ${n ? `<button type="button" id="next-doubt">${esc(t("nextDoubt"))} ▸</button><span class="muted">${esc(t("checkHelp"))}</span>` : ""}</div>`;
+}
+/** Focus the next doubtful word after the one focused, else after the one this control
+ * last reached, else after the word being heard, and put the player there, so an
+ * archivist goes through them in order (back to the first after the last). */
+function nextDoubt(audio) {
+  const doubts = $$("#transcript .w.doubt");
+  if (!doubts.length) return;
+  const button = $("#next-doubt");
+  let from = doubts.indexOf(document.activeElement);
+  if (from < 0 && button.dataset.at) from = doubts.findIndex((w) => w.dataset.seek === button.dataset.at);
+  let at = from + 1;
+  if (from < 0 && audio && audio.currentTime > 0) {
+    at = doubts.findIndex((w) => Number(w.dataset.seek) >= audio.currentTime);
+  }
+  const word = doubts[at < 0 || at >= doubts.length ? 0 : at];
+  button.dataset.at = word.dataset.seek;
+  word.focus();
+  word.scrollIntoView({ block: "center" });
+  if (audio && audio.readyState >= 1) audio.currentTime = Number(word.dataset.seek);
+}
+/** Mark the word being heard: on every timeupdate (about 4 a second) and, while the
+ * recording plays, on every frame, so the mark keeps up with speech. */
+function followWords(audio) {
+  let shown = null, frame = 0;
+  const mark = () => {
+    const now = audio.currentTime;
+    const li = $("#transcript > li.current");
+    let found = null;
+    if (li) {
+      for (const w of li.querySelectorAll(".w")) {
+        if (Number(w.dataset.seek) > now) break;
+        found = w;
+      }
+      if (found && now > Number(found.dataset.end) + 0.3) found = null; // a pause: no word
+    }
+    if (found !== shown) {
+      if (shown) shown.classList.remove("now");
+      if (found) found.classList.add("now");
+      shown = found;
+    }
+  };
+  const loop = () => { mark(); frame = audio.paused ? 0 : requestAnimationFrame(loop); };
+  audio.addEventListener("timeupdate", mark);
+  audio.addEventListener("seeked", mark);
+  audio.addEventListener("play", () => { if (!frame) frame = requestAnimationFrame(loop); });
+  cleanup.push(() => cancelAnimationFrame(frame));
+}
+function passageHtml(p, writer, themeIds, previousSpeaker = null) {
   const timed = p.start != null;
+  const voices = pageVoices;
+  const voiced = voices && voices.marked && p.speaker;
+  const turn = voiced && p.speaker !== previousSpeaker ? `<p class="turn voice-name voice-${voices.index(p.speaker)}">${esc(voices.shown[p.speaker])}</p>` : "";
+  const words = p.words && p.words.length;
   const tags = p.tags.map((g) => `<span class="chip${g.source === "human" ? " human" : ""}" title="${esc(g.evidence.join("; "))}">${esc(themeLabel(g.theme))}</span>${writer ? `<button type="button" data-verdict="accept" data-theme="${esc(g.theme)}" aria-label="${esc(t("accept"))}: ${esc(themeLabel(g.theme))}">✓</button><button type="button" data-verdict="reject" data-theme="${esc(g.theme)}" aria-label="${esc(t("reject"))}: ${esc(themeLabel(g.theme))}">✗</button>` : ""}`).join(" ");
   const why = p.tags.filter((g) => g.evidence.length).map((g) => `<li><strong>${esc(themeLabel(g.theme))}</strong>: ${esc(g.evidence.join("; "))}</li>`).join("");
   const missing = themeIds.filter((id) => !p.tags.some((g) => g.theme === id));
   const adder = writer && missing.length ? `<label class="visually-hidden" for="add-${p.id}">${esc(t("addTheme"))}</label><select id="add-${p.id}">${options(missing.map((id) => [id, themeLabel(id)]))}</select><button type="button" data-add="${p.id}">${esc(t("add"))}</button>` : "";
   const edit = writer ? `<button type="button" data-edit="${p.id}">${esc(t("correct"))}</button>` : "";
-  return `<li id="p${p.id}" data-id="${p.id}" data-start="${timed ? p.start : ""}" data-end="${timed ? p.end : ""}">
+  return `<li id="p${p.id}" data-id="${p.id}" data-start="${timed ? p.start : ""}" data-end="${timed ? p.end : ""}" data-speaker="${esc(p.speaker || "")}"${voiced ? ` class="voiced voice-${voices.index(p.speaker)}"` : ""}>
     ${timed ? `<button type="button" class="seek" data-seek="${p.start}" aria-label="${esc(t("seekTo", { t: clock(p.start) }))}">${clock(p.start)}</button>` : "<span></span>"}
     <div>
-      <p class="passage-text"${timed ? ` data-seek="${p.start}"` : ""}>${esc(p.text)}</p>
+      ${turn}
+      <p class="passage-text${words ? " words" : ""}"${timed && !words ? ` data-seek="${p.start}"` : ""}>${words ? wordsHtml(p) : esc(p.text)}</p>
       <div class="tagline">${tags} ${adder} ${edit}</div>
       ${why ? `<details><summary>${esc(t("why"))}</summary><ul>${why}</ul></details>` : ""}
       <div class="history"></div>
@@ -478,12 +579,13 @@ async function onTranscriptClick(ev, doc, audio) {
 function replacePassage(li, detail) {
   const themeIds = state.taxonomy.themes.map((th) => th.id);
   const holder = document.createElement("ol");
-  holder.innerHTML = passageHtml(detail, canWrite(), themeIds);
+  const before = li.previousElementSibling;
+  holder.innerHTML = passageHtml(detail, canWrite(), themeIds, before ? before.dataset.speaker : null);
   const fresh = holder.firstElementChild;
   if (detail.edits && detail.edits.length) {
     fresh.querySelector(".history").innerHTML = `<details><summary>${esc(t("history", { n: detail.edits.length }))}</summary><ol>${detail.edits.map((e) => `<li><span class="muted">${esc(e.edited_at.slice(0, 16).replace("T", " "))} · ${esc(e.editor)}${e.note ? " · " + esc(e.note) : ""}</span><br><del>${esc(e.old_text)}</del><br><ins>${esc(e.new_text)}</ins></li>`).join("")}</ol></details>`;
   }
-  fresh.className = li.className;
+  fresh.classList.toggle("current", li.classList.contains("current"));
   li.replaceWith(fresh);
 }
 
