@@ -188,7 +188,11 @@ def lexicon(lang: str, extra_stop: tuple[str, ...] = ()) -> dict[str, int]:
     given, surnames = name_lists()
     _add(flags, given, GIVEN)
     _add(flags, surnames, SURNAME)
-    _add(flags, _lines(_ANDEAN_WORDS), WORD | ANDEAN if lang == "es" else WORD)
+    andean = _lines(_ANDEAN_WORDS)
+    if lang != "es":  # English capitalises "Inca" and "Puma" but not "killa": given names only
+        _add(flags, [w for w in andean if not _forms(w) & given], WORD)
+        andean = [w for w in andean if _forms(w) & given]
+    _add(flags, andean, WORD | ANDEAN)
     _add(flags, FEAST_WORDS.split(), WORD)
     _add(flags, STOP_WORDS.split() + list(extra_stop), STOP)
     _add(flags, PLACE_WORDS.split(), PLACE)

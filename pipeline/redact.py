@@ -36,9 +36,21 @@ What it catches (spans refer to the original text; masks are in the text's langu
      "Mr./Mrs./Ms.", "I am", "my son ..."): the words after them, past a comma or "...";
      after an honorific also an ordinary word ("la señora Espíritu") or a lower-case word
      that is no known word ("la señora agripina");
+     Also nickname cues ("le decían el Chato", "they call him Flaco"), kin words as
+     testimonies say them ("su hermanita", "el finado", "mi compadre"; a lower-case Quechua
+     given name after one: "su hermanita urpi"), introductions ("ella es Wara") and cues
+     after the name ("Inca es mi apellido", "Huancané es mi apellido": the words before
+     them, even an ordinary word or a place);
   4. the injected pipeline's NER, if any (PER/PERSON entities, less ordinary words at
      their ends, and no lone word that is an ordinary or Quechua word or a place after
      "from", "en" ...).
+  Listed names are also found written with an accent the list lacks ("Wálter"); a family
+  after "los"/"las" ("los Chilón"): an unknown capitalised word, singular. A capitalised
+  Quechua given name counts inside an English sentence too ("I met Killa"), but not in a
+  text that explains words ("Killa means moon", "significa"). Not masked: names found by
+  their shape or NER beside an animal word ("Tito, el perro", "our dog Pancho"); a run
+  after "en", "hasta" ... not led by a given name ("en Huisa Ccollana"); exclamations
+  ("¡Ay, Jesús!"), "Mama Killa", "sumaq kawsay".
   A word of a name found after a cue that names only people, or beside a listed name, is
   masked wherever else the text has it ("Me llamo Killari, nomás Killari").
   None of them masks a place, company, institution or people from the built-in list
@@ -49,7 +61,7 @@ What it catches (spans refer to the original text; masks are in the text's langu
 
 What it does not catch: a lone unlisted name with no cue ("Tika llegó", "vio a Tika")
 unless NER finds it; an unlisted lower-case name ("y ahí estaba marcusa"); a surname that
-is also a listed place ("Huancané es mi apellido"); ID numbers of other lengths said
+is also a listed place with no cue after it; ID numbers of other lengths said
 without a cue word; addresses without a street word or a number; nicknames made of
 ordinary words and descriptions that identify someone ("el Chato", "la presidenta de la
 ronda"). Places, companies, institutions, dates, years and amounts of money are left
@@ -68,6 +80,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from corpus.text import fold
 
 from .names import ANDEAN, GIVEN, LOWER, NAMES, PLACE, PREFIX, STOP, SURNAME, WORD, lexicon
 
@@ -164,6 +178,21 @@ _STRONG_CUES = (
     "me llamo", "mi nombre es", "mi nombre completo es", "nombre completo", "se llama",
     "se llamaba", "de nombre", "llamado", "llamada", "apellido", "apellidos", "apellida",
     "my name is", "my name's", "named", "name is", "sutiyqa", "sutiymi",
+    # nicknames, which are often ordinary words ("le decían el Chato", "they call him Flaco")
+    "le dicen", "le decían", "le dicen el", "le dicen la", "le decían el", "le decían la",
+    "le llaman", "le llamaban", "lo llaman", "la llaman", "lo llamaban", "la llamaban",
+    "le apodaban", "apodado", "apodada", "alias", "conocido como", "conocida como",
+    "they call him", "they call her", "they called him", "they called her", "we call him",
+    "we call her", "nicknamed", "known as",
+)  # fmt: skip
+#: cues after the name: the capitalised words right before them are a name even when
+#: they are also an ordinary word or a place ("Inca es mi apellido", "Huancané es mi
+#: apellido", "Cutipa is my surname")
+_AFTER_NAME_CUES = (
+    "es mi apellido", "es mi nombre", "es mi primer apellido", "es mi segundo apellido",
+    "es mi segundo nombre", "son mis apellidos", "es nuestro apellido", "es su apellido",
+    "es su nombre", "is my name", "is my surname", "is my last name", "is my family name",
+    "is her name", "is his name", "was my name",
 )  # fmt: skip
 #: honorifics: the capitalised word right after one is a name even when it is also an
 #: ordinary word ("la señora Espíritu", "don Justo")
@@ -189,12 +218,30 @@ _WEAK_CUES = (
     "husband", "wife", "son", "daughter", "grandfather", "grandmother", "grandson",
     "granddaughter", "cousin", "neighbour", "neighbor", "called",
     "ñoqaqa", "noqaqa", "ñuqaqa", "nuqaqa",
+    # kin as testimonies say them: diminutives, in-laws and godparents, the dead
+    "hermanito", "hermanita", "hijito", "hijita", "mamita", "papito", "papacito",
+    "abuelito", "abuelita", "nietito", "nietita", "sobrinito", "sobrinita", "yerno",
+    "nuera", "compadre", "comadre", "padrino", "madrina", "ahijado", "ahijada", "finado",
+    "finada", "difunto", "difunta",
+    # introducing someone ("ella es Wara, mi nieta")
+    "él es", "ella es", "este es", "esta es", "he is", "she is", "this is",
 )  # fmt: skip
+#: kin words: a lower-case Quechua or Aymara given name right after one is a name ("su
+#: hermanita urpi", "mi hija wayra"), though the word alone is no name ("la wayra")
+_KIN = frozenset(
+    """hermano hermana hermanito hermanita hijo hija hijito hijita esposo esposa papá mamá
+    mamita papito papacito abuelo abuela abuelito abuelita nieto nieta nietito nietita
+    sobrino sobrina sobrinito sobrinita primo prima tío tía cuñado cuñada suegro suegra
+    yerno nuera compadre comadre padrino madrina ahijado ahijada""".split()
+)
 #: cues that may name a place or a thing as well as a person ("una comunidad llamada
 #: Huancuire"): a name found after them is not spread to the rest of the text
 _ANY_NAME_CUES = frozenset(
-    {"se llama", "se llamaba", "de nombre", "llamado", "llamada", "named", "name is", "called"}
-)
+    {
+        "se llama", "se llamaba", "de nombre", "llamado", "llamada", "named", "name is",
+        "called", "conocido como", "conocida como", "known as",
+    }
+)  # fmt: skip
 #: words that are part of no name: cue words and titles (besides names.STOP_WORDS)
 _CUE_WORDS = tuple(
     sorted(
@@ -206,7 +253,12 @@ _CUE_WORDS = tuple(
 _AFTER_CUE = frozenset({",", "...", "…", ":"})
 _PROTECTED = re.compile(
     r"(?i:t[ií]a mar[ií]a|las bambas|cerro de pasco|defensor[ií]a del pueblo|inti raymi"
-    r"|t[uú]pac amaru|todos los santos)"
+    r"|t[uú]pac amaru|todos los santos"
+    # exclamations and beings that are no person ("¡Ay, Jesús!", "Jesús, María y José",
+    # "Mama Killa" the moon, "sumaq kawsay" good living)
+    r"|\b(?:ay|uy|oh),?\s+jes[uú]s(?:ito)?\b|\bjes[uú]s,?\s+mar[ií]a(?:,?\s+y\s+jos[eé])?"
+    r"|\bave mar[ií]a\b|\bmama (?:killa|quilla|qucha|cocha)\b|\bsuma[qk] kawsay\b"
+    r"|\bsuma qama[ñn]a\b)"
 )
 _NER_LABELS = frozenset({"PER", "PERSON"})
 _MAX_NAME_TOKENS = 5
@@ -255,7 +307,16 @@ class _Tok:
         return self.shape == _CAP or not self.flags & LOWER
 
 
-def _tokens(doc: Any, lex: dict[str, int]) -> list[_Tok]:
+#: a text that explains words ("Killa means moon", "wayra significa viento", English "...
+#: in Quechua"; not Spanish "habló en quechua", which is said of people): there a
+#: capitalised Quechua or Aymara word is the word, not the given name
+_GLOSS = re.compile(
+    r"(?i:\bmeans\b|\bmeaning\b|\bsignifica\b|\bsignificado\b|\bquiere decir\b"
+    r"|\bthe word\b|\bla palabra\b|\bin (?:quechua|aymara|aimara)\b)"
+)
+
+
+def _tokens(doc: Any, lex: dict[str, int], gloss: bool = False) -> list[_Tok]:
     out = []
     initial = True
     for tok in doc:
@@ -271,8 +332,12 @@ def _tokens(doc: Any, lex: dict[str, int]) -> list[_Tok]:
         else:
             shape = _OTHER
         flags = lex.get(tok.lower_, 0)
+        if not flags and shape != _OTHER:  # "Wálter", "Édgar": a listed name, accented
+            flags = lex.get(fold(tok.lower_), 0) & NAMES
         if not flags and shape == _CAP and tok.lower_.endswith("s"):
             flags = lex.get(tok.lower_[:-1], 0) & SURNAME  # "the Quispes", "los Mamanis"
+        if gloss and flags & ANDEAN:
+            flags &= ~NAMES
         out.append(_Tok(shape, flags, tok.idx, tok.idx + len(text), initial))
         initial = text in _SENTENCE_END or text in ("...", "…") or tok.is_space
     return out
@@ -331,6 +396,35 @@ def _lone_place(doc: Any, i: int) -> bool:
     return before in _OF and i > 1 and doc[i - 2].lower_ in _FROM
 
 
+def _family(doc: Any, toks: list[_Tok], i: int, j: int) -> bool:
+    """A family named by its surname after a plural article inside a sentence ("los
+    Chambi de Sicuani", "las Condorcanqui"): an unknown capitalised word, singular as
+    surnames stay, where the plural of a place or people ends in -s ("los Andes")."""
+    if j - i != 1 or i == 0 or doc[i - 1].text not in ("los", "las") or toks[i].initial:
+        return False
+    t = toks[i]
+    return not t.flags and not doc[i].lower_.endswith("s") and len(doc[i]) > 2
+
+
+#: animals people name ("Tito, el perro", "nuestra llama Chaska", "our dog Pancho")
+_ANIMALS = frozenset(
+    """perro perra perrito perrita can gato gata gatito caballo yegua burro burra mula vaca
+    toro torito oveja carnero llama alpaca dog puppy cat horse mare donkey mule cow bull
+    sheep""".split()
+)
+_ARTICLE_OR_MINE = frozenset("el la mi su nuestro nuestra the my our his her their".split())
+
+
+def _animal(doc: Any, i: int, j: int) -> bool:
+    """A name found by its shape or by NER that an animal word stands right before ("el
+    perro Tito", "our dog Pancho") or that is followed by one in apposition ("Tito, el
+    perro de la casa"): a pet's name, no person's."""
+    if i > 0 and doc[i - 1].lower_ in _ANIMALS:
+        return True
+    k = j + 1 if j < len(doc) and doc[j].text == "," else j
+    return k + 1 < len(doc) and doc[k].lower_ in _ARTICLE_OR_MINE and doc[k + 1].lower_ in _ANIMALS
+
+
 def _runs(toks: list[_Tok]) -> Iterable[tuple[int, int]]:
     """Maximal runs of possible name parts of one shape. Ordinary words end lower-case
     runs; capitalised ones join a capitalised run except at its start ("Aurelio Cruzado
@@ -368,6 +462,11 @@ def _shape_names(doc: Any, toks: list[_Tok]) -> Iterable[tuple[int, int]]:
         if _after_prefix(doc, toks, i):
             continue
         if run[0].shape == _CAP:
+            if _family(doc, toks, i, j):
+                yield i, j
+                continue
+            if j - i > 1 and not toks[i].flags & GIVEN and _lone_place(doc, i):
+                continue  # "vive en Huaylla Grande": a place unless a given name leads
             if any(t.strong for t in run):
                 if j - i == 1 and _lone_place(doc, i):
                     continue
@@ -408,6 +507,11 @@ def _cue_names(doc: Any, toks: list[_Tok], matcher: Any) -> Iterable[tuple[int, 
     Each with whether the cue names only people (see _repeated)."""
     for match_id, start, end in matcher(doc):
         kind = doc.vocab.strings[match_id]
+        if kind == "after":
+            before = _before_cue(doc, toks, start)
+            if before is not None:
+                yield before, start, True
+            continue
         i = end + 1 if end < len(doc) and doc[end].text in _AFTER_CUE else end
         if i >= len(toks) or not toks[i].part or _after_prefix(doc, toks, i):
             continue
@@ -415,9 +519,11 @@ def _cue_names(doc: Any, toks: list[_Tok], matcher: Any) -> Iterable[tuple[int, 
         personal = cue not in _ANY_NAME_CUES
         if first.word and not (kind != "weak" and personal and first.shape == _CAP and i == end):
             continue
-        if any(t.flags & PREFIX for t in toks[max(0, start - 3) : start]):
+        if not personal and any(t.flags & PREFIX for t in toks[max(0, start - 3) : start]):
             continue
         listed = first.name and not first.flags & WORD
+        if first.shape == _LOW and first.flags & ANDEAN and first.flags & GIVEN:
+            listed = doc[end - 1].lower_ in _KIN  # "su hermanita urpi", not "la wayra"
         unknown = cue in _UNKNOWN_AFTER and not first.flags & (WORD | LOWER)
         strong = kind == "strong"
         shape = first.shape
@@ -432,6 +538,23 @@ def _cue_names(doc: Any, toks: list[_Tok], matcher: Any) -> Iterable[tuple[int, 
             j += 1
         if shape == _CAP or strong or listed or unknown:
             yield i, j, personal
+
+
+def _before_cue(doc: Any, toks: list[_Tok], start: int) -> int | None:
+    """Where the name before a cue such as "es mi apellido" starts: the words of one shape
+    right before it, even an ordinary word or a place ("Inca", "Huancané"), but no stop
+    word, and lower-case ones only when no ordinary word ("quispe es mi apellido")."""
+    k = start
+    while k > 0 and start - k < _MAX_NAME_TOKENS - 1:
+        t = toks[k - 1]
+        if t.shape == _OTHER or t.flags & STOP:
+            break
+        if t.shape == _LOW and t.word:
+            break
+        if k < start and t.shape != toks[k].shape:
+            break
+        k -= 1
+    return k if k < start else None
 
 
 def _ner_names(doc: Any, toks: list[_Tok]) -> Iterable[tuple[int, int]]:
@@ -503,10 +626,11 @@ class Redactor:
         masked = [(m.start(), m.end()) for m in _MASKED.finditer(text)]
         protected = masked + [(m.start(), m.end()) for m in _PROTECTED.finditer(text)]
         structured = _select(_structured(text), masked)
-        toks = _tokens(doc, lex)
+        toks = _tokens(doc, lex, bool(_GLOSS.search(text)))
         cued = [(i, j, sure) for i, j, sure in _cue_names(doc, toks, matcher) if i < j]
         found = [*_shape_names(doc, toks), *_ner_names(doc, toks)]
-        found = [(i, j) for i, j in found if i < j] + [(i, j) for i, j, _ in cued]
+        found = [(i, j) for i, j in found if i < j and not _animal(doc, i, j)]
+        found += [(i, j) for i, j, _ in cued]
         sure = [(i, j) for i, j, sure in cued if sure]
         sure += [(i, j) for i, j in found if any(t.strong for t in toks[i:j])]
         found += _repeated(doc, toks, sure, found)
@@ -547,7 +671,12 @@ class Redactor:
 
                 nlp = spacy.blank(lang)  # tokenizer only: no weights
             matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-            cues_by_kind = (("strong", _STRONG_CUES), ("title", _TITLE_CUES), ("weak", _WEAK_CUES))
+            cues_by_kind = (
+                ("strong", _STRONG_CUES),
+                ("title", _TITLE_CUES),
+                ("weak", _WEAK_CUES),
+                ("after", _AFTER_NAME_CUES),
+            )
             for label, cues in cues_by_kind:
                 matcher.add(label, [nlp.make_doc(c) for c in cues])
             self._pipes[lang] = (nlp, matcher, lexicon(lang, _CUE_WORDS))
