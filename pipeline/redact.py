@@ -182,8 +182,8 @@ _STRONG_CUES = (
     "le dicen", "le decían", "le dicen el", "le dicen la", "le decían el", "le decían la",
     "le llaman", "le llamaban", "lo llaman", "la llaman", "lo llamaban", "la llamaban",
     "le apodaban", "apodado", "apodada", "alias", "conocido como", "conocida como",
-    "they call him", "they call her", "they called him", "they called her", "we call him",
-    "we call her", "nicknamed", "known as",
+    "they call him", "they call her", "calls him", "calls her", "they called him",
+    "they called her", "we call him", "we call her", "nicknamed", "known as",
 )  # fmt: skip
 #: cues after the name: the capitalised words right before them are a name even when
 #: they are also an ordinary word or a place ("Inca es mi apellido", "Huancané es mi
@@ -348,6 +348,10 @@ _ARTICLES = frozenset({"El", "La", "Los", "Las", "The"})
 _LOWER_ARTICLES = frozenset({"el", "la", "los", "las", "the"})
 #: a lone capitalised word after these, with no cue, is a place ("vive en Yauri")
 _LOCATIVE = frozenset({"en", "hasta", "desde", "hacia", "in", "to", "at", "from", "near"})
+#: a run of capitalised words after these is a place unless a given name leads it ("en
+#: Huisa Ccollana", but "en Juan Quispe"); not after "from", "to", "at", "desde", which
+#: come before people as often ("a letter from Dionisia Mamani")
+_IN_PLACE = frozenset({"en", "hasta", "hacia", "in", "near"})
 #: ... but not after "to" that follows these ("I spoke to Quispe", "sold it to Mamani")
 _TO_SOMEONE = frozenset(
     "spoke speak speaks speaking talked talk talks talking said say says wrote write writes "
@@ -465,7 +469,7 @@ def _shape_names(doc: Any, toks: list[_Tok]) -> Iterable[tuple[int, int]]:
             if _family(doc, toks, i, j):
                 yield i, j
                 continue
-            if j - i > 1 and not toks[i].flags & GIVEN and _lone_place(doc, i):
+            if j - i > 1 and not toks[i].flags & GIVEN and doc[i - 1].lower_ in _IN_PLACE:
                 continue  # "vive en Huaylla Grande": a place unless a given name leads
             if any(t.strong for t in run):
                 if j - i == 1 and _lone_place(doc, i):

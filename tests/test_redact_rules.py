@@ -101,3 +101,14 @@ def test_names_of_kinds_the_heldout_set_missed(redactor, text, language, names):
 )
 def test_words_places_pets_and_exclamations_stay(redactor, text, language):
     assert _names(redactor, text, language) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("A note from Eufemia Tarrillo to the judge", ["Eufemia Tarrillo"]),
+        ("His name is Teodosio, but his mother calls him Teo.", ["Teodosio", "Teo"]),
+    ],
+)
+def test_people_after_from_and_nicknames_after_calls_him(redactor, text, names):
+    assert _names(redactor, text, "en") == names
