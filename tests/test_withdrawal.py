@@ -40,7 +40,10 @@ TEXT_WORD = "Zqwithdrawntextzq"
 TITLE_WORD = "Zqwithdrawntitlezq"
 FILE_WORD = "zqwithdrawnfilezq"
 SPOKEN_WORD = "Zqwithdrawnspokenzq"
-NEEDLES = [w.lower()[2:-2].encode() for w in (TEXT_WORD, TITLE_WORD, FILE_WORD, SPOKEN_WORD)]
+SPEAKER_WORD = "Zqwithdrawnspeakerzq"  # the name an archivist gives the recording's voice
+NEEDLES = [
+    w.lower()[2:-2].encode() for w in (TEXT_WORD, TITLE_WORD, FILE_WORD, SPOKEN_WORD, SPEAKER_WORD)
+]
 
 
 def _wav(seconds: float, seed: int) -> bytes:
@@ -84,8 +87,21 @@ def _wait(client: TestClient, job_id: str, headers: dict[str, str]) -> dict[str,
 @pytest.fixture
 def served(tmp_path, rule_tagger):
     home = tmp_path / "home"
-    spoken = [
-        (0.0, 2.0, f"Me llamo Ernesto y vivo en {SPOKEN_WORD}."),
+    spoken = [  # each word timed: the words table holds them too
+        (
+            0.0,
+            2.0,
+            f"Me llamo Ernesto y vivo en {SPOKEN_WORD}.",
+            [
+                (0.0, 0.3, " Me", 0.9),
+                (0.3, 0.6, " llamo", 0.9),
+                (0.6, 1.0, " Ernesto", 0.9),
+                (1.0, 1.2, " y", 0.9),
+                (1.2, 1.4, " vivo", 0.9),
+                (1.4, 1.6, " en", 0.9),
+                (1.6, 2.0, f" {SPOKEN_WORD}.", 0.5),
+            ],
+        ),
         (2.0, 4.0, "El río está contaminado por la mina."),
     ]
     archive = Archive(
@@ -160,6 +176,16 @@ def test_a_deleted_testimony_leaves_no_byte_behind(served, tmp_path):
         headers=archivist,
     )
     assert r.status_code == 200, r.text
+    # the recording's voice named (a name is personal data: it goes with the testimony)
+    r = client.put(
+        f"/api/v1/testimonies/{ids['audio']}/speakers/S1",
+        json={"name": f"Ernesto {SPEAKER_WORD}"},
+        headers=archivist,
+    )
+    assert r.status_code == 200, r.text
+    assert any(
+        w.text == f"{SPOKEN_WORD}." for p in archive.passages(ids["audio"], LOCAL) for w in p.words
+    )
     # a transcription of the recording killed mid-way: its spooled audio (the decoded
     # samples) and checkpoint, owned by a process that is gone
     [(source_hash,)] = archive.store.db.query(
@@ -211,6 +237,7 @@ def test_a_deleted_testimony_leaves_no_byte_behind(served, tmp_path):
         assert [e for e in entries if e.action == "delete" and e.target in ids.values()]
         for entry in entries:
             assert FILE_WORD not in repr(entry) and TITLE_WORD not in repr(entry), entry
+            assert SPEAKER_WORD not in repr(entry), entry
     finally:
         admin_key.close()
 
