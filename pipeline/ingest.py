@@ -311,9 +311,9 @@ class Ingest:
         transcribed = time.monotonic()
         # who speaks when, from the decoded audio before it goes (a resumed ingest
         # diarizes the whole recording again: it is a few per cent of transcribing it)
-        if progress:
-            progress(f"{path.name}: telling the voices apart", 0.95)
         encoder = self.voices.encoder() if speakers != 1 else None
+        if progress and encoder is not None:
+            progress(f"{path.name}: telling the voices apart", 0.95)
         segments = label_segments(audio, segments, encoder, speakers)
         diarized = time.monotonic()
         audio.remove()  # transcribed: 115 MB an hour of disk not needed to store
