@@ -120,7 +120,9 @@ def build_archive(settings: Settings, models: bool = True) -> Archive:
         embedder=embedder,
         tagger=build_tagger(settings, embedder),
         whisper=whisper_loader(settings) if models else None,
-        speaker_encoder=speaker_loader(settings) if models else None,
+        # lazy (loaded by the first recording that needs it), so an archive opened to
+        # queue uploads still knows it can tell voices apart
+        speaker_encoder=speaker_loader(settings),
         transcribe_options=transcribe_options(settings),
         redact=redactor(settings) if models else None,
         exact_below=settings.exact_search_below,

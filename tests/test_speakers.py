@@ -501,6 +501,14 @@ def test_cli_ingest_speakers_list_rename_set(run, tmp_path):
     }
 
 
+def test_cli_queues_a_recording_with_its_number_of_speakers(run, tmp_path, voces_home):
+    r = run("ingest", str(_interview(tmp_path)), "--no-wait", "--speakers", "2", "--json")
+    assert r.exit_code == 0, r.output
+    [job] = json.loads(r.output)["jobs"]
+    with Archive(voces_home, embedder=None, tagger=None) as archive:  # type: ignore[arg-type]
+        assert archive.store.jobs.get(job["id"], LOCAL).metadata["speakers"] == 2
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
