@@ -175,3 +175,23 @@ def test_words_round_trip_exactly(worded):
         words=words,
     )
     assert worded.passages(t.id, LOCAL)[0].words == words
+
+
+def test_a_migrated_archive_keeps_its_words_and_voices(worded, tmp_path):
+    """``voces migrate`` copies the words and the named voices, row for row."""
+    from corpus.store import Store
+    from corpus.transfer import TABLES, copy_store, table_rows
+
+    t, passages = _ingest(worded)
+    worded.rename_speaker(t.id, "S1", "Rosa Quispe", ARCHIVIST)
+    copy = Store(tmp_path / "copy" / "voces.sqlite3")
+    try:
+        copy_store(worded.store, copy, LOCAL)
+        for table, key, columns in TABLES:
+            if table in ("passages", "speakers", "words"):
+                rows = table_rows(worded.store, table, key, columns)
+                assert rows and table_rows(copy, table, key, columns) == rows, table
+        assert copy.speakers(t.id, LOCAL)[0].name == "Rosa Quispe"
+        assert copy.passages(t.id, LOCAL)[0].words == passages[0].words
+    finally:
+        copy.close()
